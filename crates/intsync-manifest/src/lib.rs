@@ -1,0 +1,26 @@
+//! intsync manifests: YAML files → typed, validated [`Manifest`]s, with a [`Diagnostic`] for
+//! every problem, each at the file:line:column of the offending key or value.
+//!
+//! This crate reads files and nothing else: no network, no clock, no environment. It never stops
+//! at the first problem: [`load`] returns every valid manifest *and* every diagnostic of every
+//! file. Hostile input (huge files, invalid UTF-8, alias bombs, absurd nesting) is refused with a
+//! diagnostic in bounded time and memory; nothing here panics on any input.
+//!
+//! The vendors' wire formats are not known here; the field names in `spec` are theirs, and the
+//! rules of design §4 encode their documented constraints.
+
+mod diagnostic;
+mod load;
+mod model;
+pub mod render;
+mod rules;
+mod schema;
+mod tree;
+
+pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
+pub use load::{Loaded, MAX_FILE_BYTES, load, load_source};
+pub use model::{
+    ADA_SCOPES, ADA_TAGS, API_VERSION, FieldDef, FieldType, Kind, Manifest, Origin, TRUTO_SHARING,
+};
+pub use schema::manifest_schema;
+pub use tree::{Key, Node, Span, Value};

@@ -1,0 +1,465 @@
+//! The validation rules of design §4, applied to one parsed YAML document at a time.
+//!
+//! Rules read the spanned [`Node`] tree, so every diagnostic points at the key or value it is
+//! about. A document with any error yields no [`Manifest`]; its diagnostics say why.
+
+mod ada;
+mod form;
+mod truto;
+
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Diagnostic, SourceFile, did_you_mean};
+use crate::model::{API_VERSION, FieldType, Kind, Manifest, Origin};
+use crate::tree::{Key, Node, Span, Value};
+
+const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
+const METADATA_KEYS: &[&str] = &["id"];
+
+/// Collects the diagnostics of one document.
+pub(crate) struct Checker<'a> {
+    pub file: &'a Arc<SourceFile>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(file: &'a Arc<SourceFile>) -> Self {
+        Checker {
+            file,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::error(code, self.file, span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    pub fn warning(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::warning(code, self.file, span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Reports `found` where `expected` was wanted; returns whether the type was right.
+    pub fn expect_type(&mut self, node: &Node, ty: FieldType, what: &str) -> bool {
+        let ok = match ty {
+            FieldType::String => matches!(node.value, Value::String(_)),
+            FieldType::Bool => matches!(node.value, Value::Bool(_)),
+            FieldType::Object => matches!(node.value, Value::Mapping(_)),
+            FieldType::StringList => match &node.value {
+                Value::Sequence(items) => {
+                    let mut all = true;
+                    for item in items {
+                        if !matches!(item.value, Value::String(_)) {
+                            all = false;
+                            self.wrong_type(item, "a string", &format!("each item of `{what}`"));
+                        }
+                    }
+                    return all;
+                }
+                _ => false,
+            },
+        };
+        if !ok {
+            self.wrong_type(node, ty.describe(), &format!("`{what}`"));
+        }
+        ok
+    }
+
+    pub fn wrong_type(&mut self, node: &Node, expected: &str, what: &str) {
+        let found = node.value.type_name();
+        let help = match (&node.value, expected) {
+            (Value::Bool(_) | Value::Number(_), "a string") => {
+                Some("quote the value to make it a string".to_owned())
+            }
+            (Value::String(s), "a boolean")
+                if matches!(s.as_str(), "yes" | "no" | "on" | "off") =>
+            {
+                Some("write `true` or `false`: `yes`/`no`/`on`/`off` are strings here".to_owned())
+            }
+            _ => None,
+        };
+        let diagnostic = self
+            .error(
+                Code::WrongType,
+                node.span,
+                format!("{what} must be {expected}, found {found}"),
+            )
+            .label(format!("{found}, expected {expected}"));
+        if let Some(help) = help {
+            diagnostic.help(help);
+        }
+    }
+
+    /// Keys not in `allowed` get an `unknown_field` error with a suggestion.
+    fn unknown_keys(
+        &mut self,
+        mapping: &[(Key, Node)],
+        allowed: &[&str],
+        place: &str,
+        help_extra: impl Fn(&str) -> Option<String>,
+    ) {
+        for (key, _) in mapping {
+            if allowed.contains(&key.name.as_str()) {
+                continue;
+            }
+            let help = help_extra(&key.name).unwrap_or_else(|| {
+                match did_you_mean(&key.name, allowed.iter().copied()) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!("{place} accepts: {}", allowed.join(", ")),
+                }
+            });
+            self.error(
+                Code::UnknownField,
+                key.span,
+                format!("unknown field `{}` in {place}", key.name),
+            )
+            .label("unknown field")
+            .help(help);
+        }
+    }
+}
+
+/// Reports every duplicate key in the tree, at the later key, with a label on the first.
+fn duplicate_keys(checker: &mut Checker<'_>, node: &Node) {
+    match &node.value {
+        Value::Mapping(pairs) => {
+            for (i, (key, value)) in pairs.iter().enumerate() {
+                if let Some((first, _)) = pairs[..i].iter().find(|(k, _)| k.name == key.name) {
+                    checker
+                        .error(
+                            Code::DuplicateKey,
+                            key.span,
+                            format!("duplicate key `{}`", key.name),
+                        )
+                        .label("defined again here")
+                        .secondary(first.span, "first defined here")
+                        .help(
+                            "remove one of them: YAML keeps only the last, which hides the first",
+                        );
+                }
+                duplicate_keys(checker, value);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| duplicate_keys(checker, item)),
+        _ => {}
+    }
+}
+
+/// Identity claims of a document, for the cross-file duplicate check.
+#[derive(Debug, Clone)]
+pub(crate) struct Claims {
+    pub kind: Kind,
+    pub id: Option<(String, Span)>,
+    pub name: Option<(String, Span)>,
+}
+
+/// What one document contributes.
+pub(crate) struct Checked {
+    pub manifest: Option<Manifest>,
+    pub claims: Option<Claims>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Applies every per-document rule.
+pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Node) -> Checked {
+    let mut checker = Checker::new(file);
+    duplicate_keys(&mut checker, root);
+
+    let Some(pairs) = root.as_mapping() else {
+        checker
+            .error(
+                Code::NotAMapping,
+                root.span,
+                format!(
+                    "a manifest must be a mapping, found {}",
+                    root.value.type_name()
+                ),
+            )
+            .help(
+                "start the document with `apiVersion: intsync/v1`, `kind`, `metadata` and `spec`",
+            );
+        return Checked {
+            manifest: None,
+            claims: None,
+            diagnostics: checker.diagnostics,
+        };
+    };
+    checker.unknown_keys(pairs, DOCUMENT_KEYS, "a manifest", |_| None);
+
+    let missing = |checker: &mut Checker<'_>, key: &str, help: &str| {
+        checker
+            .error(Code::MissingField, root.span, format!("missing `{key}`"))
+            .label(format!("this document has no `{key}`"))
+            .help(help.to_owned());
+    };
+
+    match root.get("apiVersion") {
+        None => missing(&mut checker, "apiVersion", "add `apiVersion: intsync/v1`"),
+        Some((_, node)) => match node.as_str() {
+            Some(API_VERSION) => {}
+            Some(other) => {
+                checker
+                    .error(
+                        Code::UnsupportedApiVersion,
+                        node.span,
+                        format!("unsupported apiVersion `{other}`"),
+                    )
+                    .help(format!("this intsync reads `apiVersion: {API_VERSION}`"));
+            }
+            None => checker.wrong_type(node, "a string", "`apiVersion`"),
+        },
+    }
+
+    let kind = match root.get("kind") {
+        None => {
+            missing(
+                &mut checker,
+                "kind",
+                "add `kind: AdaPlatformIntegration` or `kind: TrutoIntegration`",
+            );
+            None
+        }
+        Some((_, node)) => match node.as_str() {
+            Some(text) => {
+                let kind = Kind::parse(text);
+                if kind.is_none() {
+                    let names = Kind::ALL.map(Kind::as_str);
+                    let help = match did_you_mean(text, names) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("known kinds: {}", names.join(", ")),
+                    };
+                    checker
+                        .error(
+                            Code::UnknownKind,
+                            node.span,
+                            format!("unknown kind `{text}`"),
+                        )
+                        .help(help);
+                }
+                kind
+            }
+            None => {
+                checker.wrong_type(node, "a string", "`kind`");
+                None
+            }
+        },
+    };
+
+    let id = check_metadata(&mut checker, root);
+
+    let spec = match root.get("spec") {
+        None => {
+            missing(
+                &mut checker,
+                "spec",
+                "add a `spec:` mapping with the integration's fields",
+            );
+            None
+        }
+        Some((key, node)) => {
+            if checker.expect_type(node, FieldType::Object, "spec") {
+                Some((key, node))
+            } else {
+                None
+            }
+        }
+    };
+
+    let mut claims = None;
+    if let (Some(kind), Some((spec_key, spec))) = (kind, spec) {
+        check_spec(
+            &mut checker,
+            kind,
+            spec_key,
+            spec,
+            id.as_ref().map(|(id, _)| id.as_str()),
+        );
+        let name = spec
+            .get("name")
+            .and_then(|(_, n)| n.as_str().map(|s| (s.to_owned(), n.span)));
+        claims = Some(Claims {
+            kind,
+            id: id.clone(),
+            name,
+        });
+    }
+
+    let manifest = match (kind, spec) {
+        (Some(kind), Some((_, spec))) if !checker.has_errors() => {
+            let serde_json::Value::Object(spec) = spec.to_json() else {
+                unreachable!("spec was checked to be a mapping")
+            };
+            Some(Manifest {
+                kind,
+                id: id.map(|(id, _)| id),
+                spec,
+                origin: Origin {
+                    path: file.path.clone(),
+                    document,
+                    line: root.span.line,
+                },
+            })
+        }
+        _ => None,
+    };
+    Checked {
+        manifest,
+        claims,
+        diagnostics: checker.diagnostics,
+    }
+}
+
+fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> Option<(String, Span)> {
+    let (_, metadata) = root.get("metadata")?;
+    if matches!(metadata.value, Value::Null) {
+        return None;
+    }
+    if !checker.expect_type(metadata, FieldType::Object, "metadata") {
+        return None;
+    }
+    let pairs = metadata.as_mapping().unwrap_or_default();
+    checker.unknown_keys(pairs, METADATA_KEYS, "`metadata`", |key| {
+        (key == "name").then(|| "the name is `spec.name`; `metadata` holds only `id`".to_owned())
+    });
+    let (_, id) = metadata.get("id")?;
+    match &id.value {
+        Value::String(s) if s.trim().is_empty() => {
+            checker
+                .error(Code::EmptyString, id.span, "`metadata.id` is empty")
+                .help("remove `metadata.id` to match by name, or give the live object's id");
+            None
+        }
+        Value::String(s) => Some((s.clone(), id.span)),
+        Value::Null => None,
+        _ => {
+            checker.wrong_type(id, "a string", "`metadata.id`");
+            None
+        }
+    }
+}
+
+fn check_spec(
+    checker: &mut Checker<'_>,
+    kind: Kind,
+    spec_key: &Key,
+    spec: &Node,
+    id: Option<&str>,
+) {
+    let pairs = spec.as_mapping().unwrap_or_default();
+    let names: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
+    let place = format!("`spec` of {kind}");
+    checker.unknown_keys(pairs, &names, &place, |key| {
+        if key == "id" {
+            Some("the id goes in `metadata.id`".to_owned())
+        } else if kind.server_managed().contains(&key) {
+            Some(format!(
+                "`{key}` is managed by the server: remove it from the manifest"
+            ))
+        } else {
+            None
+        }
+    });
+
+    // Types and nulls, for every known field.
+    let mut well_typed = Vec::new();
+    for (key, node) in pairs {
+        let Some(def) = kind.field(&key.name) else {
+            continue;
+        };
+        if matches!(node.value, Value::Null) {
+            if !def.nullable {
+                let help = if def.required_on_create {
+                    format!(
+                        "`{}` cannot be cleared; give it a value, or remove the line to leave it unmanaged",
+                        def.name
+                    )
+                } else {
+                    format!("remove the line to leave `{}` unmanaged", def.name)
+                };
+                checker
+                    .error(
+                        Code::NullNotAllowed,
+                        node.span,
+                        format!("`{}` cannot be null", def.name),
+                    )
+                    .label("null")
+                    .help(help);
+            }
+            continue;
+        }
+        if checker.expect_type(node, def.ty, def.name) {
+            well_typed.push((key, node));
+        }
+    }
+
+    if id.is_none() {
+        let missing: Vec<&str> = kind
+            .fields()
+            .iter()
+            .filter(|f| f.required_on_create && spec.get(f.name).is_none())
+            .map(|f| f.name)
+            .collect();
+        if !missing.is_empty() {
+            let list = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            checker
+                .error(Code::MissingCreateField, spec_key.span, format!("{kind} without `metadata.id` must have every field creating it needs; missing {list}"))
+                .label("missing fields")
+                .help("add the missing fields, or set `metadata.id` to manage only the fields given");
+        }
+    }
+
+    match kind {
+        Kind::AdaPlatformIntegration => ada::check(checker, spec, &well_typed),
+        Kind::TrutoIntegration => truto::check(checker, &well_typed),
+    }
+}
+
+/// `1..=max` characters (Unicode scalar values, not bytes).
+pub(crate) fn check_length(
+    checker: &mut Checker<'_>,
+    field: &str,
+    node: &Node,
+    max: Option<(usize, Code)>,
+) {
+    let Some(text) = node.as_str() else { return };
+    let count = text.chars().count();
+    if text.is_empty() {
+        checker
+            .error(
+                Code::EmptyString,
+                node.span,
+                format!("`{field}` must not be empty"),
+            )
+            .label("empty")
+            .help(format!(
+                "give `{field}` at least one character, or remove the line to leave it unmanaged"
+            ));
+    } else if let Some((max, code)) = max
+        && count > max
+    {
+        checker
+            .error(
+                code,
+                node.span,
+                format!("`{field}` is {count} characters long; the limit is {max}"),
+            )
+            .label(format!("{count} characters"))
+            .help(format!("shorten `{field}` to at most {max} characters"));
+    }
+}

@@ -1,0 +1,44 @@
+//! `intsync validate`: every diagnostic of every manifest, offline.
+
+use intsync_manifest::render;
+
+use crate::cli::{DiagnosticFormat, ValidateArgs};
+use crate::{Exit, output};
+
+pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
+    let loaded = intsync_manifest::load(&args.paths);
+    let text = match args.format {
+        DiagnosticFormat::Human => render::human(
+            &loaded.diagnostics,
+            render::HumanStyle {
+                color: output::stdout_color(),
+                width: output::width(),
+            },
+        ),
+        DiagnosticFormat::Json => render::json(&loaded.diagnostics),
+        DiagnosticFormat::Github => render::github(&loaded.diagnostics),
+    };
+    output::print_stdout(&text)?;
+    if args.format == DiagnosticFormat::Human {
+        eprintln!("{}", summary(&loaded));
+    }
+    Ok(if loaded.has_errors() {
+        Exit::Error
+    } else {
+        Exit::Ok
+    })
+}
+
+fn summary(loaded: &intsync_manifest::Loaded) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let files = plural(loaded.files.len(), "file");
+    let manifests = plural(loaded.manifests.len(), "valid manifest");
+    match (loaded.error_count(), loaded.warning_count()) {
+        (0, 0) => format!("validate: {manifests} in {files}, no problems"),
+        (errors, warnings) => format!(
+            "validate: {}, {} in {files} ({manifests})",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        ),
+    }
+}

@@ -1,0 +1,40 @@
+//! The `intsync` command line: argument parsing, then one function per command. Library crates
+//! do the work; this binary maps their results to output and exit codes (design §6).
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// Exit codes shared by every command (design §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success, no changes.
+    Ok = 0,
+    /// Bad input, API failure, partial apply.
+    Error = 1,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Validate(args) => commands::validate::run(&args),
+        cli::Command::Schema => commands::schema::run(),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            Exit::Error.into()
+        }
+    }
+}
