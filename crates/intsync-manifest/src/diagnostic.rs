@@ -51,6 +51,8 @@ macro_rules! codes {
 codes! {
     /// A path given on the command line does not exist or cannot be read.
     Io = "io",
+    /// A directory given on the command line holds no `*.yaml` or `*.yml` file.
+    NoManifests = "no_manifests",
     /// A file is larger than the 10 MiB limit.
     FileTooLarge = "file_too_large",
     /// A file is not valid UTF-8.

@@ -112,6 +112,8 @@ fn is_manifest_file(path: &Path) -> bool {
 fn discover(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for root in paths {
+        let before = files.len();
+        let mut unreadable = false;
         let walker = walkdir::WalkDir::new(root)
             .follow_links(true)
             .sort_by_file_name()
@@ -128,6 +130,7 @@ fn discover(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf
                 }
                 Ok(_) => {}
                 Err(error) => {
+                    unreadable = true;
                     let path = error.path().unwrap_or(root).to_path_buf();
                     let reason = error
                         .io_error()
@@ -144,6 +147,23 @@ fn discover(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf
                     diagnostics.push(d);
                 }
             }
+        }
+        if files.len() == before && !unreadable {
+            // Most likely a typo in CI configuration: say so rather than pass on nothing.
+            let file = SourceFile::new(root.clone(), "");
+            let mut d = Diagnostic::warning(
+                Code::NoManifests,
+                &file,
+                Span::default(),
+                format!(
+                    "no manifests (*.yaml, *.yml) under `{}`",
+                    display_path(root)
+                ),
+            );
+            d.label("empty").help(
+                "check the path; manifests are searched recursively, skipping hidden directories",
+            );
+            diagnostics.push(d);
         }
     }
     files.dedup();

@@ -652,11 +652,29 @@ mod tests {
 
     #[test]
     fn bad_tags_and_keys_are_errors() {
-        assert!(parse_documents("a: !!int nope\n").unwrap_err().message.contains("!!int"));
-        assert!(parse_documents("a: !custom x\n").unwrap_err().message.contains("unsupported YAML tag"));
-        assert!(parse_documents("? [a]\n: b\n").unwrap_err().message.contains("keys must be strings"));
+        assert!(
+            parse_documents("a: !!int nope\n")
+                .unwrap_err()
+                .message
+                .contains("!!int")
+        );
+        assert!(
+            parse_documents("a: !custom x\n")
+                .unwrap_err()
+                .message
+                .contains("unsupported YAML tag")
+        );
+        assert!(
+            parse_documents("? [a]\n: b\n")
+                .unwrap_err()
+                .message
+                .contains("keys must be strings")
+        );
         let doc = parse_one("1: one\ntrue: yes\n");
-        assert_eq!(doc.to_json(), serde_json::json!({"1": "one", "true": "yes"}));
+        assert_eq!(
+            doc.to_json(),
+            serde_json::json!({"1": "one", "true": "yes"})
+        );
     }
 
     #[test]

@@ -47,6 +47,27 @@ fn missing_path_is_an_io_error() {
 }
 
 #[test]
+fn empty_directory_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "nothing here").unwrap();
+    let loaded = load(&[dir.path().to_path_buf()]);
+    assert_eq!(codes(&loaded), vec![Code::NoManifests]);
+    assert!(!loaded.has_errors());
+}
+
+#[test]
+fn byte_order_mark_and_crlf_line_endings() {
+    let text = "\u{feff}apiVersion: intsync/v1\r\nkind: TrutoIntegration\r\nspec:\r\n  name: crm\r\n  sharing: allwo\r\n";
+    let loaded = load_source("windows.yaml", text);
+    let d = &loaded.diagnostics[0];
+    assert_eq!(
+        (d.code, d.span.line, d.span.column),
+        (Code::InvalidEnumValue, 5, 12)
+    );
+    assert_eq!(&text[d.span.offset..d.span.offset + d.span.len], "allwo");
+}
+
+#[test]
 fn only_yaml_files_in_directories_and_hidden_dirs_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let ok = "apiVersion: intsync/v1\nkind: TrutoIntegration\nspec: {name: a}\n";

@@ -35,7 +35,12 @@ fn every_rule_snapshot() {
 }
 
 /// Codes that need a file on disk (they are about reading files) are tested in `guards.rs`.
-const FILE_LEVEL: &[Code] = &[Code::Io, Code::FileTooLarge, Code::NotUtf8];
+const FILE_LEVEL: &[Code] = &[
+    Code::Io,
+    Code::NoManifests,
+    Code::FileTooLarge,
+    Code::NotUtf8,
+];
 
 #[test]
 fn every_code_has_a_fixture_that_produces_it() {
