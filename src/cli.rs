@@ -19,6 +19,35 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the manifest format (for editors).
     Schema,
+    /// Serve the emulated Ada and Truto APIs (for tests, demos and offline CI).
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on. Loopback by default; anything else exposes the emulator.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: std::net::SocketAddr,
+    /// Persist the state to this JSON file (atomically; a journal beside it makes every
+    /// acknowledged write durable). Without it, the state lives in memory.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// The Bearer token clients must send. Without it (or INTSYNC_EMULATOR_TOKEN), a random one
+    /// is generated and printed.
+    #[arg(long, env = "INTSYNC_EMULATOR_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Enforce the vendors' documented rate limits (Ada 10/s and 100/min, Truto 500 per 10 s).
+    #[arg(long, value_enum, default_value_t = RateLimitArg::Off)]
+    pub rate_limit: RateLimitArg,
+    /// Delay every API answer by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitArg {
+    Off,
+    Documented,
 }
 
 #[derive(Debug, Args)]

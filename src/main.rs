@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Schema => commands::schema::run(),
+        cli::Command::Emulator(args) => commands::emulator::run(&args),
     };
     match result {
         Ok(exit) => exit.into(),

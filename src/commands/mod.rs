@@ -1,2 +1,3 @@
+pub mod emulator;
 pub mod schema;
 pub mod validate;

@@ -1,0 +1,432 @@
+//! The emulator core: one [`Emulator::handle`] for every request, whichever transport carried
+//! it (the HTTP server, or the in-process `local` target).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use http::Method;
+use serde_json::{Value, json};
+
+use crate::controls::{
+    ADA_DOCUMENTED, FaultAction, Faults, LOG_CAPACITY, LoggedRequest, RateLimits, TRUTO_DOCUMENTED,
+    Window,
+};
+use crate::store::{Change, Store, StoreError};
+use crate::wire::{Api, ApiError, Request, Response};
+use crate::{ada, truto};
+
+/// Request bodies above this are refused with 413 (Ada: "Max request body size: 10MB").
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// How the answer reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Respond,
+    /// Close the connection without handling the request.
+    DropBefore,
+    /// The request was handled (and its write committed); close the connection unanswered.
+    DropAfterCommit,
+}
+
+/// What [`Emulator::handle`] decided. The transport waits `delay`, waits for `commit` to be
+/// durable ([`Emulator::wait_durable`]), then delivers.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub response: Response,
+    pub delay: Duration,
+    /// The change to make durable before answering.
+    pub commit: Option<u64>,
+    pub delivery: Delivery,
+}
+
+impl Outcome {
+    fn respond(response: Response) -> Outcome {
+        Outcome {
+            response,
+            delay: Duration::ZERO,
+            commit: None,
+            delivery: Delivery::Respond,
+        }
+    }
+}
+
+/// The connection was closed without an answer (an injected fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the emulator closed the connection without answering (injected fault)")]
+pub struct Dropped;
+
+/// Which rate limits to enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimitPreset {
+    /// No limit (the default: tests and benchmarks run at full speed).
+    #[default]
+    Off,
+    /// Ada's 10/s and 100/min, Truto's 500 per 10 s.
+    Documented,
+}
+
+struct Controls {
+    faults: Faults,
+    limits: RateLimits,
+    log: std::collections::VecDeque<LoggedRequest>,
+    log_seq: u64,
+}
+
+/// Both vendor APIs over one state.
+pub struct Emulator {
+    store: Store,
+    token: String,
+    controls: Mutex<Controls>,
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn api_of(path: &str) -> Api {
+    if path.starts_with("/api/") {
+        Api::Ada
+    } else {
+        Api::Truto
+    }
+}
+
+fn method_not_allowed(method: &Method) -> ApiError {
+    ApiError::new(405, format!("method {method} is not allowed here"))
+}
+
+impl Emulator {
+    pub fn new(store: Store, token: impl Into<String>) -> Emulator {
+        Emulator {
+            store,
+            token: token.into(),
+            controls: Mutex::new(Controls {
+                faults: Faults::default(),
+                limits: RateLimits::default(),
+                log: std::collections::VecDeque::new(),
+                log_seq: 0,
+            }),
+        }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
+        self.controls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn set_rate_limits(&self, preset: RateLimitPreset) {
+        let mut controls = self.controls();
+        let (ada, truto) = match preset {
+            RateLimitPreset::Off => (Vec::new(), Vec::new()),
+            RateLimitPreset::Documented => (ADA_DOCUMENTED.to_vec(), TRUTO_DOCUMENTED.to_vec()),
+        };
+        controls.limits = RateLimits::new(ada, truto);
+    }
+
+    /// Replaces the injected faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.controls().faults = faults;
+    }
+
+    /// Blocks until the change `seq` is on disk.
+    pub fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
+        self.store.wait_durable(seq)
+    }
+
+    /// Writes the state file and empties the journal (on shutdown, and at the end of a `local`
+    /// run, so the state is one readable file).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.store.checkpoint()
+    }
+
+    /// Handles a request start to finish on the calling thread: waits the injected delay, makes
+    /// the write durable, and delivers (or reports the dropped connection).
+    pub fn call(&self, request: Request) -> Result<Response, Dropped> {
+        let outcome = self.handle(request);
+        if !outcome.delay.is_zero() {
+            std::thread::sleep(outcome.delay);
+        }
+        let response = match outcome.commit.map(|seq| self.wait_durable(seq)) {
+            Some(Err(e)) => {
+                ApiError::new(500, format!("the emulator could not save its state: {e}"))
+                    .into_response(Api::Ada)
+            }
+            _ => outcome.response,
+        };
+        match outcome.delivery {
+            Delivery::Respond => Ok(response),
+            Delivery::DropBefore | Delivery::DropAfterCommit => Err(Dropped),
+        }
+    }
+
+    /// Decides the answer to one request. Never panics, never answers 5xx for bad input.
+    pub fn handle(&self, request: Request) -> Outcome {
+        if request.path == "/_emulator" || request.path.starts_with("/_emulator/") {
+            return Outcome::respond(
+                self.control(&request)
+                    .unwrap_or_else(|e| e.into_response(Api::Ada)),
+            );
+        }
+        let api = api_of(&request.path);
+        if !self.authorized(&request) {
+            let error = ApiError::new(401, "authentication credentials were missing or invalid")
+                .with_details("send `Authorization: Bearer <token>`");
+            return self.logged(
+                &request,
+                api,
+                Outcome::respond(error.into_response(api)),
+                None,
+            );
+        }
+
+        let now = Instant::now();
+        let (actions, admitted, latency) = {
+            let mut controls = self.controls();
+            let actions = controls
+                .faults
+                .select(api, request.method.as_str(), &request.path);
+            let admitted = controls.limits.admit(api, now);
+            (actions, admitted, controls.faults.latency_ms)
+        };
+        let mut delay = Duration::from_millis(latency);
+        let mut delivery = Delivery::Respond;
+        let mut fault = None;
+        for action in &actions {
+            match action {
+                FaultAction::Latency { ms } => delay += Duration::from_millis(*ms),
+                FaultAction::Status {
+                    status,
+                    retry_after,
+                } => {
+                    let mut error =
+                        ApiError::new(*status, format!("injected fault: HTTP {status}"));
+                    if let Some(after) = retry_after {
+                        error.headers.push(("retry-after".into(), after.clone()));
+                    }
+                    let outcome = Outcome {
+                        delay,
+                        ..Outcome::respond(error.into_response(api))
+                    };
+                    return self.logged(&request, api, outcome, Some(format!("status {status}")));
+                }
+                FaultAction::DropBefore => {
+                    let outcome = Outcome {
+                        delay,
+                        delivery: Delivery::DropBefore,
+                        ..Outcome::respond(Response::json(0, &Value::Null))
+                    };
+                    return self.logged(&request, api, outcome, Some("drop_before".into()));
+                }
+                FaultAction::DropAfterCommit => {
+                    delivery = Delivery::DropAfterCommit;
+                    fault = Some("drop_after_commit".to_owned());
+                }
+            }
+        }
+        if !admitted {
+            let mut error = ApiError::new(429, "rate limit exceeded");
+            if api == Api::Truto {
+                // Truto documents `Retry-After: 10`; Ada documents no such header.
+                error.headers.push(("retry-after".into(), "10".into()));
+            }
+            let outcome = Outcome {
+                delay,
+                ..Outcome::respond(error.into_response(api))
+            };
+            return self.logged(&request, api, outcome, Some("rate_limited".into()));
+        }
+
+        let (response, commit) = match self.dispatch(api, &request) {
+            Ok((response, commit)) => (response, commit),
+            Err(error) => (error.into_response(api), None),
+        };
+        let outcome = Outcome {
+            response,
+            delay,
+            commit,
+            delivery,
+        };
+        self.logged(&request, api, outcome, fault)
+    }
+
+    fn authorized(&self, request: &Request) -> bool {
+        let Some(header) = request.authorization.as_deref() else {
+            return false;
+        };
+        let Some(token) = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+        else {
+            return false;
+        };
+        constant_time_eq(token.trim().as_bytes(), self.token.as_bytes())
+    }
+
+    fn logged(
+        &self,
+        request: &Request,
+        api: Api,
+        outcome: Outcome,
+        fault: Option<String>,
+    ) -> Outcome {
+        let mut controls = self.controls();
+        controls.log_seq += 1;
+        let entry = LoggedRequest {
+            seq: controls.log_seq,
+            api,
+            method: request.method.to_string(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            status: (outcome.delivery == Delivery::Respond).then_some(outcome.response.status),
+            fault,
+        };
+        if controls.log.len() >= LOG_CAPACITY {
+            controls.log.pop_front();
+        }
+        controls.log.push_back(entry);
+        outcome
+    }
+
+    fn dispatch(&self, api: Api, request: &Request) -> Result<(Response, Option<u64>), ApiError> {
+        if request.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::new(
+                413,
+                format!("the request body is over {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        let now = SystemTime::now();
+        let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
+        let method = &request.method;
+        let read = |r: Result<Response, ApiError>| r.map(|resp| (resp, None));
+        let write = |r: Result<(Response, u64), ApiError>| r.map(|(resp, seq)| (resp, Some(seq)));
+        match (api, segments.as_slice()) {
+            (Api::Ada, ["api", "v2", "platform-integrations"]) => match *method {
+                Method::GET => read(ada::list(&self.store, request)),
+                Method::POST => write(ada::create(&self.store, request, now)),
+                _ => Err(method_not_allowed(method)),
+            },
+            (Api::Ada, ["api", "v2", "platform-integrations", id]) => match *method {
+                Method::PATCH => write(ada::update(&self.store, request, id, now)),
+                _ => Err(method_not_allowed(method)),
+            },
+            (Api::Truto, ["integration"]) => match *method {
+                Method::GET => read(truto::list(&self.store, request)),
+                Method::POST => write(truto::create(&self.store, request, now)),
+                _ => Err(method_not_allowed(method)),
+            },
+            (Api::Truto, ["integration" | "integrations", id]) => match *method {
+                Method::GET => read(truto::get(&self.store, id)),
+                Method::PATCH => write(truto::update(&self.store, request, id, now)),
+                Method::DELETE => write(truto::delete(&self.store, id)),
+                _ => Err(method_not_allowed(method)),
+            },
+            _ => Err(ApiError::not_found(format!(
+                "no route for {method} {}",
+                request.path
+            ))),
+        }
+    }
+
+    /// `/_emulator/...`: state and fault controls for tests. Same token as the APIs, except
+    /// `health`.
+    fn control(&self, request: &Request) -> Result<Response, ApiError> {
+        let segments: Vec<&str> = request
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .skip(1)
+            .collect();
+        if segments == ["health"] {
+            return Ok(Response::json(200, &json!({ "ok": true })));
+        }
+        if !self.authorized(request) {
+            return Err(ApiError::new(
+                401,
+                "authentication credentials were missing or invalid",
+            ));
+        }
+        let body = || -> Result<Value, ApiError> {
+            serde_json::from_slice(&request.body)
+                .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+        };
+        let committed = |result: Result<(Response, u64), ApiError>| -> Result<Response, ApiError> {
+            let (response, seq) = result?;
+            self.store
+                .wait_durable(seq)
+                .map_err(|e| ApiError::new(500, e.to_string()))?;
+            Ok(response)
+        };
+        match (&request.method, segments.as_slice()) {
+            (&Method::POST, ["reset"]) => committed(
+                self.store
+                    .change(|_| Ok::<_, ApiError>(((), vec![Change::Reset])))
+                    .map(|((), seq)| (Response::json(200, &json!({ "ok": true })), seq)),
+            ),
+            (&Method::POST | &Method::PUT, ["ada", id, "status"]) => {
+                let body = body()?;
+                let Some(status) = body.get("status").and_then(Value::as_str) else {
+                    return Err(ApiError::bad_request("expected {\"status\": \"approved\"}"));
+                };
+                committed(ada::set_status(&self.store, id, status))
+            }
+            (&Method::GET, ["faults"]) => Ok(Response::json(200, &json!(self.controls().faults))),
+            (&Method::PUT, ["faults"]) => {
+                let faults: Faults = serde_json::from_value(body()?)
+                    .map_err(|e| ApiError::bad_request(format!("invalid faults: {e}")))?;
+                self.controls().faults = faults;
+                Ok(Response::json(200, &json!({ "ok": true })))
+            }
+            (&Method::DELETE, ["faults"]) => {
+                self.controls().faults = Faults::default();
+                Ok(Response::json(200, &json!({ "ok": true })))
+            }
+            (&Method::GET, ["rate-limit"]) => {
+                let controls = self.controls();
+                Ok(Response::json(
+                    200,
+                    &json!({ "ada": controls.limits.ada, "truto": controls.limits.truto }),
+                ))
+            }
+            (&Method::PUT, ["rate-limit"]) => {
+                let body = body()?;
+                let parse = |v: Option<&Value>,
+                             documented: &[Window]|
+                 -> Result<Vec<Window>, ApiError> {
+                    match v {
+                        None => Ok(Vec::new()),
+                        Some(Value::String(s)) if s == "off" => Ok(Vec::new()),
+                        Some(Value::String(s)) if s == "documented" => Ok(documented.to_vec()),
+                        Some(other) => serde_json::from_value(other.clone())
+                            .map_err(|e| ApiError::bad_request(format!("expected \"off\", \"documented\" or [{{\"window_ms\", \"limit\"}}]: {e}"))),
+                    }
+                };
+                let ada = parse(body.get("ada"), &ADA_DOCUMENTED)?;
+                let truto = parse(body.get("truto"), &TRUTO_DOCUMENTED)?;
+                self.controls().limits = RateLimits::new(ada, truto);
+                Ok(Response::json(200, &json!({ "ok": true })))
+            }
+            (&Method::GET, ["requests"]) => Ok(Response::json(200, &json!(self.controls().log))),
+            (&Method::DELETE, ["requests"]) => {
+                self.controls().log.clear();
+                Ok(Response::json(200, &json!({ "ok": true })))
+            }
+            _ => Err(ApiError::not_found(format!(
+                "no emulator control {} {}",
+                request.method, request.path
+            ))),
+        }
+    }
+
+    /// The request log (most recent last).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.controls().log.iter().cloned().collect()
+    }
+}

@@ -1,0 +1,215 @@
+//! Request-body validation shared by both vendors: a table of fields, each with a type and the
+//! documented constraints, checked the same way on create and update.
+
+use serde_json::{Map, Value};
+
+use crate::wire::ApiError;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ty {
+    /// A string of `min..=max` characters.
+    Str {
+        min: usize,
+        max: Option<usize>,
+    },
+    /// An absolute http(s) URL (Ada's `format: url`).
+    Url,
+    Bool,
+    Object,
+    /// A list of strings; with `allowed`, each must be one of them.
+    StrList {
+        allowed: Option<&'static [&'static str]>,
+    },
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Field {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required_on_create: bool,
+    pub nullable: bool,
+}
+
+pub(crate) const fn field(
+    name: &'static str,
+    ty: Ty,
+    required_on_create: bool,
+    nullable: bool,
+) -> Field {
+    Field {
+        name,
+        ty,
+        required_on_create,
+        nullable,
+    }
+}
+
+/// Parses a request body as a JSON object. Anything else is a 400, never a 500.
+pub(crate) fn object_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object; it is empty",
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::bad_request(format!(
+            "the request body must be a JSON object, not {}",
+            type_name(&other)
+        ))),
+        Err(e) => {
+            Err(ApiError::bad_request("the request body is not valid JSON")
+                .with_details(e.to_string()))
+        }
+    }
+}
+
+pub(crate) fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn is_web_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    })
+}
+
+/// Checks every key of `body` against `fields` (unknown keys are errors, except those in
+/// `extra`), and on create that every required field is present.
+pub(crate) fn validate(
+    body: &Map<String, Value>,
+    fields: &[Field],
+    extra: &[&str],
+    create: bool,
+) -> Result<(), ApiError> {
+    for (key, value) in body {
+        if extra.contains(&key.as_str()) {
+            continue;
+        }
+        let Some(field) = fields.iter().find(|f| f.name == key) else {
+            return Err(
+                ApiError::bad_request(format!("unknown field `{key}`")).with_details(key.clone())
+            );
+        };
+        check(field, value).map_err(|reason| {
+            ApiError::bad_request(format!("`{key}` {reason}")).with_details(key.clone())
+        })?;
+    }
+    if create {
+        let missing: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required_on_create && !body.contains_key(f.name))
+            .map(|f| f.name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "missing required fields: {}",
+                missing.join(", ")
+            ))
+            .with_details(missing.join(",")));
+        }
+    }
+    Ok(())
+}
+
+fn check(field: &Field, value: &Value) -> Result<(), String> {
+    if value.is_null() {
+        return if field.nullable {
+            Ok(())
+        } else {
+            Err("may not be null".to_owned())
+        };
+    }
+    let wrong = |expected: &str| Err(format!("must be {expected}, not {}", type_name(value)));
+    match field.ty {
+        Ty::Str { min, max } => {
+            let Some(s) = value.as_str() else {
+                return wrong("a string");
+            };
+            let n = s.chars().count();
+            if n < min {
+                return Err(format!(
+                    "must be at least {min} character{}",
+                    if min == 1 { "" } else { "s" }
+                ));
+            }
+            if let Some(max) = max
+                && n > max
+            {
+                return Err(format!("must be at most {max} characters"));
+            }
+            Ok(())
+        }
+        Ty::Url => match value.as_str() {
+            Some(s) if is_web_url(s) => Ok(()),
+            Some(_) => Err("must be an absolute http(s) URL".to_owned()),
+            None => wrong("a string"),
+        },
+        Ty::Bool => {
+            if value.is_boolean() {
+                Ok(())
+            } else {
+                wrong("a boolean")
+            }
+        }
+        Ty::Object => {
+            if value.is_object() {
+                Ok(())
+            } else {
+                wrong("an object")
+            }
+        }
+        Ty::StrList { allowed } => {
+            let Some(items) = value.as_array() else {
+                return wrong("an array of strings");
+            };
+            for item in items {
+                let Some(s) = item.as_str() else {
+                    return Err(format!(
+                        "must contain only strings, not {}",
+                        type_name(item)
+                    ));
+                };
+                if let Some(allowed) = allowed
+                    && !allowed.contains(&s)
+                {
+                    return Err(format!(
+                        "contains `{s}`, which is not one of: {}",
+                        allowed.join(", ")
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Ty::Enum(allowed) => match value.as_str() {
+            Some(s) if allowed.contains(&s) => Ok(()),
+            Some(s) => Err(format!(
+                "is `{s}`, which is not one of: {}",
+                allowed.join(", ")
+            )),
+            None => wrong("a string"),
+        },
+    }
+}
+
+/// Parses a `limit` query parameter: a positive integer, clamped to `max`.
+pub(crate) fn limit(raw: Option<String>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match raw.as_deref() {
+        None | Some("") => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(0) | Err(_) => Err(ApiError::bad_request(format!(
+                "`limit` must be a positive integer, not `{text}`"
+            ))),
+            Ok(n) => Ok(n.min(max)),
+        },
+    }
+}

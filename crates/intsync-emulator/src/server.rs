@@ -1,0 +1,199 @@
+//! The HTTP face of the emulator: axum (hyper) on a TCP listener, every request handed to
+//! [`Emulator::handle`]. Connections are served one by one so that an injected fault can close
+//! a connection without answering, which a router alone cannot do.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use http_body_util::{BodyExt as _, Limited};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::emulator::{Delivery, Emulator, MAX_BODY_BYTES};
+use crate::wire::{Api, ApiError, Request, Response};
+
+/// Set on each request: closing it drops the connection the request came on.
+#[derive(Clone)]
+struct ConnectionCloser(Arc<Notify>);
+
+#[derive(Clone)]
+struct AppState {
+    emulator: Arc<Emulator>,
+}
+
+fn to_http(response: Response) -> http::Response<Body> {
+    let mut builder = http::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Body::from(response.body))
+        .unwrap_or_else(|_| http::Response::new(Body::empty()))
+}
+
+async fn handle(State(app): State<AppState>, request: http::Request<Body>) -> http::Response<Body> {
+    let closer = request.extensions().get::<ConnectionCloser>().cloned();
+    let (parts, body) = request.into_parts();
+    let api = if parts.uri.path().starts_with("/api/") {
+        Api::Ada
+    } else {
+        Api::Truto
+    };
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            let error = if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                ApiError::new(
+                    413,
+                    format!("the request body is over {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ApiError::bad_request(format!("the request body could not be read: {error}"))
+            };
+            return to_http(error.into_response(api));
+        }
+    };
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let request = Request {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        authorization: parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned),
+        body,
+        base_url: format!("http://{host}"),
+    };
+    let emulator = Arc::clone(&app.emulator);
+    let outcome = emulator.handle(request);
+    if !outcome.delay.is_zero() {
+        tokio::time::sleep(outcome.delay).await;
+    }
+    let mut response = outcome.response;
+    if let Some(seq) = outcome.commit {
+        let durable = tokio::task::spawn_blocking(move || emulator.wait_durable(seq)).await;
+        if let Some(error) = match durable {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        } {
+            response = ApiError::new(
+                500,
+                format!("the emulator could not save its state: {error}"),
+            )
+            .into_response(api);
+        }
+    }
+    match outcome.delivery {
+        Delivery::Respond => to_http(response),
+        Delivery::DropBefore | Delivery::DropAfterCommit => {
+            if let Some(closer) = closer {
+                closer.0.notify_one();
+            }
+            // The connection is closed before this would ever resolve.
+            std::future::pending().await
+        }
+    }
+}
+
+/// Serves `emulator` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    emulator: Arc<Emulator>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let router = axum::Router::new()
+        .fallback(handle)
+        .with_state(AppState { emulator });
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                // Out of file descriptors and the like: keep serving the connections we have.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        tokio::spawn(async move {
+            let closer = ConnectionCloser(Arc::new(Notify::new()));
+            let service = {
+                let closer = closer.clone();
+                hyper::service::service_fn(
+                    move |mut request: http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(closer.clone());
+                        let router = router.clone();
+                        async move {
+                            use tower::ServiceExt as _;
+                            router.oneshot(request.map(Body::new)).await
+                        }
+                    },
+                )
+            };
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                () = closer.0.notified() => {} // dropping the connection closes the socket
+            }
+        });
+    }
+}
+
+/// A server running on a background task, for tests and embedding.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub emulator: Arc<Emulator>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `addr` (use `127.0.0.1:0` for a free port) and serves in the background.
+    pub async fn start(emulator: Emulator, addr: SocketAddr) -> std::io::Result<RunningServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let emulator = Arc::new(emulator);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(Arc::clone(&emulator), listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(RunningServer {
+            addr,
+            emulator,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.unwrap_or(Ok(()))
+    }
+}

@@ -1,0 +1,789 @@
+//! Every route, envelope and error of the emulator, over real HTTP on 127.0.0.1:0.
+
+use intsync_emulator::server::RunningServer;
+use intsync_emulator::{Emulator, Store};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "test-token";
+
+struct Client {
+    server: RunningServer,
+    http: reqwest::Client,
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Client {
+    async fn start() -> Client {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        let server = RunningServer::start(emulator, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Client {
+            server,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.server.base_url()));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request answered");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn raw(&self, method: Method, path: &str, body: &'static [u8]) -> Reply {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.server.base_url()))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, Some(TOKEN)).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(body), Some(TOKEN)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(body), Some(TOKEN))
+            .await
+    }
+
+    async fn control(&self, method: Method, path: &str, body: Value) -> Reply {
+        self.send(
+            method,
+            &format!("/_emulator/{path}"),
+            Some(body),
+            Some(TOKEN),
+        )
+        .await
+    }
+}
+
+fn ada_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Sync articles",
+        "author": "Cool Shop",
+        "contact": "help@coolshop.support",
+        "identifier_field_path": "credentials.url",
+        "uninstallation_url": "https://coolshop.example.com/uninstall",
+        "oauth_callback_url": "https://coolshop.example.com/oauth/callback",
+        "tags": ["knowledge"],
+        "scopes": ["articles:read"],
+        "configuration_fields": {"type": "object", "required": ["credentials"], "properties": {"credentials": {"type": "object"}}},
+    })
+}
+
+fn assert_ada_error(reply: &Reply, status: u16, kind: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    let errors = reply.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("Ada envelope: {}", reply.body));
+    assert_eq!(errors[0]["type"], kind, "{}", reply.body);
+    assert!(errors[0]["message"].is_string());
+}
+
+fn assert_truto_error(reply: &Reply, status: u16, error: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.body["statusCode"], status, "{}", reply.body);
+    assert_eq!(reply.body["error"], error);
+    assert!(reply.body["message"].is_string());
+}
+
+#[tokio::test]
+async fn ada_create_returns_200_development_and_a_secret_only_once() {
+    let c = Client::start().await;
+    let created = c
+        .post("/api/v2/platform-integrations/", ada_body("Cool Shop"))
+        .await;
+    assert_eq!(created.status, 200);
+    assert_eq!(created.body["status"], "development");
+    assert_eq!(created.body["id"].as_str().unwrap().len(), 24);
+    assert!(
+        created.body["created"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+    );
+    assert_eq!(created.body["created"], created.body["updated"]);
+    assert!(created.body["client_secret"].as_str().unwrap().len() >= 32);
+    assert_eq!(created.body["icon_url"], Value::Null);
+
+    let listed = c.get("/api/v2/platform-integrations/").await;
+    assert_eq!(listed.status, 200);
+    let item = &listed.body["data"][0];
+    assert_eq!(item["id"], created.body["id"]);
+    assert!(
+        item.get("client_secret").is_none(),
+        "the secret is never returned again"
+    );
+
+    let patched = c
+        .patch(
+            &format!(
+                "/api/v2/platform-integrations/{}",
+                created.body["id"].as_str().unwrap()
+            ),
+            json!({"description": "New"}),
+        )
+        .await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(patched.body["description"], "New");
+    assert!(patched.body.get("client_secret").is_none());
+}
+
+#[tokio::test]
+async fn ada_collection_with_and_without_trailing_slash() {
+    let c = Client::start().await;
+    assert_eq!(
+        c.post("/api/v2/platform-integrations", ada_body("No slash"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        c.post("/api/v2/platform-integrations/", ada_body("Slash"))
+            .await
+            .status,
+        200
+    );
+    for path in [
+        "/api/v2/platform-integrations",
+        "/api/v2/platform-integrations/",
+    ] {
+        let listed = c.get(path).await;
+        assert_eq!(listed.body["data"].as_array().unwrap().len(), 2);
+        assert_eq!(listed.body["meta"]["next_page_url"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn ada_create_validation() {
+    let c = Client::start().await;
+    let mut missing = ada_body("x");
+    missing.as_object_mut().unwrap().remove("scopes");
+    missing.as_object_mut().unwrap().remove("author");
+    let reply = c.post("/api/v2/platform-integrations/", missing).await;
+    assert_ada_error(&reply, 400, "bad_request");
+    assert!(
+        reply.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("author, scopes")
+    );
+
+    let cases = [
+        ("name", json!("x".repeat(161))),
+        ("name", json!("")),
+        ("author", json!(42)),
+        ("tags", json!(["faq"])),
+        ("scopes", json!("articles:read")),
+        ("oauth_callback_url", json!("not a url")),
+        ("configuration_fields", json!([])),
+        ("description", Value::Null),
+        ("unknown_key", json!("x")),
+    ];
+    for (field, value) in cases {
+        let mut body = ada_body("x");
+        body[field] = value.clone();
+        let reply = c.post("/api/v2/platform-integrations/", body).await;
+        assert_ada_error(&reply, 400, "bad_request");
+        assert_eq!(
+            reply.body["errors"][0]["details"], field,
+            "{field} = {value}"
+        );
+    }
+    // Nullable fields accept null; 160 characters (not bytes) is fine.
+    let mut body = ada_body(&"é".repeat(160));
+    body["icon_url"] = Value::Null;
+    body["call_to_action"] = Value::Null;
+    body["error_codes"] = Value::Null;
+    assert_eq!(
+        c.post("/api/v2/platform-integrations/", body).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn ada_patch_rules() {
+    let c = Client::start().await;
+    let id = c
+        .post("/api/v2/platform-integrations/", ada_body("x"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v2/platform-integrations/{id}");
+
+    // Nullable fields clear with null; others refuse it.
+    let cleared = c
+        .patch(&path, json!({"icon_url": null, "error_codes": null}))
+        .await;
+    assert_eq!(cleared.status, 200);
+    assert_ada_error(
+        &c.patch(&path, json!({"name": null})).await,
+        400,
+        "bad_request",
+    );
+    assert_ada_error(
+        &c.patch(&path, json!({"status": "approved"})).await,
+        400,
+        "bad_request",
+    );
+    assert_ada_error(
+        &c.patch(&path, json!({"name": "y".repeat(161)})).await,
+        400,
+        "bad_request",
+    );
+
+    // An empty PATCH changes nothing, not even `updated`.
+    let before = c.get("/api/v2/platform-integrations/").await.body["data"][0].clone();
+    let empty = c.patch(&path, json!({})).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.body, before);
+
+    // Unknown id: 404.
+    assert_ada_error(
+        &c.patch(
+            "/api/v2/platform-integrations/000000000000000000000000",
+            json!({"name": "z"}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+
+    // Not in development: refused, with nothing changed.
+    let set = c
+        .control(
+            Method::POST,
+            &format!("ada/{id}/status"),
+            json!({"status": "approved"}),
+        )
+        .await;
+    assert_eq!(set.status, 200);
+    assert_eq!(set.body["status"], "approved");
+    let refused = c.patch(&path, json!({"description": "changed"})).await;
+    assert_ada_error(&refused, 403, "forbidden");
+    assert!(
+        refused.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only integrations in development")
+    );
+    let after = c.get("/api/v2/platform-integrations/").await.body["data"][0].clone();
+    assert_eq!(after["description"], before["description"]);
+    assert_eq!(after["status"], "approved");
+}
+
+#[tokio::test]
+async fn ada_pagination_across_pages() {
+    let c = Client::start().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(
+            c.post("/api/v2/platform-integrations/", ada_body(&format!("n{i}")))
+                .await
+                .body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut url = format!(
+        "{}/api/v2/platform-integrations/?limit=3",
+        c.server.base_url()
+    );
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let reply: Value = c
+            .http
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen.extend(
+            reply["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_owned()),
+        );
+        match reply["meta"]["next_page_url"].as_str() {
+            Some(next) => {
+                assert!(
+                    next.starts_with(&c.server.base_url()),
+                    "absolute URL: {next}"
+                );
+                assert!(next.contains("cursor=") && next.contains("limit=3"));
+                url = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ids);
+    // Default and maximum page size, and bad parameters.
+    assert_eq!(
+        c.get("/api/v2/platform-integrations/").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(
+        c.get("/api/v2/platform-integrations/?limit=1000")
+            .await
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_ada_error(
+        &c.get("/api/v2/platform-integrations/?limit=0").await,
+        400,
+        "bad_request",
+    );
+    assert_ada_error(
+        &c.get("/api/v2/platform-integrations/?limit=abc").await,
+        400,
+        "bad_request",
+    );
+    assert_ada_error(
+        &c.get("/api/v2/platform-integrations/?cursor=nope").await,
+        400,
+        "bad_request",
+    );
+}
+
+#[tokio::test]
+async fn authentication() {
+    let c = Client::start().await;
+    for token in [None, Some("wrong"), Some("test-toke"), Some("test-tokenx")] {
+        let reply = c
+            .send(Method::GET, "/api/v2/platform-integrations/", None, token)
+            .await;
+        assert_ada_error(&reply, 401, "unauthorized");
+        let reply = c.send(Method::GET, "/integration", None, token).await;
+        assert_truto_error(&reply, 401, "Unauthorized");
+        let reply = c
+            .send(Method::GET, "/_emulator/requests", None, token)
+            .await;
+        assert_eq!(reply.status, 401);
+    }
+    assert_eq!(
+        c.send(Method::GET, "/_emulator/health", None, None)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_never_500() {
+    let c = Client::start().await;
+    for body in [
+        &b"{"[..],
+        b"[]",
+        b"\"text\"",
+        b"null",
+        b"",
+        b"{\"name\": }",
+        b"\xff\xfe",
+    ] {
+        let reply = c
+            .raw(Method::POST, "/api/v2/platform-integrations/", body)
+            .await;
+        assert_ada_error(&reply, 400, "bad_request");
+        let reply = c.raw(Method::POST, "/integration", body).await;
+        assert_truto_error(&reply, 400, "Bad Request");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_10_mb_are_413() {
+    let c = Client::start().await;
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(10 * 1024 * 1024 + 1));
+    let response = c
+        .http
+        .post(format!(
+            "{}/api/v2/platform-integrations/",
+            c.server.base_url()
+        ))
+        .bearer_auth(TOKEN)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["type"], "content_too_large");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let c = Client::start().await;
+    assert_ada_error(&c.get("/api/v2/nothing").await, 404, "not_found");
+    assert_ada_error(
+        &c.get("/api/v2/platform-integrations/abc").await,
+        405,
+        "method_not_allowed",
+    );
+    assert_truto_error(
+        &c.send(Method::PUT, "/integration", None, Some(TOKEN)).await,
+        405,
+        "Method Not Allowed",
+    );
+    assert_truto_error(&c.get("/nothing").await, 404, "Not Found");
+}
+
+#[tokio::test]
+async fn truto_routes_versions_and_envelopes() {
+    let c = Client::start().await;
+    let created = c.post("/integration", json!({"name": "my_custom_crm", "category": "crm", "config": {"base_url": "https://x"}})).await;
+    assert_eq!(created.status, 201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["version"], 1);
+    assert_eq!(created.body["sharing"], "allow");
+    assert_eq!(created.body["is_beta"], false);
+
+    for prefix in ["/integration", "/integrations"] {
+        let got = c.get(&format!("{prefix}/{id}")).await;
+        assert_eq!(got.status, 200);
+        assert_eq!(got.body["name"], "my_custom_crm");
+    }
+
+    // PATCH needs the current version, answers 400 on a mismatch, and bumps it.
+    let path = format!("/integration/{id}");
+    assert_truto_error(
+        &c.patch(&path, json!({"category": "helpdesk"})).await,
+        400,
+        "Bad Request",
+    );
+    let conflict = c
+        .patch(&path, json!({"category": "helpdesk", "version": 7}))
+        .await;
+    assert_truto_error(&conflict, 400, "Bad Request");
+    assert!(
+        conflict.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("version mismatch")
+    );
+    let ok = c
+        .patch(
+            &path,
+            json!({"category": "helpdesk", "config": {"x": 1}, "version": 1}),
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body["version"], 2);
+    assert_eq!(
+        ok.body["config"],
+        json!({"x": 1}),
+        "config is replaced whole"
+    );
+    let stale = c
+        .patch(
+            &format!("/integrations/{id}"),
+            json!({"is_beta": true, "version": 1}),
+        )
+        .await;
+    assert_truto_error(&stale, 400, "Bad Request");
+    assert_truto_error(
+        &c.patch(&path, json!({"sharing": "everyone", "version": 2}))
+            .await,
+        400,
+        "Bad Request",
+    );
+    assert_truto_error(
+        &c.patch(&path, json!({"unknown": 1, "version": 2})).await,
+        400,
+        "Bad Request",
+    );
+
+    // Names are unique per team.
+    assert_truto_error(
+        &c.post("/integration", json!({"name": "my_custom_crm"}))
+            .await,
+        409,
+        "Conflict",
+    );
+    assert_truto_error(
+        &c.post("/integration", json!({"category": "crm"})).await,
+        400,
+        "Bad Request",
+    );
+
+    // Delete, then 404.
+    let deleted = c
+        .send(
+            Method::DELETE,
+            &format!("/integrations/{id}"),
+            None,
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body, json!({ "id": id }));
+    assert_truto_error(&c.get(&path).await, 404, "Not Found");
+    assert_truto_error(
+        &c.patch(&path, json!({"version": 2})).await,
+        404,
+        "Not Found",
+    );
+}
+
+#[tokio::test]
+async fn truto_pagination_and_filters() {
+    let c = Client::start().await;
+    for i in 0..5 {
+        let category = if i % 2 == 0 { "crm" } else { "helpdesk" };
+        assert_eq!(
+            c.post(
+                "/integration",
+                json!({"name": format!("i{i}"), "category": category})
+            )
+            .await
+            .status,
+            201
+        );
+    }
+    let mut names = Vec::new();
+    let mut cursor = String::new(); // the SDK sends an empty cursor first
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let reply = c
+            .get(&format!("/integration?limit=2&next_cursor={cursor}"))
+            .await;
+        assert_eq!(reply.body["limit"], 2);
+        names.extend(
+            reply.body["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned()),
+        );
+        match reply.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names, ["i0", "i1", "i2", "i3", "i4"]);
+    let crm = c.get("/integration?category=crm&limit=2").await;
+    assert_eq!(crm.body["result"].as_array().unwrap().len(), 2);
+    assert!(crm.body["next_cursor"].is_string());
+    let helpdesk = c.get("/integration?category=helpdesk&name=i3").await;
+    assert_eq!(helpdesk.body["result"].as_array().unwrap().len(), 1);
+    assert_eq!(helpdesk.body["next_cursor"], Value::Null);
+    assert_eq!(c.get("/integration").await.body["limit"], 100);
+}
+
+#[tokio::test]
+async fn injected_status_faults_with_and_without_retry_after() {
+    let c = Client::start().await;
+    let faults = json!({"rules": [
+        {"api": "ada", "method": "GET", "times": 1, "action": {"type": "status", "status": 429}},
+        {"api": "ada", "method": "GET", "times": 1, "after": 1, "action": {"type": "status", "status": 429, "retry_after": "2"}},
+        {"api": "truto", "times": 1, "action": {"type": "status", "status": 503}},
+    ]});
+    assert_eq!(c.control(Method::PUT, "faults", faults).await.status, 200);
+    let first = c.get("/api/v2/platform-integrations/").await;
+    assert_ada_error(&first, 429, "too_many_requests");
+    assert!(first.headers.get("retry-after").is_none());
+    let second = c.get("/api/v2/platform-integrations/").await;
+    assert_ada_error(&second, 429, "too_many_requests");
+    assert_eq!(second.headers["retry-after"], "2");
+    assert_eq!(c.get("/api/v2/platform-integrations/").await.status, 200);
+    assert_truto_error(&c.get("/integration").await, 503, "Service Unavailable");
+    assert_eq!(c.get("/integration").await.status, 200);
+
+    let log = c
+        .send(Method::GET, "/_emulator/requests", None, Some(TOKEN))
+        .await
+        .body;
+    let statuses: Vec<Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [json!(429), json!(429), json!(200), json!(503), json!(200)]
+    );
+    assert_eq!(log[0]["fault"], "status 429");
+    assert_eq!(
+        c.send(Method::DELETE, "/_emulator/requests", None, Some(TOKEN))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        c.send(Method::GET, "/_emulator/requests", None, Some(TOKEN))
+            .await
+            .body,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn dropped_connection_after_commit_keeps_the_write() {
+    let c = Client::start().await;
+    let faults =
+        json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_after_commit"}}]});
+    c.control(Method::PUT, "faults", faults).await;
+    let error = c
+        .http
+        .post(format!(
+            "{}/api/v2/platform-integrations/",
+            c.server.base_url()
+        ))
+        .bearer_auth(TOKEN)
+        .json(&ada_body("committed"))
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(
+        error.is_request() || error.is_connect() || error.is_body(),
+        "{error:?}"
+    );
+    let listed = c.get("/api/v2/platform-integrations/").await;
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        1,
+        "the write was committed"
+    );
+    assert_eq!(listed.body["data"][0]["name"], "committed");
+}
+
+#[tokio::test]
+async fn dropped_connection_before_handling_changes_nothing() {
+    let c = Client::start().await;
+    c.control(
+        Method::PUT,
+        "faults",
+        json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_before"}}]}),
+    )
+    .await;
+    let sent = c
+        .http
+        .post(format!("{}/integration", c.server.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "never"}))
+        .send()
+        .await;
+    assert!(sent.is_err());
+    assert_eq!(c.get("/integration").await.body["result"], json!([]));
+}
+
+#[tokio::test]
+async fn latency_and_reset() {
+    let c = Client::start().await;
+    c.post("/integration", json!({"name": "a"})).await;
+    c.control(Method::PUT, "faults", json!({"latency_ms": 150}))
+        .await;
+    let started = std::time::Instant::now();
+    c.get("/integration").await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(
+        c.send(Method::DELETE, "/_emulator/faults", None, Some(TOKEN))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        c.control(Method::POST, "reset", json!({})).await.status,
+        200
+    );
+    assert_eq!(c.get("/integration").await.body["result"], json!([]));
+}
+
+#[tokio::test]
+async fn documented_rate_limit() {
+    let c = Client::start().await;
+    assert_eq!(
+        c.control(
+            Method::PUT,
+            "rate-limit",
+            json!({"ada": "documented", "truto": [{"window_ms": 60000, "limit": 2}]})
+        )
+        .await
+        .status,
+        200
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(c.get("/api/v2/platform-integrations/").await.status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    let limited = c.get("/api/v2/platform-integrations/").await;
+    assert_ada_error(&limited, 429, "too_many_requests");
+    assert!(
+        limited.headers.get("retry-after").is_none(),
+        "Ada documents no Retry-After"
+    );
+    c.get("/integration").await;
+    c.get("/integration").await;
+    let truto = c.get("/integration").await;
+    assert_truto_error(&truto, 429, "Too Many Requests");
+    assert_eq!(truto.headers["retry-after"], "10");
+}

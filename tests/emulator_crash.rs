@@ -1,0 +1,217 @@
+//! Killing the emulator (SIGKILL) in the middle of a stream of writes loses no acknowledged
+//! write, and the state file still parses.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "crash-test";
+
+fn start(state: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--state",
+        ])
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("http://127.0.0.1:"), "{line}");
+    (child, line.trim().to_owned())
+}
+
+fn ada(name: &str) -> Value {
+    json!({
+        "name": name, "description": "0", "author": "a", "contact": "c@example.com",
+        "identifier_field_path": "a", "uninstallation_url": "https://example.com/u",
+        "oauth_callback_url": "https://example.com/c", "tags": ["knowledge"], "scopes": [],
+        "configuration_fields": {}
+    })
+}
+
+/// What the writers were told succeeded: Ada ids with the last acknowledged `description`
+/// counter, and Truto ids.
+#[derive(Default)]
+struct Acked {
+    ada: Vec<(String, u64)>,
+    truto: Vec<String>,
+}
+
+async fn writer(base: String, worker: usize, acked: Arc<Mutex<Acked>>) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    for i in 0.. {
+        let name = format!("w{worker}-{i}");
+        let Ok(response) = http
+            .post(format!("{base}/api/v2/platform-integrations/"))
+            .bearer_auth(TOKEN)
+            .json(&ada(&name))
+            .send()
+            .await
+        else {
+            return;
+        };
+        if response.status() != 200 {
+            return;
+        }
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
+        let id = body["id"].as_str().unwrap().to_owned();
+        let slot = {
+            let mut acked = acked.lock().unwrap();
+            acked.ada.push((id.clone(), 0));
+            acked.ada.len() - 1
+        };
+        for n in 1..=3u64 {
+            let Ok(response) = http
+                .patch(format!("{base}/api/v2/platform-integrations/{id}"))
+                .bearer_auth(TOKEN)
+                .json(&json!({"description": n.to_string()}))
+                .send()
+                .await
+            else {
+                return;
+            };
+            if response.status() != 200 {
+                return;
+            }
+            acked.lock().unwrap().ada[slot].1 = n;
+        }
+        let Ok(response) = http
+            .post(format!("{base}/integration"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"name": name}))
+            .send()
+            .await
+        else {
+            return;
+        };
+        if response.status() != 201 {
+            return;
+        }
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
+        acked
+            .lock()
+            .unwrap()
+            .truto
+            .push(body["id"].as_str().unwrap().to_owned());
+    }
+}
+
+async fn list_all(http: &reqwest::Client, base: &str) -> (Vec<Value>, Vec<Value>) {
+    let mut ada = Vec::new();
+    let mut url = format!("{base}/api/v2/platform-integrations/?limit=100");
+    loop {
+        let page: Value = http
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ada.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["meta"]["next_page_url"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut truto = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = http
+            .get(format!(
+                "{base}/integration?limit=1000&next_cursor={cursor}"
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        truto.extend(page["result"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    (ada, truto)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let acked = Arc::new(Mutex::new(Acked::default()));
+    for round in 0..3 {
+        let (mut child, base) = start(&state);
+        let writers: Vec<_> = (0..6)
+            .map(|w| tokio::spawn(writer(base.clone(), round * 10 + w, Arc::clone(&acked))))
+            .collect();
+        // Kill at a moment that depends on the round, while every writer is mid-stream.
+        tokio::time::sleep(Duration::from_millis(300 + 170 * round as u64)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for w in writers {
+            w.await.unwrap();
+        }
+    }
+
+    let parsed: Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).expect("the state file parses");
+    assert_eq!(parsed["format"], 1);
+
+    let (mut child, base) = start(&state);
+    let (ada, truto) = list_all(&reqwest::Client::new(), &base).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let acked = acked.lock().unwrap();
+    assert!(
+        acked.ada.len() > 20,
+        "the writers did too little to test anything: {}",
+        acked.ada.len()
+    );
+    for (id, counter) in &acked.ada {
+        let live = ada
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged Ada create {id} lost"));
+        let live_counter: u64 = live["description"].as_str().unwrap().parse().unwrap();
+        assert!(
+            live_counter >= *counter,
+            "acknowledged PATCH of {id} lost: {live_counter} < {counter}"
+        );
+    }
+    for id in &acked.truto {
+        assert!(
+            truto.iter().any(|r| r["id"] == id.as_str()),
+            "acknowledged Truto create {id} lost"
+        );
+    }
+    eprintln!(
+        "{} Ada creates, {} Truto creates acknowledged and all present",
+        acked.ada.len(),
+        acked.truto.len()
+    );
+}
