@@ -9,6 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "intsync", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// The configuration file (default: intsync.toml in the working directory; without one,
+    /// the built-in `local` target is used).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -17,10 +21,41 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests offline and report every problem at its file:line:column.
     Validate(ValidateArgs),
+    /// Read live state and print what apply would change (list calls only).
+    Plan(PlanArgs),
     /// Print the JSON Schema of the manifest format (for editors).
     Schema,
     /// Serve the emulated Ada and Truto APIs (for tests, demos and offline CI).
     Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Manifest files or directories.
+    #[arg(default_value = "manifests")]
+    pub paths: Vec<PathBuf>,
+    /// The target to plan against (default: `default_target` of the configuration).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Also write the plan as JSON to this file (for `apply --plan`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 2 when there are changes, 3 when a change is blocked, 0 when there is nothing to do.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Per integration, only the changed fields; nested values as a line diff.
+    Text,
+    /// The plan document (design §7), keys sorted.
+    Json,
+    /// A pull-request comment: summary table and a collapsible section per integration.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod config;
 mod output;
 
 use std::process::ExitCode;
@@ -16,6 +17,10 @@ pub enum Exit {
     Ok = 0,
     /// Bad input, API failure, partial apply.
     Error = 1,
+    /// Changes present (`plan --detailed-exitcode`).
+    Changes = 2,
+    /// A change targets an integration that is not in `development`.
+    Blocked = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -26,8 +31,10 @@ impl From<Exit> for ExitCode {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    output::init_logging();
     let result = match cli.command {
         cli::Command::Validate(args) => commands::validate::run(&args),
+        cli::Command::Plan(args) => commands::plan::run(cli.config.as_deref(), &args),
         cli::Command::Schema => commands::schema::run(),
         cli::Command::Emulator(args) => commands::emulator::run(&args),
     };

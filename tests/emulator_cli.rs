@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn generated_token_state_file_and_sigterm() {
+    let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let mut child = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))

@@ -160,6 +160,7 @@ async fn list_all(http: &reqwest::Client, base: &str) -> (Vec<Value>, Vec<Value>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_loses_no_acknowledged_write() {
+    let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let acked = Arc::new(Mutex::new(Acked::default()));

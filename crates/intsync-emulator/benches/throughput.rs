@@ -21,6 +21,7 @@ const SECONDS: u64 = 5;
 const INTEGRATIONS: usize = 1_000;
 
 fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -119,6 +119,7 @@ fn schemas_reject_wrong_bodies() {
 
 #[tokio::test]
 async fn ada_responses_match_the_openapi_schemas() {
+    let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
     let server = RunningServer::start(
         Emulator::new(Store::in_memory(), TOKEN),
         "127.0.0.1:0".parse().unwrap(),

@@ -20,6 +20,7 @@ struct Reply {
 
 impl Client {
     async fn start() -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
         let emulator = Emulator::new(Store::in_memory(), TOKEN);
         let server = RunningServer::start(emulator, "127.0.0.1:0".parse().unwrap())
             .await

@@ -1,0 +1,322 @@
+//! A provider: one target's API (Ada, Truto, or both on `local`), with paging and retries.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use http::Method;
+use intsync_manifest::Kind;
+use intsync_plan::{Observed, ObservedIntegration};
+use serde_json::{Map, Value};
+
+use crate::retry::RetryPolicy;
+use crate::secret::Secret;
+use crate::transport::{Reply, Transport, TransportError};
+use crate::wire;
+
+/// What went wrong talking to a target. Messages name the request and what to do; they never
+/// contain the token.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// The API refused the request (a 4xx other than 429).
+    #[error("{method} {url} answered {status}: {message}{hint}")]
+    Refused {
+        method: Method,
+        url: String,
+        status: u16,
+        message: String,
+        hint: String,
+    },
+    /// Every attempt failed with something worth retrying.
+    #[error("{method} {url} failed {attempts} times; last: {last}")]
+    Exhausted {
+        method: Method,
+        url: String,
+        attempts: u32,
+        last: String,
+    },
+    /// A write was sent but its outcome is unknown (no answer, or a 5xx); it was not re-sent.
+    #[error(
+        "{method} {url}: the outcome is unknown ({reason}); it was not re-sent, to never write twice"
+    )]
+    UnknownOutcome {
+        method: Method,
+        url: String,
+        reason: String,
+    },
+    /// The answer is not what the API documents.
+    #[error("{method} {url} answered {status} with a body intsync cannot read: {reason}")]
+    BadResponse {
+        method: Method,
+        url: String,
+        status: u16,
+        reason: String,
+    },
+}
+
+impl ProviderError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ProviderError::Refused { status, .. } | ProviderError::BadResponse { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A created integration, and the secret Ada returns only on create.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub observed: ObservedIntegration,
+    pub client_secret: Option<Secret>,
+}
+
+/// One target's API.
+#[derive(Debug)]
+pub struct Provider {
+    target: String,
+    transport: Transport,
+    kinds: Vec<Kind>,
+    page_size: usize,
+    retry: RetryPolicy,
+    /// Where a 401 should send the user (`check that ADA_API_TOKEN ...`).
+    auth_hint: String,
+    requests: AtomicU64,
+}
+
+/// Safety net against a server whose cursors never end.
+const MAX_PAGES: usize = 1_000_000;
+
+impl Provider {
+    pub fn new(
+        target: impl Into<String>,
+        transport: Transport,
+        kinds: Vec<Kind>,
+        page_size: usize,
+        retry: RetryPolicy,
+        auth_hint: impl Into<String>,
+    ) -> Provider {
+        Provider {
+            target: target.into(),
+            transport,
+            kinds,
+            page_size: page_size.max(1),
+            retry,
+            auth_hint: auth_hint.into(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub fn kinds(&self) -> &[Kind] {
+        &self.kinds
+    }
+
+    /// Requests sent so far (retries included).
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Sends one request with retries. `idempotent` requests are retried on 5xx and lost
+    /// answers; others (POST) only when they certainly did not take effect (429, no connection).
+    async fn execute(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Reply, ProviderError> {
+        let url = self.transport.url(path);
+        let mut last = String::new();
+        for attempt in 1..=self.retry.attempts.max(1) {
+            let started = Instant::now();
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let result = self.transport.send(method.clone(), path, body).await;
+            let elapsed = started.elapsed().as_millis();
+            let retry_after = match result {
+                Ok(reply) => {
+                    tracing::debug!(target: "intsync::http", method = %method, path, status = reply.status, latency_ms = elapsed as u64, attempt);
+                    match reply.status {
+                        429 => {
+                            last = "429 Too Many Requests".to_owned();
+                            reply.retry_after
+                        }
+                        500..=599 if idempotent => {
+                            last = format!("{} {}", reply.status, wire::error_message(&reply.body));
+                            reply.retry_after
+                        }
+                        500..=599 => {
+                            return Err(ProviderError::UnknownOutcome {
+                                method,
+                                url,
+                                reason: format!(
+                                    "it answered {}: {}",
+                                    reply.status,
+                                    wire::error_message(&reply.body)
+                                ),
+                            });
+                        }
+                        _ => return Ok(reply),
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(target: "intsync::http", method = %method, path, error = %error, latency_ms = elapsed as u64, attempt);
+                    if error.was_sent() && !idempotent {
+                        return Err(ProviderError::UnknownOutcome {
+                            method,
+                            url,
+                            reason: match error {
+                                TransportError::Interrupted { reason, .. }
+                                | TransportError::Connect { reason, .. } => reason,
+                            },
+                        });
+                    }
+                    last = error.to_string();
+                    None
+                }
+            };
+            if attempt < self.retry.attempts {
+                let wait = self.retry.delay(attempt, retry_after);
+                tracing::debug!(target: "intsync::http", method = %method, path, wait_ms = wait.as_millis() as u64, "retrying");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(ProviderError::Exhausted {
+            method,
+            url,
+            attempts: self.retry.attempts.max(1),
+            last,
+        })
+    }
+
+    fn refused(&self, method: Method, path: &str, reply: &Reply) -> ProviderError {
+        let hint = match reply.status {
+            401 => format!(" — {}", self.auth_hint),
+            403 => " — the token lacks permission for this integration".to_owned(),
+            _ => String::new(),
+        };
+        ProviderError::Refused {
+            method,
+            url: self.transport.url(path),
+            status: reply.status,
+            message: wire::error_message(&reply.body),
+            hint,
+        }
+    }
+
+    fn json(&self, method: &Method, path: &str, reply: &Reply) -> Result<Value, ProviderError> {
+        serde_json::from_slice(&reply.body).map_err(|e| ProviderError::BadResponse {
+            method: method.clone(),
+            url: self.transport.url(path),
+            status: reply.status,
+            reason: format!("not JSON ({e})"),
+        })
+    }
+
+    fn bad(&self, method: &Method, path: &str, status: u16, reason: String) -> ProviderError {
+        ProviderError::BadResponse {
+            method: method.clone(),
+            url: self.transport.url(path),
+            status,
+            reason,
+        }
+    }
+
+    /// Every live integration of `kind`, following the pages to the end (list calls only).
+    pub async fn list(&self, kind: Kind) -> Result<Vec<ObservedIntegration>, ProviderError> {
+        let mut path = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
+        let mut seen_pages = HashSet::new();
+        let mut items = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let reply = self.execute(Method::GET, &path, None, true).await?;
+            if reply.status != 200 {
+                return Err(self.refused(Method::GET, &path, &reply));
+            }
+            let body = self.json(&Method::GET, &path, &reply)?;
+            let (page, next) = wire::page(kind, &body, self.page_size)
+                .map_err(|reason| self.bad(&Method::GET, &path, 200, reason))?;
+            for item in &page {
+                items.push(
+                    wire::observed(kind, item)
+                        .map_err(|reason| self.bad(&Method::GET, &path, 200, reason))?,
+                );
+            }
+            seen_pages.insert(path.clone());
+            match next {
+                None => return Ok(items),
+                Some(next) if seen_pages.contains(&next) => {
+                    return Err(self.bad(
+                        &Method::GET,
+                        &path,
+                        200,
+                        format!("the next page `{next}` was already read (a pagination loop)"),
+                    ));
+                }
+                Some(next) => path = next,
+            }
+        }
+        Err(self.bad(
+            &Method::GET,
+            &path,
+            200,
+            format!("more than {MAX_PAGES} pages"),
+        ))
+    }
+
+    /// Live state of every kind this target serves.
+    pub async fn observe(&self) -> Result<Observed, ProviderError> {
+        let mut integrations = Vec::new();
+        for kind in &self.kinds {
+            integrations.extend(self.list(*kind).await?);
+        }
+        Ok(Observed {
+            kinds: self.kinds.clone(),
+            integrations,
+        })
+    }
+
+    /// `POST` a new integration. Never re-sent when its outcome is unknown: the caller lists
+    /// again and adopts the object if it was created.
+    pub async fn create(
+        &self,
+        kind: Kind,
+        body: &Map<String, Value>,
+    ) -> Result<Created, ProviderError> {
+        let path = wire::collection_path(kind);
+        let body = Value::Object(body.clone());
+        let reply = self.execute(Method::POST, path, Some(&body), false).await?;
+        if !matches!(reply.status, 200 | 201) {
+            return Err(self.refused(Method::POST, path, &reply));
+        }
+        let value = self.json(&Method::POST, path, &reply)?;
+        let observed = wire::observed(kind, &value)
+            .map_err(|reason| self.bad(&Method::POST, path, reply.status, reason))?;
+        Ok(Created {
+            observed,
+            client_secret: wire::client_secret(&value),
+        })
+    }
+
+    /// `PATCH` an integration with exactly `patch`.
+    pub async fn update(
+        &self,
+        kind: Kind,
+        id: &str,
+        patch: &Map<String, Value>,
+    ) -> Result<ObservedIntegration, ProviderError> {
+        let path = wire::item_path(kind, id);
+        let body = Value::Object(patch.clone());
+        let reply = self
+            .execute(Method::PATCH, &path, Some(&body), true)
+            .await?;
+        if reply.status != 200 {
+            return Err(self.refused(Method::PATCH, &path, &reply));
+        }
+        let value = self.json(&Method::PATCH, &path, &reply)?;
+        wire::observed(kind, &value).map_err(|reason| self.bad(&Method::PATCH, &path, 200, reason))
+    }
+}

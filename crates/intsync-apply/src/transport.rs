@@ -1,0 +1,194 @@
+//! How requests reach a vendor API: HTTP (reqwest, rustls), or in-process to the embedded
+//! emulator for the `local` target. Everything above this speaks the vendors' wire JSON through
+//! the same interface, so the local target exercises the same code as the real ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+
+use crate::retry::parse_retry_after;
+use crate::secret::Secret;
+
+/// An answer, whatever its status.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: Bytes,
+}
+
+/// A request that got no answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// The request never left: safe to send again, whatever it was.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    /// Sent, but no (complete) answer: it may or may not have taken effect.
+    #[error("no answer from {url}: {reason}")]
+    Interrupted { url: String, reason: String },
+}
+
+impl TransportError {
+    pub fn was_sent(&self) -> bool {
+        matches!(self, TransportError::Interrupted { .. })
+    }
+}
+
+/// Where requests go.
+#[derive(Clone)]
+pub enum Transport {
+    Http {
+        client: reqwest::Client,
+        /// Scheme, host and port, e.g. `https://coolshop.ada.support` (no trailing slash).
+        base: String,
+        token: Secret,
+    },
+    Local {
+        emulator: Arc<intsync_emulator::Emulator>,
+    },
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Http { base, .. } => write!(f, "Http({base})"),
+            Transport::Local { .. } => f.write_str("Local"),
+        }
+    }
+}
+
+/// Makes `rustls` use `ring` (one crypto provider for the whole process). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Timeouts for HTTP targets.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// For the whole request, answer included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Transport {
+    pub fn http(base: &str, token: Secret, timeouts: Timeouts) -> Result<Transport, String> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("intsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Transport::Http {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    /// The URL a path is sent to, for messages.
+    pub fn url(&self, path_and_query: &str) -> String {
+        match self {
+            Transport::Http { base, .. } => format!("{base}{path_and_query}"),
+            Transport::Local { .. } => format!("local:{path_and_query}"),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply, TransportError> {
+        match self {
+            Transport::Http {
+                client,
+                base,
+                token,
+            } => {
+                let url = format!("{base}{path_and_query}");
+                let mut request = client.request(method, &url).bearer_auth(token.expose());
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let describe = |e: &reqwest::Error| {
+                    // reqwest's Display names the URL; its source says what went wrong.
+                    let mut reason = e.to_string();
+                    let mut source = std::error::Error::source(e);
+                    while let Some(s) = source {
+                        reason = format!("{reason}: {s}");
+                        source = s.source();
+                    }
+                    reason
+                };
+                let response = request.send().await.map_err(|e| {
+                    if e.is_connect() {
+                        TransportError::Connect {
+                            url: url.clone(),
+                            reason: describe(&e),
+                        }
+                    } else {
+                        TransportError::Interrupted {
+                            url: url.clone(),
+                            reason: describe(&e),
+                        }
+                    }
+                })?;
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after);
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| TransportError::Interrupted {
+                        url: url.clone(),
+                        reason: format!("the answer was cut off: {}", describe(&e)),
+                    })?;
+                Ok(Reply {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
+            Transport::Local { emulator } => {
+                let emulator = Arc::clone(emulator);
+                let mut request =
+                    intsync_emulator::Request::new(method, path_and_query).bearer(emulator.token());
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let url = self.url(path_and_query);
+                let answered = tokio::task::spawn_blocking(move || emulator.call(request)).await;
+                match answered {
+                    Ok(Ok(response)) => Ok(Reply {
+                        status: response.status,
+                        retry_after: response.header("retry-after").and_then(parse_retry_after),
+                        body: response.body,
+                    }),
+                    Ok(Err(dropped)) => Err(TransportError::Interrupted {
+                        url,
+                        reason: dropped.to_string(),
+                    }),
+                    Err(join) => Err(TransportError::Interrupted {
+                        url,
+                        reason: join.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+}

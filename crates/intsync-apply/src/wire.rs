@@ -1,0 +1,245 @@
+//! The vendors' wire JSON, turned into the planner's types at this edge and nowhere else.
+
+use intsync_manifest::Kind;
+use intsync_plan::ObservedIntegration;
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+/// Ada's collection path (with the documented trailing slash).
+pub const ADA_COLLECTION: &str = "/api/v2/platform-integrations/";
+/// Truto's collection path; items are `/integration/{id}` (the vendor SDK's spelling).
+pub const TRUTO_COLLECTION: &str = "/integration";
+
+/// Percent-encodes one path segment.
+pub fn segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+pub fn item_path(kind: Kind, id: &str) -> String {
+    match kind {
+        Kind::AdaPlatformIntegration => format!("/api/v2/platform-integrations/{}", segment(id)),
+        Kind::TrutoIntegration => format!("{TRUTO_COLLECTION}/{}", segment(id)),
+    }
+}
+
+pub fn collection_path(kind: Kind) -> &'static str {
+    match kind {
+        Kind::AdaPlatformIntegration => ADA_COLLECTION,
+        Kind::TrutoIntegration => TRUTO_COLLECTION,
+    }
+}
+
+/// One live integration from its wire JSON. Unknown keys are ignored (both vendors promise to
+/// add some); the server-managed ones the plan needs (`id`, Ada `status`, Truto `version`) must
+/// be there.
+pub fn observed(kind: Kind, value: &Value) -> Result<ObservedIntegration, String> {
+    let Some(object) = value.as_object() else {
+        return Err(format!(
+            "an integration is {}, not an object",
+            type_name(value)
+        ));
+    };
+    let id = match object.get("id") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err("an integration has no `id`".to_owned()),
+    };
+    let (status, version) = match kind {
+        Kind::AdaPlatformIntegration => match object.get("status").and_then(Value::as_str) {
+            Some(s) => (Some(s.to_owned()), None),
+            None => return Err(format!("integration `{id}` has no `status`")),
+        },
+        Kind::TrutoIntegration => match object.get("version").and_then(Value::as_u64) {
+            Some(v) => (None, Some(v)),
+            None => return Err(format!("integration `{id}` has no numeric `version`")),
+        },
+    };
+    let fields: Map<String, Value> = kind
+        .fields()
+        .iter()
+        .filter_map(|f| object.get(f.name).map(|v| (f.name.to_owned(), v.clone())))
+        .collect();
+    Ok(ObservedIntegration {
+        kind,
+        id,
+        status,
+        version,
+        fields,
+    })
+}
+
+/// Ada's `client_secret`, present in a create response only.
+pub fn client_secret(value: &Value) -> Option<Secret> {
+    value
+        .get("client_secret")
+        .and_then(Value::as_str)
+        .map(Secret::new)
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One page of a list: the items, and where the next page is (path and query), if any.
+pub fn page(
+    kind: Kind,
+    body: &Value,
+    page_size: usize,
+) -> Result<(Vec<Value>, Option<String>), String> {
+    match kind {
+        Kind::AdaPlatformIntegration => {
+            let Some(items) = body.get("data").and_then(Value::as_array) else {
+                return Err("the list has no `data` array".to_owned());
+            };
+            let next = match body.get("meta").and_then(|m| m.get("next_page_url")) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(url)) if url.is_empty() => None,
+                Some(Value::String(url)) => Some(path_and_query(url)?),
+                Some(other) => {
+                    return Err(format!(
+                        "`meta.next_page_url` is {}, not a URL",
+                        type_name(other)
+                    ));
+                }
+            };
+            Ok((items.clone(), next))
+        }
+        Kind::TrutoIntegration => {
+            let Some(items) = body.get("result").and_then(Value::as_array) else {
+                return Err("the list has no `result` array".to_owned());
+            };
+            let next = match body.get("next_cursor") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) if c.is_empty() => None,
+                Some(Value::String(c)) => Some(format!(
+                    "{TRUTO_COLLECTION}?limit={page_size}&next_cursor={}",
+                    url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+                )),
+                Some(other) => {
+                    return Err(format!(
+                        "`next_cursor` is {}, not a string",
+                        type_name(other)
+                    ));
+                }
+            };
+            Ok((items.clone(), next))
+        }
+    }
+}
+
+/// The path and query of an absolute `next_page_url`. The host is dropped on purpose: requests
+/// (and the token) only ever go to the configured base URL.
+fn path_and_query(url: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(url)
+        .or_else(|_| url::Url::parse("http://relative.invalid").and_then(|base| base.join(url)))
+        .map_err(|e| format!("`next_page_url` `{url}` is not a URL: {e}"))?;
+    Ok(match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_owned(),
+    })
+}
+
+/// The human part of a vendor error body (Ada `errors[0].message`, Truto `message`).
+pub fn error_message(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => {
+            if let Some(first) = value.get("errors").and_then(|e| e.get(0)) {
+                let message = first.get("message").and_then(Value::as_str).unwrap_or("");
+                return match first.get("details").and_then(Value::as_str) {
+                    Some(details) if !details.is_empty() => format!("{message} ({details})"),
+                    _ => message.to_owned(),
+                };
+            }
+            if let Some(message) = value.get("message").and_then(Value::as_str) {
+                return message.to_owned();
+            }
+            truncate(&value.to_string())
+        }
+        Err(_) => truncate(&String::from_utf8_lossy(body)),
+    }
+}
+
+fn truncate(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_and_server_managed_keys_are_dropped() {
+        let o = observed(
+            Kind::AdaPlatformIntegration,
+            &json!({"id": "a", "status": "development", "created": "x", "brand_new_key": 1, "name": "N", "icon_url": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(o.fields),
+            json!({"name": "N", "icon_url": null})
+        );
+        assert_eq!(o.status.as_deref(), Some("development"));
+        assert!(observed(Kind::AdaPlatformIntegration, &json!({"id": "a"})).is_err());
+        assert!(observed(Kind::TrutoIntegration, &json!({"id": "a", "version": "3"})).is_err());
+        assert!(observed(Kind::TrutoIntegration, &json!([])).is_err());
+    }
+
+    #[test]
+    fn next_pages_stay_on_the_configured_host() {
+        let (_, next) = page(
+            Kind::AdaPlatformIntegration,
+            &json!({"data": [], "meta": {"next_page_url": "https://evil.example.com/api/v2/platform-integrations/?cursor=abc&limit=5"}}),
+            5,
+        )
+        .unwrap();
+        assert_eq!(
+            next.as_deref(),
+            Some("/api/v2/platform-integrations/?cursor=abc&limit=5")
+        );
+        let (_, next) = page(
+            Kind::TrutoIntegration,
+            &json!({"result": [], "next_cursor": "a b"}),
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            next.as_deref(),
+            Some("/integration?limit=7&next_cursor=a+b")
+        );
+        assert!(page(Kind::TrutoIntegration, &json!({"results": []}), 7).is_err());
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            error_message(
+                br#"{"errors":[{"type":"bad_request","message":"bad name","details":"name"}]}"#
+            ),
+            "bad name (name)"
+        );
+        assert_eq!(
+            error_message(
+                br#"{"statusCode":400,"error":"Bad Request","message":"version mismatch"}"#
+            ),
+            "version mismatch"
+        );
+        assert_eq!(error_message(b"<html>oops</html>"), "<html>oops</html>");
+        assert_eq!(error_message(b""), "(empty body)");
+    }
+}

@@ -1,0 +1,17 @@
+//! The planner: desired state (manifests) and observed state (live objects) in one vocabulary,
+//! and the pure function between them, `plan(desired, observed) -> Plan`.
+//!
+//! Nothing here does IO, reads a clock or draws a random number: given the same inputs, the plan
+//! is the same, byte for byte once rendered. The planner does not know the vendors' wire JSON
+//! either: providers (`intsync-apply`) turn responses into [`ObservedIntegration`]s first.
+
+mod model;
+pub mod normalize;
+mod planner;
+pub mod render;
+
+pub use model::{
+    Action, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan, PlanError,
+    Skipped, Summary, Unmanaged,
+};
+pub use planner::{fingerprint, minimal_patch, plan};

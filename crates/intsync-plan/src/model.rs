@@ -1,0 +1,215 @@
+//! Desired and observed state in one vocabulary, and the plan computed from them.
+
+use intsync_manifest::Kind;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One integration as a manifest wants it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredIntegration {
+    pub kind: Kind,
+    /// `metadata.id`, when the manifest pins the live object.
+    pub id: Option<String>,
+    /// The managed fields only; an explicit `null` means "clear it".
+    pub spec: Map<String, Value>,
+    /// Where it was written (`manifests/cool-shop.yaml`), for messages and the plan.
+    pub manifest: String,
+}
+
+impl DesiredIntegration {
+    pub fn name(&self) -> Option<&str> {
+        self.spec.get("name").and_then(Value::as_str)
+    }
+
+    pub fn from_manifest(manifest: &intsync_manifest::Manifest) -> DesiredIntegration {
+        let path = manifest.origin.path.to_string_lossy().replace('\\', "/");
+        DesiredIntegration {
+            kind: manifest.kind,
+            id: manifest.id.clone(),
+            spec: manifest.spec.clone(),
+            manifest: if manifest.origin.document == 0 {
+                path
+            } else {
+                format!("{path}#{}", manifest.origin.document + 1)
+            },
+        }
+    }
+}
+
+/// One live integration, as a provider read it: its known fields only (server-managed and
+/// unknown response keys already dropped), plus what the plan needs of the server-managed ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedIntegration {
+    pub kind: Kind,
+    pub id: String,
+    /// Ada's `status` (`development`, `approved`, ...); `None` for Truto.
+    pub status: Option<String>,
+    /// Truto's `version`, sent back with a PATCH; `None` for Ada.
+    pub version: Option<u64>,
+    /// The writable fields as the API returned them.
+    pub fields: Map<String, Value>,
+}
+
+impl ObservedIntegration {
+    pub fn name(&self) -> Option<&str> {
+        self.fields.get("name").and_then(Value::as_str)
+    }
+}
+
+/// What the plan is computed from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// The kinds the target serves: desired integrations of other kinds are skipped.
+    pub kinds: Vec<Kind>,
+    pub integrations: Vec<ObservedIntegration>,
+}
+
+/// The status an Ada integration must have to be changed.
+pub const DEVELOPMENT: &str = "development";
+
+/// One entry of the plan (design §7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Create {
+        kind: Kind,
+        name: Option<String>,
+        manifest: String,
+        /// The whole POST body.
+        body: Map<String, Value>,
+    },
+    Update {
+        kind: Kind,
+        id: String,
+        name: Option<String>,
+        manifest: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        live_status: Option<String>,
+        /// Exactly the PATCH body: the changed fields (Truto: plus the observed `version`).
+        patch: Map<String, Value>,
+        /// The live values of the changed fields, for showing the change.
+        live: Map<String, Value>,
+        fingerprint: String,
+    },
+    Blocked {
+        kind: Kind,
+        id: String,
+        name: Option<String>,
+        manifest: String,
+        live_status: Option<String>,
+        patch: Map<String, Value>,
+        live: Map<String, Value>,
+        reason: String,
+        fingerprint: String,
+    },
+    Noop {
+        kind: Kind,
+        id: String,
+        name: Option<String>,
+        manifest: String,
+        fingerprint: String,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Action::Create { kind, .. }
+            | Action::Update { kind, .. }
+            | Action::Blocked { kind, .. }
+            | Action::Noop { kind, .. } => *kind,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Action::Create { name, .. }
+            | Action::Update { name, .. }
+            | Action::Blocked { name, .. }
+            | Action::Noop { name, .. } => name.as_deref(),
+        }
+    }
+
+    pub fn manifest(&self) -> &str {
+        match self {
+            Action::Create { manifest, .. }
+            | Action::Update { manifest, .. }
+            | Action::Blocked { manifest, .. }
+            | Action::Noop { manifest, .. } => manifest,
+        }
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Action::Create { .. } => None,
+            Action::Update { id, .. } | Action::Blocked { id, .. } | Action::Noop { id, .. } => {
+                Some(id)
+            }
+        }
+    }
+
+    pub fn fingerprint(&self) -> Option<&str> {
+        match self {
+            Action::Create { .. } => None,
+            Action::Update { fingerprint, .. }
+            | Action::Blocked { fingerprint, .. }
+            | Action::Noop { fingerprint, .. } => Some(fingerprint),
+        }
+    }
+}
+
+/// A live object no manifest claims. Nothing is ever deleted (Ada has no delete endpoint).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unmanaged {
+    pub kind: Kind,
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// A manifest of a kind the target does not serve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    pub kind: Kind,
+    pub name: Option<String>,
+    pub manifest: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub noop: usize,
+    pub blocked: usize,
+    pub unmanaged: usize,
+}
+
+/// The plan: what apply would do, and nothing else (design §7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub target: String,
+    pub has_changes: bool,
+    pub summary: Summary,
+    pub actions: Vec<Action>,
+    pub unmanaged: Vec<Unmanaged>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Plan {
+    pub fn has_blocked(&self) -> bool {
+        self.summary.blocked > 0
+    }
+}
+
+/// Why no plan could be made. Every problem is reported, not only the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub manifest: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.manifest, self.message)
+    }
+}

@@ -1,0 +1,230 @@
+//! `plan(desired, observed)`: a pure function. Same inputs, same plan, byte for byte.
+
+use std::collections::HashMap;
+
+use intsync_manifest::Kind;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::model::{
+    Action, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan, PlanError,
+    Skipped, Summary, Unmanaged,
+};
+use crate::normalize;
+
+/// The hash of the normalized live object a plan was computed from (`sha256:<hex>`).
+/// `apply --plan` refuses to write when it moved.
+pub fn fingerprint(observed: &ObservedIntegration) -> String {
+    let canonical = json!({
+        "kind": observed.kind.as_str(),
+        "id": observed.id,
+        "status": observed.status,
+        "version": observed.version,
+        "fields": normalize::fields(observed.kind, &observed.fields),
+    });
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The minimal PATCH body: every managed field whose normalized value differs, with its whole
+/// desired value.
+pub fn minimal_patch(
+    desired: &DesiredIntegration,
+    observed: &ObservedIntegration,
+) -> Map<String, Value> {
+    desired
+        .spec
+        .iter()
+        .filter(|(field, value)| {
+            !normalize::field_equal(desired.kind, field, value, observed.fields.get(*field))
+        })
+        .map(|(field, value)| (field.clone(), value.clone()))
+        .collect()
+}
+
+/// Computes the plan for `target`. Linear in the number of integrations: live objects are
+/// indexed by id and by name, never scanned per manifest.
+///
+/// # Errors
+///
+/// Every identity problem at once: a `metadata.id` no live object has, a name several live
+/// objects share (the message names their ids), a live object claimed by two manifests.
+pub fn plan(
+    target: &str,
+    desired: &[DesiredIntegration],
+    observed: &Observed,
+) -> Result<Plan, Vec<PlanError>> {
+    let mut by_id: HashMap<(Kind, &str), usize> =
+        HashMap::with_capacity(observed.integrations.len());
+    let mut by_name: HashMap<(Kind, &str), Vec<usize>> =
+        HashMap::with_capacity(observed.integrations.len());
+    for (i, live) in observed.integrations.iter().enumerate() {
+        by_id.insert((live.kind, live.id.as_str()), i);
+        if let Some(name) = live.name() {
+            by_name.entry((live.kind, name)).or_default().push(i);
+        }
+    }
+
+    let mut claimed: Vec<Option<&str>> = vec![None; observed.integrations.len()];
+    let mut actions = Vec::with_capacity(desired.len());
+    let mut skipped = Vec::new();
+    let mut errors = Vec::new();
+    for want in desired {
+        if !observed.kinds.contains(&want.kind) {
+            skipped.push(Skipped {
+                kind: want.kind,
+                name: want.name().map(str::to_owned),
+                manifest: want.manifest.clone(),
+            });
+            continue;
+        }
+        let error = |message: String| PlanError {
+            manifest: want.manifest.clone(),
+            message,
+        };
+        let matched = match (&want.id, want.name()) {
+            (Some(id), _) => match by_id.get(&(want.kind, id.as_str())) {
+                Some(&i) => Some(i),
+                None => {
+                    errors.push(error(format!(
+                        "no live {} has the id `{id}` given in metadata.id; remove metadata.id to create it, or fix the id",
+                        want.kind
+                    )));
+                    continue;
+                }
+            },
+            (None, Some(name)) => match by_name.get(&(want.kind, name)).map(Vec::as_slice) {
+                None | Some([]) => None,
+                Some([i]) => Some(*i),
+                Some(many) => {
+                    let ids: Vec<&str> = many
+                        .iter()
+                        .map(|&i| observed.integrations[i].id.as_str())
+                        .collect();
+                    errors.push(error(format!(
+                        "{} live {} integrations are named `{name}` (ids {}); set metadata.id to say which one this manifest manages",
+                        many.len(),
+                        want.kind,
+                        ids.join(", ")
+                    )));
+                    continue;
+                }
+            },
+            (None, None) => {
+                errors.push(error(
+                    "a manifest needs metadata.id or spec.name to be matched".to_owned(),
+                ));
+                continue;
+            }
+        };
+        let Some(index) = matched else {
+            actions.push(Action::Create {
+                kind: want.kind,
+                name: want.name().map(str::to_owned),
+                manifest: want.manifest.clone(),
+                body: want.spec.clone(),
+            });
+            continue;
+        };
+        let live = &observed.integrations[index];
+        if let Some(other) = claimed[index] {
+            errors.push(error(format!(
+                "the live {} `{}` is also claimed by {other}; each live integration is managed by one manifest",
+                live.kind, live.id
+            )));
+            continue;
+        }
+        claimed[index] = Some(&want.manifest);
+        actions.push(action_for(want, live));
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let unmanaged: Vec<Unmanaged> = observed
+        .integrations
+        .iter()
+        .zip(&claimed)
+        .filter(|(_, claim)| claim.is_none())
+        .map(|(live, _)| Unmanaged {
+            kind: live.kind,
+            id: live.id.clone(),
+            name: live.name().map(str::to_owned),
+        })
+        .collect();
+    let mut summary = Summary {
+        unmanaged: unmanaged.len(),
+        ..Summary::default()
+    };
+    for action in &actions {
+        match action {
+            Action::Create { .. } => summary.create += 1,
+            Action::Update { .. } => summary.update += 1,
+            Action::Blocked { .. } => summary.blocked += 1,
+            Action::Noop { .. } => summary.noop += 1,
+        }
+    }
+    Ok(Plan {
+        format_version: 1,
+        target: target.to_owned(),
+        has_changes: summary.create + summary.update + summary.blocked > 0,
+        summary,
+        actions,
+        unmanaged,
+        skipped,
+    })
+}
+
+fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
+    let mut patch = minimal_patch(want, live);
+    let name = live.name().or(want.name()).map(str::to_owned);
+    let fingerprint = fingerprint(live);
+    if patch.is_empty() {
+        return Action::Noop {
+            kind: want.kind,
+            id: live.id.clone(),
+            name,
+            manifest: want.manifest.clone(),
+            fingerprint,
+        };
+    }
+    let before: Map<String, Value> = patch
+        .keys()
+        .map(|field| {
+            (
+                field.clone(),
+                live.fields.get(field).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let frozen =
+        want.kind == Kind::AdaPlatformIntegration && live.status.as_deref() != Some(DEVELOPMENT);
+    if frozen {
+        return Action::Blocked {
+            kind: want.kind,
+            id: live.id.clone(),
+            name,
+            manifest: want.manifest.clone(),
+            live_status: live.status.clone(),
+            patch,
+            live: before,
+            reason: "only integrations in development may be updated".to_owned(),
+            fingerprint,
+        };
+    }
+    if let Some(version) = live.version {
+        // Truto's optimistic concurrency: the PATCH carries the version the plan saw.
+        patch.insert("version".to_owned(), Value::from(version));
+    }
+    Action::Update {
+        kind: want.kind,
+        id: live.id.clone(),
+        name,
+        manifest: want.manifest.clone(),
+        live_status: live.status.clone(),
+        patch,
+        live: before,
+        fingerprint,
+    }
+}

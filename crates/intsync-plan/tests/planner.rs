@@ -1,0 +1,396 @@
+//! The planner through one helper: `check(desired, observed, expect)`.
+
+use expect_test::{Expect, expect};
+use intsync_manifest::Kind;
+use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, plan};
+use serde_json::{Map, Value, json};
+
+fn kind(short: &str) -> Kind {
+    match short {
+        "ada" => Kind::AdaPlatformIntegration,
+        "truto" => Kind::TrutoIntegration,
+        other => panic!("kind {other}"),
+    }
+}
+
+fn object(value: &Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+/// `desired`: `[{"kind": "ada", "id"?: "..", "spec": {..}}]`; `observed`:
+/// `[{"kind": "ada", "id": "..", "status"?: "..", "version"?: n, "fields": {..}}]`.
+fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Expect) {
+    let desired: Vec<DesiredIntegration> = desired
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| DesiredIntegration {
+            kind: kind(d["kind"].as_str().unwrap()),
+            id: d["id"].as_str().map(str::to_owned),
+            spec: object(&d["spec"]),
+            manifest: format!("m{i}.yaml"),
+        })
+        .collect();
+    let observed = Observed {
+        kinds: kinds.iter().map(|k| kind(k)).collect(),
+        integrations: observed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| ObservedIntegration {
+                kind: kind(o["kind"].as_str().unwrap()),
+                id: o["id"].as_str().unwrap().to_owned(),
+                status: o["status"].as_str().map(str::to_owned),
+                version: o["version"].as_u64(),
+                fields: object(&o["fields"]),
+            })
+            .collect(),
+    };
+    let actual = match plan("t", &desired, &observed) {
+        Ok(plan) => {
+            let mut lines: Vec<String> = plan
+                .actions
+                .iter()
+                .map(|a| match a {
+                    Action::Create {
+                        kind, name, body, ..
+                    } => format!("create {kind} {name:?} {}", Value::Object(body.clone())),
+                    Action::Update { id, patch, .. } => {
+                        format!("update {id} {}", Value::Object(patch.clone()))
+                    }
+                    Action::Blocked {
+                        id,
+                        patch,
+                        live_status,
+                        ..
+                    } => {
+                        format!(
+                            "blocked {id} ({}) {}",
+                            live_status.as_deref().unwrap_or("-"),
+                            Value::Object(patch.clone())
+                        )
+                    }
+                    Action::Noop { id, .. } => format!("noop {id}"),
+                })
+                .collect();
+            lines.extend(plan.unmanaged.iter().map(|u| format!("unmanaged {}", u.id)));
+            lines.extend(
+                plan.skipped
+                    .iter()
+                    .map(|s| format!("skipped {}", s.manifest)),
+            );
+            lines.push(format!("has_changes={}", plan.has_changes));
+            lines.join("\n")
+        }
+        Err(errors) => errors
+            .iter()
+            .map(|e| format!("error {e}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    expect.assert_eq(&actual);
+}
+
+fn check(desired: Value, observed: Value, expect: Expect) {
+    check_with_kinds(&["ada", "truto"], desired, observed, expect);
+}
+
+fn live(id: &str, fields: Value) -> Value {
+    json!({"kind": "ada", "id": id, "status": "development", "fields": fields})
+}
+
+#[test]
+fn unchanged_is_noop() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "description": "d"}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "description": "d", "author": "x"})
+        )]),
+        expect![[r#"
+            noop 1
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn changed_field_only_in_patch() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "description": "new", "author": "x"}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "description": "old", "author": "x"})
+        )]),
+        expect![[r#"
+            update 1 {"description":"new"}
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn key_order_in_nested_objects_makes_no_diff() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "configuration_fields": {"type": "object", "properties": {"a": {"type": "string", "title": "A"}}}}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "configuration_fields": {"properties": {"a": {"title": "A", "type": "string"}}, "type": "object"}})
+        )]),
+        expect![[r#"
+            noop 1
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn nested_change_sends_the_whole_object() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "configuration_fields": {"type": "object", "required": ["a"]}}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "configuration_fields": {"type": "object", "required": []}})
+        )]),
+        expect![[r#"
+            update 1 {"configuration_fields":{"type":"object","required":["a"]}}
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn one_and_one_point_zero_are_equal() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "configuration_fields": {"maxLength": 1.0, "minimum": 0}}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "configuration_fields": {"maxLength": 1, "minimum": 0.0}})
+        )]),
+        expect![[r#"
+            noop 1
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn live_null_and_omitted_field_is_no_diff() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A"}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "icon_url": null, "call_to_action": "Go"})
+        )]),
+        expect![[r#"
+            noop 1
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn explicit_null_clears_and_matches_absent() {
+    check(
+        json!([
+            {"kind": "ada", "spec": {"name": "A", "icon_url": null}},
+            {"kind": "ada", "spec": {"name": "B", "icon_url": null}},
+            {"kind": "ada", "spec": {"name": "C", "icon_url": null}},
+        ]),
+        json!([
+            live("1", json!({"name": "A", "icon_url": "https://x/i.png"})),
+            live("2", json!({"name": "B"})),
+            live("3", json!({"name": "C", "icon_url": null})),
+        ]),
+        expect![[r#"
+            update 1 {"icon_url":null}
+            noop 2
+            noop 3
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn scopes_and_tags_are_sets() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "scopes": ["b:read", "a:write"], "tags": ["knowledge"]}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "scopes": ["a:write", "b:read", "a:write"], "tags": ["knowledge"]})
+        )]),
+        expect![[r#"
+            noop 1
+            has_changes=false"#]],
+    );
+    // Lists that are not sets keep their order.
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "configuration_fields": {"enum": ["b", "a"]}}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "configuration_fields": {"enum": ["a", "b"]}})
+        )]),
+        expect![[r#"
+            update 1 {"configuration_fields":{"enum":["b","a"]}}
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn unknown_response_keys_and_unmanaged_fields_make_no_diff() {
+    // Providers drop unknown keys before planning; fields the manifest omits are not compared.
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A"}}]),
+        json!([live(
+            "1",
+            json!({"name": "A", "description": "whatever", "scopes": ["x"]})
+        )]),
+        expect![[r#"
+            noop 1
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn missing_live_object_is_created_with_the_whole_body() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "New", "description": "d"}}]),
+        json!([live("1", json!({"name": "Other"}))]),
+        expect![[r#"
+            create AdaPlatformIntegration Some("New") {"name":"New","description":"d"}
+            unmanaged 1
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn ambiguous_name_is_an_error_naming_the_ids() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "Twin"}}, {"kind": "ada", "spec": {"name": "Solo"}}]),
+        json!([
+            live("1", json!({"name": "Twin"})),
+            live("2", json!({"name": "Twin"})),
+            live("3", json!({"name": "Solo"}))
+        ]),
+        expect![[r#"
+            error m0.yaml: 2 live AdaPlatformIntegration integrations are named `Twin` (ids 1, 2); set metadata.id to say which one this manifest manages"#]],
+    );
+    // metadata.id disambiguates.
+    check(
+        json!([{"kind": "ada", "id": "2", "spec": {"name": "Twin"}}]),
+        json!([
+            live("1", json!({"name": "Twin"})),
+            live("2", json!({"name": "Twin"}))
+        ]),
+        expect![[r#"
+            noop 2
+            unmanaged 1
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn id_matches_even_when_renaming() {
+    check(
+        json!([{"kind": "ada", "id": "1", "spec": {"name": "Renamed"}}]),
+        json!([live("1", json!({"name": "Old"}))]),
+        expect![[r#"
+            update 1 {"name":"Renamed"}
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn unknown_id_is_an_error() {
+    check(
+        json!([{"kind": "ada", "id": "404", "spec": {"name": "A"}}]),
+        json!([]),
+        expect![[r#"
+            error m0.yaml: no live AdaPlatformIntegration has the id `404` given in metadata.id; remove metadata.id to create it, or fix the id"#]],
+    );
+}
+
+#[test]
+fn one_live_object_claimed_twice_is_an_error() {
+    check(
+        json!([{"kind": "ada", "id": "1", "spec": {"description": "x"}}, {"kind": "ada", "spec": {"name": "A"}}]),
+        json!([live("1", json!({"name": "A"}))]),
+        expect![[r#"
+            error m1.yaml: the live AdaPlatformIntegration `1` is also claimed by m0.yaml; each live integration is managed by one manifest"#]],
+    );
+}
+
+#[test]
+fn approved_integration_with_and_without_a_change() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "A", "description": "new"}}, {"kind": "ada", "spec": {"name": "B", "description": "same"}}]),
+        json!([
+            {"kind": "ada", "id": "1", "status": "approved", "fields": {"name": "A", "description": "old"}},
+            {"kind": "ada", "id": "2", "status": "approved", "fields": {"name": "B", "description": "same"}},
+        ]),
+        expect![[r#"
+            blocked 1 (approved) {"description":"new"}
+            noop 2
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn truto_patch_carries_the_observed_version() {
+    check(
+        json!([{"kind": "truto", "spec": {"name": "crm", "category": "helpdesk"}}]),
+        json!([{"kind": "truto", "id": "t1", "version": 4, "fields": {"name": "crm", "category": "crm"}}]),
+        expect![[r#"
+            update t1 {"category":"helpdesk","version":4}
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn same_name_different_kinds_do_not_collide() {
+    check(
+        json!([{"kind": "truto", "spec": {"name": "A"}}]),
+        json!([live("1", json!({"name": "A"}))]),
+        expect![[r#"
+            create TrutoIntegration Some("A") {"name":"A"}
+            unmanaged 1
+            has_changes=true"#]],
+    );
+}
+
+#[test]
+fn kinds_the_target_does_not_serve_are_skipped() {
+    check_with_kinds(
+        &["ada"],
+        json!([{"kind": "truto", "spec": {"name": "crm"}}, {"kind": "ada", "spec": {"name": "A"}}]),
+        json!([live("1", json!({"name": "A"}))]),
+        expect![[r#"
+            noop 1
+            skipped m0.yaml
+            has_changes=false"#]],
+    );
+}
+
+#[test]
+fn fingerprints_move_with_the_live_object_only() {
+    let o = |description: &str, version: u64| ObservedIntegration {
+        kind: Kind::TrutoIntegration,
+        id: "t1".into(),
+        status: None,
+        version: Some(version),
+        fields: object(
+            &json!({"name": "crm", "description": description, "config": {"b": 1, "a": 2.0}}),
+        ),
+    };
+    let reordered = ObservedIntegration {
+        fields: object(&json!({"config": {"a": 2, "b": 1}, "description": "x", "name": "crm"})),
+        ..o("x", 1)
+    };
+    assert_eq!(
+        intsync_plan::fingerprint(&o("x", 1)),
+        intsync_plan::fingerprint(&reordered)
+    );
+    assert_ne!(
+        intsync_plan::fingerprint(&o("x", 1)),
+        intsync_plan::fingerprint(&o("y", 1))
+    );
+    assert_ne!(
+        intsync_plan::fingerprint(&o("x", 1)),
+        intsync_plan::fingerprint(&o("x", 2))
+    );
+    assert!(intsync_plan::fingerprint(&o("x", 1)).starts_with("sha256:"));
+}

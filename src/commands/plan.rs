@@ -1,0 +1,137 @@
+//! `intsync plan`: list live state, compute the plan, print it. Sends only GET requests.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use intsync_apply::Provider;
+use intsync_plan::{DesiredIntegration, Plan, render};
+
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::config::{Config, Target};
+use crate::{Exit, output};
+
+/// Valid manifests, or the diagnostics (printed to stderr) and `None`.
+pub fn load_desired(paths: &[PathBuf]) -> Option<Vec<DesiredIntegration>> {
+    let loaded = intsync_manifest::load(paths);
+    if !loaded.diagnostics.is_empty() {
+        let style = intsync_manifest::render::HumanStyle {
+            color: output::color_for(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            width: output::width(),
+        };
+        eprint!(
+            "{}",
+            intsync_manifest::render::human(&loaded.diagnostics, style)
+        );
+    }
+    if loaded.has_errors() {
+        eprintln!(
+            "error: {} manifest error{}; nothing was read from the target (run `intsync validate` for details)",
+            loaded.error_count(),
+            if loaded.error_count() == 1 { "" } else { "s" }
+        );
+        return None;
+    }
+    Some(
+        loaded
+            .manifests
+            .iter()
+            .map(DesiredIntegration::from_manifest)
+            .collect(),
+    )
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Lists live state and plans. Identity errors are printed; `None` then.
+pub async fn compute(
+    target: &Target,
+    provider: &Provider,
+    desired: &[DesiredIntegration],
+) -> anyhow::Result<Option<Plan>> {
+    eprintln!("Reading live state of target `{}`...", target.name);
+    let observed = provider.observe().await.with_context(|| {
+        format!(
+            "cannot read the live integrations of target `{}`",
+            target.name
+        )
+    })?;
+    eprintln!(
+        "Read {} live integration{} in {} request{}.",
+        observed.integrations.len(),
+        if observed.integrations.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        provider.request_count(),
+        if provider.request_count() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    match intsync_plan::plan(&target.name, desired, &observed) {
+        Ok(plan) => Ok(Some(plan)),
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("error: {error}");
+            }
+            eprintln!(
+                "error: no plan: {} manifest{} cannot be matched to live integrations",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            Ok(None)
+        }
+    }
+}
+
+pub fn write_plan_file(plan: &Plan, path: &Path) -> anyhow::Result<()> {
+    output::write_atomically(path, render::json(plan).as_bytes())
+        .with_context(|| format!("cannot write the plan to `{}`", path.display()))?;
+    eprintln!(
+        "Saved the plan to {} (apply it with `intsync apply --plan {}`).",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(config)?;
+    let target = config.target(args.target.as_deref())?;
+    let Some(desired) = load_desired(&args.paths) else {
+        return Ok(Exit::Error);
+    };
+    let provider = target.provider()?;
+    let Some(plan) = runtime()?.block_on(compute(target, &provider, &desired))? else {
+        return Ok(Exit::Error);
+    };
+    let text = match args.format {
+        PlanFormat::Text => render::text(
+            &plan,
+            render::Style {
+                color: output::stdout_color(),
+            },
+        ),
+        PlanFormat::Json => render::json(&plan),
+        PlanFormat::Markdown => render::markdown(&plan),
+    };
+    output::print_stdout(&text)?;
+    if let Some(out) = &args.out {
+        write_plan_file(&plan, out)?;
+    }
+    Ok(
+        match (args.detailed_exitcode, plan.has_blocked(), plan.has_changes) {
+            (false, _, _) | (true, false, false) => Exit::Ok,
+            (true, true, _) => Exit::Blocked,
+            (true, false, true) => Exit::Changes,
+        },
+    )
+}

@@ -1,0 +1,437 @@
+//! `intsync.toml` (design §5): raw TOML → validated, typed targets. Tokens come from the
+//! environment variable each target names, never from a file.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use intsync_apply::{Provider, RetryPolicy, Secret, Timeouts, Transport};
+use intsync_manifest::Kind;
+use serde::Deserialize;
+
+pub const CONFIG_FILE: &str = "intsync.toml";
+const DEFAULT_PAGE_SIZE: usize = 100;
+const DEFAULT_LOCAL_STATE: &str = ".intsync/local-state.json";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    default_target: Option<String>,
+    #[serde(default)]
+    targets: BTreeMap<String, TargetFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    Local,
+    Ada,
+    Truto,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    provider: ProviderName,
+    base_url: Option<String>,
+    token_env: Option<String>,
+    state: Option<PathBuf>,
+    rate_limit: Option<RateLimitFile>,
+    page_size: Option<usize>,
+    retry: Option<RetryFile>,
+    timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RateLimitFile {
+    Off(String),
+    Limits(RateLimit),
+}
+
+/// A client-side request rate limit (applied by `apply`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: Option<u32>,
+    pub per_minute: Option<u32>,
+    pub per_10_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetryFile {
+    attempts: Option<u32>,
+    base_delay_ms: Option<u64>,
+    max_delay_ms: Option<u64>,
+}
+
+/// Where a target's API is.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    Local { state: PathBuf },
+    Remote { base_url: String, token_env: String },
+}
+
+/// One validated target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub provider: ProviderName,
+    pub endpoint: Endpoint,
+    pub page_size: usize,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+    /// `None`: no client-side limit.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the client-side rate limiter of apply reads it"))]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// The loaded configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The file it came from; `None` for the built-in default (no `intsync.toml`).
+    pub path: Option<PathBuf>,
+    pub default_target: String,
+    pub targets: BTreeMap<String, Target>,
+}
+
+impl Target {
+    pub fn kinds(&self) -> Vec<Kind> {
+        match self.provider {
+            ProviderName::Local => Kind::ALL.to_vec(),
+            ProviderName::Ada => vec![Kind::AdaPlatformIntegration],
+            ProviderName::Truto => vec![Kind::TrutoIntegration],
+        }
+    }
+
+    /// The documented limit of the vendor, the default when `rate_limit` is not set.
+    fn documented_rate_limit(provider: ProviderName) -> Option<RateLimit> {
+        match provider {
+            ProviderName::Local => None,
+            ProviderName::Ada => Some(RateLimit {
+                per_second: Some(10),
+                per_minute: Some(100),
+                per_10_seconds: None,
+            }),
+            ProviderName::Truto => Some(RateLimit {
+                per_second: None,
+                per_minute: None,
+                per_10_seconds: Some(500),
+            }),
+        }
+    }
+
+    /// Connects: reads the token from its variable, builds the transport.
+    pub fn provider(&self) -> anyhow::Result<Provider> {
+        let (transport, hint) = match &self.endpoint {
+            Endpoint::Local { state } => {
+                let emulator = intsync_emulator::local(state).with_context(|| {
+                    format!("cannot open the local target's state `{}`", state.display())
+                })?;
+                (
+                    Transport::Local {
+                        emulator: Arc::new(emulator),
+                    },
+                    String::new(),
+                )
+            }
+            Endpoint::Remote {
+                base_url,
+                token_env,
+            } => {
+                let token = match std::env::var(token_env) {
+                    Ok(token) if !token.trim().is_empty() => Secret::new(token.trim()),
+                    Ok(_) => bail!(
+                        "the target `{}` reads its token from {token_env}, which is empty; export {token_env}=<API token>",
+                        self.name
+                    ),
+                    Err(_) => bail!(
+                        "the target `{}` reads its token from {token_env}, which is not set; export {token_env}=<API token>",
+                        self.name
+                    ),
+                };
+                let transport =
+                    Transport::http(base_url, token, self.timeouts).map_err(anyhow::Error::msg)?;
+                (
+                    transport,
+                    format!("check that {token_env} holds a valid API token for {base_url}"),
+                )
+            }
+        };
+        Ok(Provider::new(
+            self.name.clone(),
+            transport,
+            self.kinds(),
+            self.page_size,
+            self.retry,
+            hint,
+        ))
+    }
+}
+
+/// `http://` is accepted only for loopback hosts: a token must never cross a network in clear.
+fn check_base_url(target: &str, raw: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(raw)
+        .with_context(|| format!("target `{target}`: base_url `{raw}` is not a URL"))?;
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                bail!(
+                    "target `{target}`: base_url `{raw}` uses plain http:// for a host that is not loopback; use https:// (http:// is accepted only for localhost, 127.0.0.0/8 and ::1)"
+                );
+            }
+        }
+        other => bail!("target `{target}`: base_url `{raw}` must be https:// (not {other}://)"),
+    }
+    if url.path() != "/" || url.query().is_some() {
+        bail!(
+            "target `{target}`: base_url `{raw}` must be only scheme, host and port (e.g. https://coolshop.ada.support); intsync adds the API paths"
+        );
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+fn built_in_local(base: &Path) -> Target {
+    Target {
+        name: "local".to_owned(),
+        provider: ProviderName::Local,
+        endpoint: Endpoint::Local {
+            state: base.join(DEFAULT_LOCAL_STATE),
+        },
+        page_size: DEFAULT_PAGE_SIZE,
+        retry: RetryPolicy::default(),
+        timeouts: Timeouts::default(),
+        rate_limit: None,
+    }
+}
+
+impl Config {
+    /// `--config FILE`, else `intsync.toml` in the working directory, else the built-in default:
+    /// one `local` target. Parent directories are never searched.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
+        let path = match explicit {
+            Some(path) => Some(path.to_owned()),
+            None => Some(PathBuf::from(CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let Some(path) = path else {
+            let base = PathBuf::from(".");
+            let mut targets = BTreeMap::new();
+            targets.insert("local".to_owned(), built_in_local(&base));
+            return Ok(Config {
+                path: None,
+                default_target: "local".to_owned(),
+                targets,
+            });
+        };
+        let text = fs_err::read_to_string(&path)
+            .with_context(|| format!("cannot read the configuration `{}`", path.display()))?;
+        Config::parse(&text, &path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+        let file: File = toml::from_str(text).with_context(|| {
+            format!("`{}` is not a valid intsync configuration", path.display())
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        let mut targets = BTreeMap::new();
+        targets.insert("local".to_owned(), built_in_local(&base));
+        for (name, t) in file.targets {
+            let endpoint = match t.provider {
+                ProviderName::Local => {
+                    if t.base_url.is_some() || t.token_env.is_some() {
+                        bail!(
+                            "target `{name}`: a local target has `state`, not `base_url` or `token_env`"
+                        );
+                    }
+                    Endpoint::Local {
+                        state: base.join(
+                            t.state
+                                .unwrap_or_else(|| PathBuf::from(DEFAULT_LOCAL_STATE)),
+                        ),
+                    }
+                }
+                ProviderName::Ada | ProviderName::Truto => {
+                    if t.state.is_some() {
+                        bail!("target `{name}`: `state` is only for local targets");
+                    }
+                    let Some(base_url) = t.base_url else {
+                        bail!("target `{name}`: `base_url` is required")
+                    };
+                    let Some(token_env) = t.token_env else {
+                        bail!(
+                            "target `{name}`: `token_env` is required: the name of the environment variable that holds the API token"
+                        )
+                    };
+                    Endpoint::Remote {
+                        base_url: check_base_url(&name, &base_url)?,
+                        token_env,
+                    }
+                }
+            };
+            let rate_limit = match t.rate_limit {
+                None => Target::documented_rate_limit(t.provider),
+                Some(RateLimitFile::Off(s)) if s == "off" => None,
+                Some(RateLimitFile::Off(s)) => bail!(
+                    "target `{name}`: rate_limit is \"off\" or {{ per_second, per_minute, per_10_seconds }}, not \"{s}\""
+                ),
+                Some(RateLimitFile::Limits(limits)) => Some(limits),
+            };
+            let page_size = t.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+            if page_size == 0 {
+                bail!("target `{name}`: page_size must be at least 1");
+            }
+            let mut retry = RetryPolicy::default();
+            if let Some(r) = t.retry {
+                retry.attempts = r.attempts.unwrap_or(retry.attempts).max(1);
+                retry.base_delay = r
+                    .base_delay_ms
+                    .map_or(retry.base_delay, Duration::from_millis);
+                retry.max_delay = r
+                    .max_delay_ms
+                    .map_or(retry.max_delay, Duration::from_millis);
+            }
+            let mut timeouts = Timeouts::default();
+            if let Some(secs) = t.timeout_secs {
+                timeouts.request = Duration::from_secs(secs.max(1));
+            }
+            targets.insert(
+                name.clone(),
+                Target {
+                    name,
+                    provider: t.provider,
+                    endpoint,
+                    page_size,
+                    retry,
+                    timeouts,
+                    rate_limit,
+                },
+            );
+        }
+        let default_target = file.default_target.unwrap_or_else(|| "local".to_owned());
+        if !targets.contains_key(&default_target) {
+            bail!(
+                "`{}`: default_target `{default_target}` is not one of the targets ({})",
+                path.display(),
+                targets.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(Config {
+            path: Some(path.to_owned()),
+            default_target,
+            targets,
+        })
+    }
+
+    /// `--target NAME`, else `default_target`.
+    pub fn target(&self, name: Option<&str>) -> anyhow::Result<&Target> {
+        let name = name.unwrap_or(&self.default_target);
+        self.targets.get(name).with_context(|| {
+            let known = self.targets.keys().cloned().collect::<Vec<_>>().join(", ");
+            match &self.path {
+                Some(path) => format!("no target `{name}` in `{}` (known: {known})", path.display()),
+                None => format!("no target `{name}`: there is no {CONFIG_FILE} here, only the built-in `local` target"),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Config> {
+        Config::parse(text, Path::new("intsync.toml"))
+    }
+
+    #[test]
+    fn design_example_parses() {
+        let config = parse(
+            r#"
+default_target = "local"
+[targets.local]
+provider = "local"
+state = ".intsync/local-state.json"
+[targets.ada-dev]
+provider = "ada"
+base_url = "https://coolshop-dev.ada.support"
+token_env = "ADA_API_TOKEN"
+rate_limit = { per_second = 10, per_minute = 100 }
+page_size = 100
+[targets.truto]
+provider = "truto"
+base_url = "https://api.truto.one"
+token_env = "TRUTO_API_TOKEN"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.default_target, "local");
+        let truto = config.target(Some("truto")).unwrap();
+        assert_eq!(
+            truto.rate_limit.unwrap().per_10_seconds,
+            Some(500),
+            "documented default"
+        );
+        assert_eq!(truto.kinds(), vec![Kind::TrutoIntegration]);
+        assert_eq!(config.target(None).unwrap().kinds().len(), 2);
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        for ok in [
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:80",
+            "https://x.ada.support",
+        ] {
+            assert!(check_base_url("t", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1",
+            "http://example.com",
+            "ftp://x",
+            "https://x/api",
+            "nope",
+        ] {
+            assert!(check_base_url("t", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        let e = parse("[targets.a]\nprovider = \"ada\"\nbase_url = \"https://x\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("token_env` is required"), "{e:#}");
+        let e = parse("default_target = \"prod\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("default_target `prod`"), "{e:#}");
+        let e = parse("[targets.a]\nprovider = \"ada\"\nbase_urll = \"https://x\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("base_urll"), "{e:#}");
+        let e = parse("[targets.a]\nprovider = \"ada\"\nbase_url = \"https://x\"\ntoken_env = \"T\"\nrate_limit = \"none\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("rate_limit"), "{e:#}");
+    }
+
+    #[test]
+    fn missing_token_variable_names_it() {
+        let config = parse("[targets.a]\nprovider = \"ada\"\nbase_url = \"https://x.ada.support\"\ntoken_env = \"INTSYNC_TEST_SURELY_UNSET\"\n").unwrap();
+        let e = config.target(Some("a")).unwrap().provider().unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("INTSYNC_TEST_SURELY_UNSET, which is not set"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,551 @@
+//! `intsync plan` end to end: the real binary against the emulator over HTTP.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use intsync_emulator::server::RunningServer;
+use intsync_emulator::{Emulator, Store};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "plan-test-token-4b1d";
+
+struct Env {
+    dir: tempfile::TempDir,
+    server: RunningServer,
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+impl Env {
+    fn new(page_size: usize) -> Env {
+        let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(RunningServer::start(
+                Emulator::new(Store::in_memory(), TOKEN),
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let base = server.base_url();
+        let retry = "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }";
+        std::fs::write(
+            dir.path().join("intsync.toml"),
+            format!(
+                "default_target = \"ada\"\n\
+                 [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = {page_size}\n{retry}\n\
+                 [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\npage_size = {page_size}\n{retry}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("manifests")).unwrap();
+        Env {
+            dir,
+            server,
+            runtime,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.runtime.block_on(async {
+            let mut request = self
+                .http
+                .request(method, format!("{}{path}", self.server.base_url()))
+                .bearer_auth(TOKEN);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            response.json().await.unwrap()
+        })
+    }
+
+    fn seed_ada(&self, name: &str, description: &str) -> String {
+        let body = ada_spec(name, description);
+        self.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(body),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn manifest(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.path().join("manifests").join(file), text).unwrap();
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        self.call(reqwest::Method::GET, "/_emulator/requests", None)
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn clear_requests(&self) {
+        self.call(reqwest::Method::DELETE, "/_emulator/requests", None);
+    }
+
+    fn intsync(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
+        cmd.current_dir(self.dir.path())
+            .env("TEST_ADA_TOKEN", TOKEN)
+            .env("TEST_TRUTO_TOKEN", TOKEN)
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR");
+        cmd
+    }
+}
+
+fn ada_spec(name: &str, description: &str) -> Value {
+    json!({
+        "name": name, "description": description, "author": "Cool Shop", "contact": "help@coolshop.support",
+        "identifier_field_path": "account.name",
+        "uninstallation_url": "https://coolshop.example.com/uninstall",
+        "oauth_callback_url": "https://coolshop.example.com/oauth/callback",
+        "tags": ["knowledge"], "scopes": ["articles:read", "knowledge_sources:write"],
+        "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}
+    })
+}
+
+fn ada_manifest(name: &str, description: &str) -> String {
+    let spec = ada_spec(name, description);
+    format!("apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {spec}\n")
+}
+
+fn truto_manifest(name: &str, category: &str) -> String {
+    format!(
+        "apiVersion: intsync/v1\nkind: TrutoIntegration\nspec:\n  name: {name}\n  category: {category}\n  config: {{base_url: \"https://api.example.com\", timeout: 30}}\n"
+    )
+}
+
+fn plan_json(env: &Env, args: &[&str]) -> (i32, Value, String) {
+    let out = env
+        .intsync()
+        .args(["plan", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let plan = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("stdout is not JSON; stderr: {stderr}"));
+    (out.status.code().unwrap(), plan, stderr)
+}
+
+#[test]
+fn plan_lists_every_page_with_get_requests_only() {
+    for (live, page_size) in [(10usize, 3usize), (9, 3), (2, 5)] {
+        let env = Env::new(page_size);
+        for i in 0..live {
+            env.seed_ada(&format!("Live {i}"), "same");
+        }
+        env.manifest("a.yaml", &ada_manifest("Live 0", "same"));
+        env.clear_requests();
+        let (code, plan, stderr) = plan_json(&env, &[]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(
+            plan["summary"],
+            json!({"create": 0, "update": 0, "noop": 1, "blocked": 0, "unmanaged": live - 1})
+        );
+        let requests = env.requests();
+        assert!(
+            requests.iter().all(|r| r["method"] == "GET"),
+            "{requests:#?}"
+        );
+        assert_eq!(
+            requests.len(),
+            live.div_ceil(page_size),
+            "{live} live, page size {page_size}: {requests:#?}"
+        );
+        assert!(requests.iter().all(|r| {
+            r["query"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("limit={page_size}"))
+        }));
+    }
+}
+
+#[test]
+fn plan_covers_every_action_and_renders_three_ways() {
+    let env = Env::new(2);
+    let unchanged = env.seed_ada("Unchanged", "same");
+    let changed = env.seed_ada("Changed", "old text");
+    let frozen = env.seed_ada("Frozen", "old text");
+    let unmanaged = env.seed_ada("Nobody's", "x");
+    env.call(
+        reqwest::Method::POST,
+        &format!("/_emulator/ada/{frozen}/status"),
+        Some(json!({"status": "approved"})),
+    );
+    env.manifest("unchanged.yaml", &ada_manifest("Unchanged", "same"));
+    env.manifest("changed.yaml", &ada_manifest("Changed", "new text"));
+    env.manifest("frozen.yaml", &ada_manifest("Frozen", "new text"));
+    env.manifest("new.yaml", &ada_manifest("Brand New", "hello"));
+    env.manifest("crm.yaml", &truto_manifest("crm", "crm"));
+
+    let (code, plan, _) = plan_json(&env, &["--detailed-exitcode"]);
+    assert_eq!(code, 3, "blocked wins over changes");
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["target"], "ada");
+    assert_eq!(plan["has_changes"], true);
+    assert_eq!(
+        plan["summary"],
+        json!({"blocked": 1, "create": 1, "noop": 1, "unmanaged": 1, "update": 1})
+    );
+    let by_action = |a: &str| {
+        plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["action"] == a)
+            .unwrap()
+            .clone()
+    };
+    let update = by_action("update");
+    assert_eq!(update["id"], changed.as_str());
+    assert_eq!(update["patch"], json!({"description": "new text"}));
+    assert_eq!(update["live_status"], "development");
+    assert!(
+        update["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(update["manifest"], "manifests/changed.yaml");
+    let blocked = by_action("blocked");
+    assert_eq!(blocked["id"], frozen.as_str());
+    assert_eq!(blocked["live_status"], "approved");
+    assert_eq!(
+        blocked["reason"],
+        "only integrations in development may be updated"
+    );
+    let create = by_action("create");
+    assert_eq!(create["body"]["name"], "Brand New");
+    assert!(create.get("id").is_none());
+    assert_eq!(by_action("noop")["id"], unchanged.as_str());
+    assert_eq!(
+        plan["unmanaged"],
+        json!([{"id": unmanaged, "kind": "AdaPlatformIntegration", "name": "Nobody's"}])
+    );
+    assert_eq!(
+        plan["skipped"][0]["manifest"], "manifests/crm.yaml",
+        "the ada target does not serve Truto"
+    );
+    // Keys are sorted at every level.
+    let text = serde_json::to_string_pretty(&plan).unwrap();
+    assert!(text.find("\"actions\"").unwrap() < text.find("\"format_version\"").unwrap());
+
+    // --out writes the same document.
+    let out = env
+        .intsync()
+        .args(["plan", "--out", "saved.json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "without --detailed-exitcode, success is 0"
+    );
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(env.dir.path().join("saved.json")).unwrap()).unwrap();
+    assert_eq!(saved, plan);
+
+    // Text: only changed fields, a summary line, no colour off a terminal.
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\u{1b}'));
+    assert!(
+        text.contains(&format!(
+            "~ AdaPlatformIntegration \"Changed\" ({changed}) will be updated"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("    description: \"old text\" → \"new text\""),
+        "{text}"
+    );
+    let update_section: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("~ "))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert_eq!(
+        update_section,
+        ["    description: \"old text\" → \"new text\""],
+        "only changed fields: {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "! AdaPlatformIntegration \"Frozen\" ({frozen}) is blocked"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ AdaPlatformIntegration \"Brand New\" will be created"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with(
+            "Plan: 1 to create, 1 to update, 1 blocked, 1 unchanged, 1 unmanaged, 1 skipped"
+        ),
+        "{text}"
+    );
+
+    // Markdown: a table and one collapsible section per change.
+    let out = env
+        .intsync()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains("| to create | to update | blocked | unchanged | unmanaged |"),
+        "{md}"
+    );
+    assert!(md.contains("| 1 | 1 | 1 | 1 | 1 |"), "{md}");
+    assert_eq!(
+        md.matches("<details>").count(),
+        4,
+        "three changes and the unmanaged list: {md}"
+    );
+    assert!(
+        md.contains("- description: \"old text\"\n+ description: \"new text\""),
+        "{md}"
+    );
+}
+
+#[test]
+fn nested_changes_show_a_line_diff() {
+    let env = Env::new(100);
+    env.seed_ada("Form", "same");
+    let mut spec = ada_spec("Form", "same");
+    spec["configuration_fields"]["properties"]["account"]["properties"]["name"]["title"] =
+        json!("Account name");
+    env.manifest(
+        "form.yaml",
+        &format!("apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {spec}\n"),
+    );
+    let out = env
+        .intsync()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("    configuration_fields:\n      @@"),
+        "{text}"
+    );
+    let added: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("+ "))
+        .collect();
+    assert_eq!(added.len(), 1, "{text}");
+    assert!(added[0].contains("\"title\": \"Account name\","), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("- ")),
+        "nothing removed: {text}"
+    );
+}
+
+#[test]
+fn no_changes_exit_0_with_detailed_exitcode() {
+    let env = Env::new(100);
+    env.seed_ada("Same", "same");
+    env.manifest("same.yaml", &ada_manifest("Same", "same"));
+    let out = env
+        .intsync()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("No changes"), "{text}");
+}
+
+#[test]
+fn truto_target_plans_with_the_version() {
+    let env = Env::new(2);
+    for i in 0..5 {
+        env.call(reqwest::Method::POST, "/integration", Some(json!({"name": format!("crm{i}"), "category": "crm", "config": {"base_url": "https://api.example.com", "timeout": 30.0}})));
+    }
+    env.manifest("crm.yaml", &truto_manifest("crm0", "helpdesk"));
+    env.manifest("crm1.yaml", &truto_manifest("crm1", "crm"));
+    env.clear_requests();
+    let (code, plan, stderr) = plan_json(&env, &["--target", "truto", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{stderr}");
+    let actions = plan["actions"].as_array().unwrap();
+    assert_eq!(
+        actions[0]["patch"],
+        json!({"category": "helpdesk", "version": 1})
+    );
+    assert_eq!(
+        actions[1]["action"], "noop",
+        "30 and 30.0 are the same number"
+    );
+    let requests = env.requests();
+    assert_eq!(requests.len(), 3, "ceil(5 / 2) pages: {requests:#?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["method"] == "GET" && r["path"] == "/integration")
+    );
+}
+
+#[test]
+fn retries_429_with_and_without_retry_after_503_and_dropped_connections() {
+    let env = Env::new(2);
+    for i in 0..5 {
+        env.seed_ada(&format!("Live {i}"), "same");
+    }
+    env.manifest("a.yaml", &ada_manifest("Live 3", "changed"));
+    let faults = json!({"rules": [
+        {"method": "GET", "times": 1, "action": {"type": "status", "status": 429}},
+        {"method": "GET", "after": 1, "times": 1, "action": {"type": "status", "status": 429, "retry_after": "1"}},
+        {"method": "GET", "after": 3, "times": 2, "action": {"type": "status", "status": 503}},
+        {"method": "GET", "after": 6, "times": 1, "action": {"type": "drop_before"}},
+    ]});
+    env.call(reqwest::Method::PUT, "/_emulator/faults", Some(faults));
+    env.clear_requests();
+    let started = std::time::Instant::now();
+    let (code, plan, stderr) = plan_json(&env, &["--detailed-exitcode"]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(plan["summary"]["update"], 1);
+    assert_eq!(
+        plan["summary"]["unmanaged"], 4,
+        "every page was read despite the faults"
+    );
+    let statuses: Vec<Value> = env.requests().iter().map(|r| r["status"].clone()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        3,
+        "three pages: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.len(),
+        3 + 5,
+        "five faults, each retried once: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&Value::Null),
+        "the dropped connection is in the log: {statuses:?}"
+    );
+    // Retry-After: 1 was honoured; the exponential backoff here is 10-100 ms.
+    assert!(elapsed >= std::time::Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+}
+
+#[test]
+fn persistent_failure_is_a_clear_error() {
+    let env = Env::new(100);
+    env.manifest("a.yaml", &ada_manifest("A", "x"));
+    env.call(
+        reqwest::Method::PUT,
+        "/_emulator/faults",
+        Some(json!({"rules": [{"method": "GET", "action": {"type": "status", "status": 503}}]})),
+    );
+    let out = env.intsync().arg("plan").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot read the live integrations of target `ada`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("failed 6 times; last: 503"), "{stderr}");
+}
+
+#[test]
+fn wrong_or_missing_token_is_a_clear_error_and_never_printed() {
+    let env = Env::new(100);
+    env.manifest("a.yaml", &ada_manifest("A", "x"));
+    let out = env
+        .intsync()
+        .arg("plan")
+        .env_remove("TEST_ADA_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TEST_ADA_TOKEN, which is not set"));
+
+    let out = env
+        .intsync()
+        .arg("plan")
+        .env("TEST_ADA_TOKEN", "wrong-secret-value")
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("answered 401"), "{stderr}");
+    assert!(
+        stderr.contains("check that TEST_ADA_TOKEN holds a valid API token"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong-secret-value"),
+        "the token leaked: {stderr}"
+    );
+
+    let out = env
+        .intsync()
+        .arg("plan")
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("intsync::http"),
+        "debug logs show each request: {all}"
+    );
+    assert!(!all.contains(TOKEN), "the token leaked at RUST_LOG=trace");
+}
+
+#[test]
+fn invalid_manifests_stop_before_any_request() {
+    let env = Env::new(100);
+    env.manifest(
+        "bad.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {name: 5}\n",
+    );
+    env.clear_requests();
+    let out = env.intsync().arg("plan").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("intsync::wrong_type"));
+    assert!(env.requests().is_empty());
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let env = Env::new(100);
+    std::fs::write(
+        env.dir.path().join("intsync.toml"),
+        "[targets.prod]\nprovider = \"ada\"\nbase_url = \"http://coolshop.ada.support\"\ntoken_env = \"TEST_ADA_TOKEN\"\n",
+    )
+    .unwrap();
+    let out = env
+        .intsync()
+        .args(["plan", "--target", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http://"));
+    let _ = Path::new("unused");
+}
