@@ -6,106 +6,14 @@
 //!
 //! Run: `cargo bench --bench validate`
 
-use std::path::{Path, PathBuf};
-
 fn main() {
     divan::main();
 }
 
-const MANIFESTS: usize = 10_000;
+#[path = "common/corpus.rs"]
+mod corpus;
 
-fn ada_manifest(i: usize) -> String {
-    format!(
-        r#"# yaml-language-server: $schema=../schemas/intsync-manifest.schema.json
-apiVersion: intsync/v1
-kind: AdaPlatformIntegration
-spec:
-  name: Generated Knowledge Hub {i}
-  description: Sync articles from generated knowledge hub number {i} into your AI Agent
-  author: Bench Corp
-  contact: support+{i}@bench.example.com
-  identifier_field_path: connection.workspace.slug
-  oauth_callback_url: https://hub{i}.bench.example.com/oauth/callback
-  uninstallation_url: https://hub{i}.bench.example.com/uninstall
-  icon_url: https://cdn.bench.example.com/icons/{i}.png
-  call_to_action: Connect hub {i}
-  tags: [knowledge]
-  scopes: [articles:read, articles:write, knowledge_sources:write]
-  error_codes:
-    error_401: The API key was rejected
-    error_429: Too many requests, try again later
-  configuration_fields:
-    title: Connect hub {i}
-    type: object
-    required: [connection, sync]
-    properties:
-      connection:
-        type: object
-        required: [workspace, apiKey]
-        properties:
-          workspace:
-            type: object
-            required: [slug, region]
-            properties:
-              slug: {{ type: string, title: Workspace slug, pattern: "^[a-z0-9-]+$" }}
-              region: {{ type: string, enum: [us, eu, ap], default: us }}
-          apiKey: {{ type: string, title: API key, format: password, minLength: 32 }}
-      sync:
-        type: object
-        required: [languages]
-        properties:
-          languages:
-            type: array
-            minItems: 1
-            items: {{ type: string, enum: [en, fr, de, es] }}
-          schedule: {{ type: string, enum: [hourly, daily], default: hourly }}
-"#
-    )
-}
-
-fn truto_manifest(i: usize) -> String {
-    format!(
-        r#"apiVersion: intsync/v1
-kind: TrutoIntegration
-spec:
-  name: bench_crm_{i}
-  category: crm
-  is_beta: false
-  sharing: allow
-  config:
-    label: Bench CRM {i}
-    base_url: https://api.crm{i}.bench.example.com/v2
-    headers: {{ Accept: application/json }}
-    authorization: {{ format: bearer, config: {{ value: "{{{{oauth.token.access_token}}}}" }} }}
-    pagination: {{ format: cursor, config: {{ cursor_field: meta.next_cursor }} }}
-    resources:
-      contacts:
-        list: {{ method: get, path: /contacts, response_path: data }}
-        get: {{ method: get, path: "/contacts/{{{{id}}}}", response_path: data }}
-"#
-    )
-}
-
-/// Writes the corpus once; later runs reuse it.
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-manifests");
-    let marker = dir.join(format!(".complete-{MANIFESTS}"));
-    if !marker.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        for i in 0..MANIFESTS {
-            let sub = dir.join(format!("team-{:02}", i % 50));
-            std::fs::create_dir_all(&sub).unwrap();
-            let text = if i % 4 == 3 {
-                truto_manifest(i)
-            } else {
-                ada_manifest(i)
-            };
-            std::fs::write(sub.join(format!("integration-{i:05}.yaml")), text).unwrap();
-        }
-        std::fs::write(&marker, "").unwrap();
-    }
-    dir
-}
+use corpus::{MANIFESTS, corpus};
 
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn load_and_validate_10k(bencher: divan::Bencher) {

@@ -86,7 +86,10 @@ pub struct Target {
     pub retry: RetryPolicy,
     pub timeouts: Timeouts,
     /// `None`: no client-side limit.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the client-side rate limiter of apply reads it"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the client-side rate limiter of apply reads it")
+    )]
     pub rate_limit: Option<RateLimit>,
 }
 

@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+// Planning 10,000 integrations allocates millions of small JSON values; mimalloc is markedly
+// faster than glibc's allocator at that and returns memory to the OS more readily.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes shared by every command (design §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

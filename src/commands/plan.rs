@@ -34,7 +34,7 @@ pub fn load_desired(paths: &[PathBuf]) -> Option<Vec<DesiredIntegration>> {
     Some(
         loaded
             .manifests
-            .iter()
+            .into_iter()
             .map(DesiredIntegration::from_manifest)
             .collect(),
     )

@@ -237,9 +237,10 @@ impl Provider {
                 return Err(self.refused(Method::GET, &path, &reply));
             }
             let body = self.json(&Method::GET, &path, &reply)?;
-            let (page, next) = wire::page(kind, &body, self.page_size)
+            let (page, next) = wire::page(kind, body, self.page_size)
                 .map_err(|reason| self.bad(&Method::GET, &path, 200, reason))?;
-            for item in &page {
+            items.reserve(page.len());
+            for item in page {
                 items.push(
                     wire::observed(kind, item)
                         .map_err(|reason| self.bad(&Method::GET, &path, 200, reason))?,
@@ -293,11 +294,12 @@ impl Provider {
             return Err(self.refused(Method::POST, path, &reply));
         }
         let value = self.json(&Method::POST, path, &reply)?;
-        let observed = wire::observed(kind, &value)
+        let client_secret = wire::client_secret(&value);
+        let observed = wire::observed(kind, value)
             .map_err(|reason| self.bad(&Method::POST, path, reply.status, reason))?;
         Ok(Created {
             observed,
-            client_secret: wire::client_secret(&value),
+            client_secret,
         })
     }
 
@@ -317,6 +319,6 @@ impl Provider {
             return Err(self.refused(Method::PATCH, &path, &reply));
         }
         let value = self.json(&Method::PATCH, &path, &reply)?;
-        wire::observed(kind, &value).map_err(|reason| self.bad(&Method::PATCH, &path, 200, reason))
+        wire::observed(kind, value).map_err(|reason| self.bad(&Method::PATCH, &path, 200, reason))
     }
 }

@@ -35,11 +35,11 @@ pub fn collection_path(kind: Kind) -> &'static str {
 /// One live integration from its wire JSON. Unknown keys are ignored (both vendors promise to
 /// add some); the server-managed ones the plan needs (`id`, Ada `status`, Truto `version`) must
 /// be there.
-pub fn observed(kind: Kind, value: &Value) -> Result<ObservedIntegration, String> {
-    let Some(object) = value.as_object() else {
+pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, String> {
+    let Value::Object(mut object) = value else {
         return Err(format!(
             "an integration is {}, not an object",
-            type_name(value)
+            type_name(&value)
         ));
     };
     let id = match object.get("id") {
@@ -57,10 +57,11 @@ pub fn observed(kind: Kind, value: &Value) -> Result<ObservedIntegration, String
             None => return Err(format!("integration `{id}` has no numeric `version`")),
         },
     };
+    // Moved, not copied: pages of large forms add up.
     let fields: Map<String, Value> = kind
         .fields()
         .iter()
-        .filter_map(|f| object.get(f.name).map(|v| (f.name.to_owned(), v.clone())))
+        .filter_map(|f| object.remove(f.name).map(|v| (f.name.to_owned(), v)))
         .collect();
     Ok(ObservedIntegration {
         kind,
@@ -93,48 +94,49 @@ fn type_name(value: &Value) -> &'static str {
 /// One page of a list: the items, and where the next page is (path and query), if any.
 pub fn page(
     kind: Kind,
-    body: &Value,
+    body: Value,
     page_size: usize,
 ) -> Result<(Vec<Value>, Option<String>), String> {
-    match kind {
-        Kind::AdaPlatformIntegration => {
-            let Some(items) = body.get("data").and_then(Value::as_array) else {
-                return Err("the list has no `data` array".to_owned());
-            };
-            let next = match body.get("meta").and_then(|m| m.get("next_page_url")) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(url)) if url.is_empty() => None,
-                Some(Value::String(url)) => Some(path_and_query(url)?),
-                Some(other) => {
-                    return Err(format!(
-                        "`meta.next_page_url` is {}, not a URL",
-                        type_name(other)
-                    ));
-                }
-            };
-            Ok((items.clone(), next))
-        }
-        Kind::TrutoIntegration => {
-            let Some(items) = body.get("result").and_then(Value::as_array) else {
-                return Err("the list has no `result` array".to_owned());
-            };
-            let next = match body.get("next_cursor") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(c)) if c.is_empty() => None,
-                Some(Value::String(c)) => Some(format!(
-                    "{TRUTO_COLLECTION}?limit={page_size}&next_cursor={}",
-                    url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
-                )),
-                Some(other) => {
-                    return Err(format!(
-                        "`next_cursor` is {}, not a string",
-                        type_name(other)
-                    ));
-                }
-            };
-            Ok((items.clone(), next))
-        }
-    }
+    let Value::Object(mut body) = body else {
+        return Err(format!("the list is {}, not an object", type_name(&body)));
+    };
+    let items_key = match kind {
+        Kind::AdaPlatformIntegration => "data",
+        Kind::TrutoIntegration => "result",
+    };
+    let items = match body.remove(items_key) {
+        Some(Value::Array(items)) => items,
+        _ => return Err(format!("the list has no `{items_key}` array")),
+    };
+    let next = match kind {
+        Kind::AdaPlatformIntegration => match body.get("meta").and_then(|m| m.get("next_page_url"))
+        {
+            None | Some(Value::Null) => None,
+            Some(Value::String(url)) if url.is_empty() => None,
+            Some(Value::String(url)) => Some(path_and_query(url)?),
+            Some(other) => {
+                return Err(format!(
+                    "`meta.next_page_url` is {}, not a URL",
+                    type_name(other)
+                ));
+            }
+        },
+        Kind::TrutoIntegration => match body.get("next_cursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(c)) if c.is_empty() => None,
+            Some(Value::String(c)) => Some(format!(
+                "{TRUTO_COLLECTION}?limit={page_size}&next_cursor={}",
+                url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+            )),
+            Some(other) => {
+                return Err(format!(
+                    "`next_cursor` is {}, not a string",
+                    type_name(other)
+                ));
+            }
+        },
+    };
+    Ok((items, next))
 }
 
 /// The path and query of an absolute `next_page_url`. The host is dropped on purpose: requests
@@ -187,7 +189,7 @@ mod tests {
     fn unknown_and_server_managed_keys_are_dropped() {
         let o = observed(
             Kind::AdaPlatformIntegration,
-            &json!({"id": "a", "status": "development", "created": "x", "brand_new_key": 1, "name": "N", "icon_url": null}),
+            json!({"id": "a", "status": "development", "created": "x", "brand_new_key": 1, "name": "N", "icon_url": null}),
         )
         .unwrap();
         assert_eq!(
@@ -195,16 +197,16 @@ mod tests {
             json!({"name": "N", "icon_url": null})
         );
         assert_eq!(o.status.as_deref(), Some("development"));
-        assert!(observed(Kind::AdaPlatformIntegration, &json!({"id": "a"})).is_err());
-        assert!(observed(Kind::TrutoIntegration, &json!({"id": "a", "version": "3"})).is_err());
-        assert!(observed(Kind::TrutoIntegration, &json!([])).is_err());
+        assert!(observed(Kind::AdaPlatformIntegration, json!({"id": "a"})).is_err());
+        assert!(observed(Kind::TrutoIntegration, json!({"id": "a", "version": "3"})).is_err());
+        assert!(observed(Kind::TrutoIntegration, json!([])).is_err());
     }
 
     #[test]
     fn next_pages_stay_on_the_configured_host() {
         let (_, next) = page(
             Kind::AdaPlatformIntegration,
-            &json!({"data": [], "meta": {"next_page_url": "https://evil.example.com/api/v2/platform-integrations/?cursor=abc&limit=5"}}),
+            json!({"data": [], "meta": {"next_page_url": "https://evil.example.com/api/v2/platform-integrations/?cursor=abc&limit=5"}}),
             5,
         )
         .unwrap();
@@ -214,7 +216,7 @@ mod tests {
         );
         let (_, next) = page(
             Kind::TrutoIntegration,
-            &json!({"result": [], "next_cursor": "a b"}),
+            json!({"result": [], "next_cursor": "a b"}),
             7,
         )
         .unwrap();
@@ -222,7 +224,7 @@ mod tests {
             next.as_deref(),
             Some("/integration?limit=7&next_cursor=a+b")
         );
-        assert!(page(Kind::TrutoIntegration, &json!({"results": []}), 7).is_err());
+        assert!(page(Kind::TrutoIntegration, json!({"results": []}), 7).is_err());
     }
 
     #[test]

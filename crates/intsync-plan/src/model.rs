@@ -21,12 +21,12 @@ impl DesiredIntegration {
         self.spec.get("name").and_then(Value::as_str)
     }
 
-    pub fn from_manifest(manifest: &intsync_manifest::Manifest) -> DesiredIntegration {
+    pub fn from_manifest(manifest: intsync_manifest::Manifest) -> DesiredIntegration {
         let path = manifest.origin.path.to_string_lossy().replace('\\', "/");
         DesiredIntegration {
             kind: manifest.kind,
-            id: manifest.id.clone(),
-            spec: manifest.spec.clone(),
+            id: manifest.id,
+            spec: manifest.spec,
             manifest: if manifest.origin.document == 0 {
                 path
             } else {

@@ -56,19 +56,90 @@ pub fn field(kind: Kind, name: &str, value: &Value) -> Value {
 /// Whether the live value of a field equals the desired one. An absent live field reads as
 /// `null` (so `null` in a manifest matches a field the API leaves out).
 pub fn field_equal(kind: Kind, name: &str, desired: &Value, live: Option<&Value>) -> bool {
-    field(kind, name, desired) == field(kind, name, live.unwrap_or(&Value::Null))
+    let live = live.unwrap_or(&Value::Null);
+    if is_set_field(kind, name) {
+        return field(kind, name, desired) == field(kind, name, live);
+    }
+    equal(desired, live)
 }
 
-/// Canonical JSON of all observed fields, for fingerprints.
-pub fn fields(kind: Kind, fields: &Map<String, Value>) -> Value {
+fn numbers_equal(a: &Number, b: &Number) -> bool {
+    match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+        (Some(x), Some(y), _, _) => x == y,
+        (_, _, Some(x), Some(y)) => x == y,
+        _ => a.as_f64().zip(b.as_f64()).is_some_and(|(x, y)| x == y),
+    }
+}
+
+/// Equality after normalization, without building normalized copies: objects compare as maps
+/// (key order ignored), numbers by value (`1 == 1.0`).
+pub fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| equal(v, w))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Writes the canonical JSON of `value` (sorted keys, canonical numbers) without building it.
+pub fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    match value {
+        Value::Number(n) => write!(out, "{}", number(n)),
+        Value::Array(items) => {
+            out.write_all(b"[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_canonical(item, out)?;
+            }
+            out.write_all(b"]")
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.write_all(b"{")?;
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical(&map[key], out)?;
+            }
+            out.write_all(b"}")
+        }
+        other => serde_json::to_writer(out, other).map_err(std::io::Error::other),
+    }
+}
+
+/// Writes the canonical JSON of all observed fields (sets sorted), for fingerprints.
+pub fn write_fields(
+    kind: Kind,
+    fields: &Map<String, Value>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let mut names: Vec<&String> = fields.keys().collect();
     names.sort();
-    Value::Object(
-        names
-            .into_iter()
-            .map(|n| (n.clone(), field(kind, n, &fields[n])))
-            .collect(),
-    )
+    out.write_all(b"{")?;
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b":")?;
+        if is_set_field(kind, name) {
+            write_canonical(&field(kind, name, &fields[name]), out)?;
+        } else {
+            write_canonical(&fields[name], out)?;
+        }
+    }
+    out.write_all(b"}")
 }
 
 #[cfg(test)]
@@ -81,6 +152,22 @@ mod tests {
         assert_eq!(
             canonical(&json!({"b": 1.0, "a": [2.0, 2.5]})).to_string(),
             r#"{"a":[2,2.5],"b":1}"#
+        );
+    }
+
+    #[test]
+    fn equality_without_copies_matches_canonical_forms() {
+        let a = json!({"b": [1.0, {"y": 2, "x": "s"}], "a": null});
+        let b = json!({"a": null, "b": [1, {"x": "s", "y": 2.0}]});
+        assert!(equal(&a, &b));
+        assert_eq!(canonical(&a), canonical(&b));
+        assert!(!equal(&json!([1, 2]), &json!([2, 1])));
+        assert!(!equal(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+        let mut written = Vec::new();
+        write_canonical(&a, &mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            canonical(&a).to_string()
         );
     }
 

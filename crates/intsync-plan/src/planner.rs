@@ -12,18 +12,24 @@ use crate::model::{
 };
 use crate::normalize;
 
-/// The hash of the normalized live object a plan was computed from (`sha256:<hex>`).
-/// `apply --plan` refuses to write when it moved.
+/// The hash of the normalized live object a plan was computed from (`sha256:<hex>`): its kind,
+/// id, status, version and every known field. `apply --plan` refuses to write when it moved.
 pub fn fingerprint(observed: &ObservedIntegration) -> String {
-    let canonical = json!({
+    let mut hasher = Sha256::new();
+    let header = json!({
         "kind": observed.kind.as_str(),
         "id": observed.id,
         "status": observed.status,
         "version": observed.version,
-        "fields": normalize::fields(observed.kind, &observed.fields),
     });
-    let digest = Sha256::digest(canonical.to_string().as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    // Writing into a hasher cannot fail.
+    let _ = normalize::write_canonical(&header, &mut hasher);
+    let _ = normalize::write_fields(observed.kind, &observed.fields, &mut hasher);
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("sha256:{hex}")
 }
 
