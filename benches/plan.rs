@@ -23,14 +23,16 @@ fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let manifests = corpus::ada_corpus();
     let binary = env!("CARGO_BIN_EXE_intsync");
-    let mut emulator = Command::new(binary)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--token", TOKEN])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut emulator = KillOnDrop(
+        Command::new(binary)
+            .args(["emulator", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut base = String::new();
-    BufReader::new(emulator.stdout.take().unwrap())
+    BufReader::new(emulator.0.stdout.take().unwrap())
         .read_line(&mut base)
         .unwrap();
     let base = base.trim().to_owned();
