@@ -23,6 +23,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Read live state and print what apply would change (list calls only).
     Plan(PlanArgs),
+    /// Show the plan, then write it: creates and minimal updates, verified afterwards.
+    Apply(ApplyArgs),
     /// Print the JSON Schema of the manifest format (for editors).
     Schema,
     /// Serve the emulated Ada and Truto APIs (for tests, demos and offline CI).
@@ -56,6 +58,32 @@ pub enum PlanFormat {
     Json,
     /// A pull-request comment: summary table and a collapsible section per integration.
     Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories (ignored with --plan).
+    #[arg(default_value = "manifests")]
+    pub paths: Vec<PathBuf>,
+    /// Apply this saved plan (`plan --out FILE`) instead of planning now; refused (exit 4) if the
+    /// live state moved since it was made.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// The target (default: `default_target` of the configuration).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Do not ask for confirmation (required off a terminal, e.g. in CI).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply everything that is not blocked and list what was skipped, instead of refusing.
+    #[arg(long)]
+    pub skip_blocked: bool,
+    /// Writes in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+    /// Where Ada's client secrets of created integrations are saved (one 0600 file each).
+    #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
+    pub secrets_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

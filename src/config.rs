@@ -86,10 +86,6 @@ pub struct Target {
     pub retry: RetryPolicy,
     pub timeouts: Timeouts,
     /// `None`: no client-side limit.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the client-side rate limiter of apply reads it")
-    )]
     pub rate_limit: Option<RateLimit>,
 }
 
@@ -165,14 +161,29 @@ impl Target {
                 )
             }
         };
-        Ok(Provider::new(
+        let provider = Provider::new(
             self.name.clone(),
             transport,
             self.kinds(),
             self.page_size,
             self.retry,
             hint,
-        ))
+        );
+        Ok(match self.rate_limit {
+            None => provider,
+            Some(limit) => {
+                let windows = [
+                    (Duration::from_secs(1), limit.per_second),
+                    (Duration::from_secs(10), limit.per_10_seconds),
+                    (Duration::from_secs(60), limit.per_minute),
+                ];
+                let windows = windows
+                    .into_iter()
+                    .filter_map(|(w, n)| n.map(|n| (w, n)))
+                    .collect();
+                provider.with_rate_limiter(Arc::new(intsync_apply::RateLimiter::new(windows)))
+            }
+        })
     }
 }
 

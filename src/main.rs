@@ -26,6 +26,8 @@ pub enum Exit {
     Changes = 2,
     /// A change targets an integration that is not in `development`.
     Blocked = 3,
+    /// Live state moved since the saved plan (`apply --plan`).
+    Stale = 4,
 }
 
 impl From<Exit> for ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Plan(args) => commands::plan::run(cli.config.as_deref(), &args),
+        cli::Command::Apply(args) => commands::apply::run(cli.config.as_deref(), &args),
         cli::Command::Schema => commands::schema::run(),
         cli::Command::Emulator(args) => commands::emulator::run(&args),
     };

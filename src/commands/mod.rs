@@ -1,3 +1,4 @@
+pub mod apply;
 pub mod emulator;
 pub mod plan;
 pub mod schema;

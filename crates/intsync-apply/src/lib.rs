@@ -6,12 +6,16 @@
 //! ([`wire`]); everything above speaks `intsync-plan`'s types. Tokens and client secrets are
 //! [`Secret`]s: no `Debug`, `Display`, log line or error message contains them.
 
+pub mod executor;
+pub mod limiter;
 pub mod provider;
 pub mod retry;
 pub mod secret;
 pub mod transport;
 pub mod wire;
 
+pub use executor::{Applied, Done, apply, holds};
+pub use limiter::RateLimiter;
 pub use provider::{Created, Provider, ProviderError};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -82,6 +82,7 @@ pub struct Provider {
     retry: RetryPolicy,
     /// Where a 401 should send the user (`check that ADA_API_TOKEN ...`).
     auth_hint: String,
+    limiter: Option<std::sync::Arc<crate::limiter::RateLimiter>>,
     requests: AtomicU64,
 }
 
@@ -104,8 +105,19 @@ impl Provider {
             page_size: page_size.max(1),
             retry,
             auth_hint: auth_hint.into(),
+            limiter: None,
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// Every request (retries and list pages included) waits its turn under `limiter`.
+    #[must_use]
+    pub fn with_rate_limiter(
+        mut self,
+        limiter: std::sync::Arc<crate::limiter::RateLimiter>,
+    ) -> Provider {
+        self.limiter = Some(limiter);
+        self
     }
 
     pub fn target(&self) -> &str {
@@ -114,6 +126,15 @@ impl Provider {
 
     pub fn kinds(&self) -> &[Kind] {
         &self.kinds
+    }
+
+    /// For the `local` target, writes the state file and empties its journal (so a run leaves
+    /// one readable file); nothing for remote targets.
+    pub fn checkpoint(&self) -> Result<(), String> {
+        match &self.transport {
+            Transport::Local { emulator } => emulator.checkpoint().map_err(|e| e.to_string()),
+            Transport::Http { .. } => Ok(()),
+        }
     }
 
     /// Requests sent so far (retries included).
@@ -133,6 +154,9 @@ impl Provider {
         let url = self.transport.url(path);
         let mut last = String::new();
         for attempt in 1..=self.retry.attempts.max(1) {
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire().await;
+            }
             let started = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
             let result = self.transport.send(method.clone(), path, body).await;

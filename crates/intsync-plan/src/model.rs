@@ -1,7 +1,7 @@
 //! Desired and observed state in one vocabulary, and the plan computed from them.
 
 use intsync_manifest::Kind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One integration as a manifest wants it.
@@ -68,7 +68,7 @@ pub struct Observed {
 pub const DEVELOPMENT: &str = "development";
 
 /// One entry of the plan (design §7).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     Create {
@@ -88,6 +88,7 @@ pub enum Action {
         /// Exactly the PATCH body: the changed fields (Truto: plus the observed `version`).
         patch: Map<String, Value>,
         /// The live values of the changed fields, for showing the change.
+        #[serde(default)]
         live: Map<String, Value>,
         fingerprint: String,
     },
@@ -98,6 +99,7 @@ pub enum Action {
         manifest: String,
         live_status: Option<String>,
         patch: Map<String, Value>,
+        #[serde(default)]
         live: Map<String, Value>,
         reason: String,
         fingerprint: String,
@@ -159,7 +161,7 @@ impl Action {
 }
 
 /// A live object no manifest claims. Nothing is ever deleted (Ada has no delete endpoint).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unmanaged {
     pub kind: Kind,
     pub id: String,
@@ -167,14 +169,14 @@ pub struct Unmanaged {
 }
 
 /// A manifest of a kind the target does not serve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
     pub kind: Kind,
     pub name: Option<String>,
     pub manifest: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -184,7 +186,7 @@ pub struct Summary {
 }
 
 /// The plan: what apply would do, and nothing else (design §7).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
     pub target: String,
@@ -192,6 +194,7 @@ pub struct Plan {
     pub summary: Summary,
     pub actions: Vec<Action>,
     pub unmanaged: Vec<Unmanaged>,
+    #[serde(default)]
     pub skipped: Vec<Skipped>,
 }
 

@@ -1,0 +1,132 @@
+//! A test environment: the emulator on 127.0.0.1:0 in this process, a working directory with an
+//! `intsync.toml` pointing at it (targets `ada` and `truto`), and the real binary.
+
+#![allow(dead_code)] // reason: each test file uses part of it
+
+use assert_cmd::Command;
+use intsync_emulator::server::RunningServer;
+use intsync_emulator::{Emulator, Store};
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "plan-test-token-4b1d";
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub server: RunningServer,
+    pub runtime: tokio::runtime::Runtime,
+    pub http: reqwest::Client,
+}
+
+impl Env {
+    pub fn new(page_size: usize) -> Env {
+        let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(RunningServer::start(
+                Emulator::new(Store::in_memory(), TOKEN),
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let base = server.base_url();
+        let retry = "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }\nrate_limit = \"off\"";
+        std::fs::write(
+            dir.path().join("intsync.toml"),
+            format!(
+                "default_target = \"ada\"\n\
+                 [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = {page_size}\n{retry}\n\
+                 [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\npage_size = {page_size}\n{retry}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("manifests")).unwrap();
+        Env {
+            dir,
+            server,
+            runtime,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.runtime.block_on(async {
+            let mut request = self
+                .http
+                .request(method, format!("{}{path}", self.server.base_url()))
+                .bearer_auth(TOKEN);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            response.json().await.unwrap()
+        })
+    }
+
+    pub fn seed_ada(&self, name: &str, description: &str) -> String {
+        let body = ada_spec(name, description);
+        self.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(body),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn manifest(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.path().join("manifests").join(file), text).unwrap();
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.call(reqwest::Method::GET, "/_emulator/requests", None)
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.call(reqwest::Method::DELETE, "/_emulator/requests", None);
+    }
+
+    pub fn intsync(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
+        cmd.current_dir(self.dir.path())
+            .env("TEST_ADA_TOKEN", TOKEN)
+            .env("TEST_TRUTO_TOKEN", TOKEN)
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR");
+        cmd
+    }
+}
+
+pub fn ada_spec(name: &str, description: &str) -> Value {
+    json!({
+        "name": name, "description": description, "author": "Cool Shop", "contact": "help@coolshop.support",
+        "identifier_field_path": "account.name",
+        "uninstallation_url": "https://coolshop.example.com/uninstall",
+        "oauth_callback_url": "https://coolshop.example.com/oauth/callback",
+        "tags": ["knowledge"], "scopes": ["articles:read", "knowledge_sources:write"],
+        "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}
+    })
+}
+
+pub fn ada_manifest(name: &str, description: &str) -> String {
+    let spec = ada_spec(name, description);
+    format!("apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {spec}\n")
+}
+
+pub fn truto_manifest(name: &str, category: &str) -> String {
+    format!(
+        "apiVersion: intsync/v1\nkind: TrutoIntegration\nspec:\n  name: {name}\n  category: {category}\n  config: {{base_url: \"https://api.example.com\", timeout: 30}}\n"
+    )
+}
