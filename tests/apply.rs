@@ -553,3 +553,50 @@ fn quickstart_on_the_embedded_local_target() {
     assert_eq!(state["ada"].as_array().unwrap().len(), 3);
     assert_eq!(state["truto"].as_array().unwrap().len(), 1);
 }
+
+/// On a terminal apply asks, and only `yes` writes. `script` (util-linux) gives it a terminal.
+#[test]
+fn on_a_terminal_apply_asks_first() {
+    let env = Env::new(100);
+    env.manifest("new.yaml", &ada_manifest("Asked", "x"));
+    let bin = assert_cmd::cargo::cargo_bin!("intsync")
+        .display()
+        .to_string();
+    let on_a_terminal = |answer: &str| {
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &format!("{bin} apply"), "/dev/null"])
+            .current_dir(env.dir.path())
+            .env("TEST_ADA_TOKEN", TOKEN)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("`script` from util-linux runs the command on a terminal");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    env.clear_requests();
+    let transcript = on_a_terminal("no\n");
+    assert!(
+        transcript.contains("Apply 1 change to target `ada`? Only `yes` continues:"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Cancelled; nothing was written."),
+        "{transcript}"
+    );
+    assert!(writes(&env).is_empty());
+    let transcript = on_a_terminal("yes\n");
+    assert!(
+        transcript.contains("Apply: 1 created, 0 updated, 0 failed."),
+        "{transcript}"
+    );
+    assert_eq!(ada_live(&env).len(), 1);
+}

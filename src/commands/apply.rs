@@ -153,8 +153,16 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
 
     // 5. Write.
     let total = writes.len();
+    // A progress bar on a terminal; plain lines otherwise (CI logs).
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
     let mut done = 0usize;
-    let progress = std::io::stderr().is_terminal();
     let results = runtime.block_on(intsync_apply::apply(
         Arc::clone(&provider),
         writes.clone(),
@@ -183,16 +191,18 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 Ok(Done::Updated { observed }) => format!("updated {what} ({})", observed.id),
                 Err(_) => format!("FAILED {what}"),
             };
-            if progress {
-                eprint!("\r\u{1b}[2K[{done}/{total}] {line}");
-                if done == total {
-                    eprintln!();
+            match &bar {
+                Some(bar) => {
+                    bar.println(&line);
+                    bar.inc(1);
                 }
-            } else {
-                eprintln!("[{done}/{total}] {line}");
+                None => eprintln!("[{done}/{total}] {line}"),
             }
         },
     ));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
 
     // 6. Secrets, then the summary and the failures.
     let mut failures = Vec::new();

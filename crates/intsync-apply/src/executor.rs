@@ -192,3 +192,91 @@ pub async fn apply(
     results.sort_by_key(|a| a.index);
     results
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RetryPolicy, Transport};
+    use intsync_plan::Action;
+    use serde_json::json;
+
+    fn local() -> (
+        tempfile::TempDir,
+        Arc<Provider>,
+        Arc<intsync_emulator::Emulator>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let emulator = Arc::new(intsync_emulator::local(&dir.path().join("state.json")).unwrap());
+        let transport = Transport::Local {
+            emulator: Arc::clone(&emulator),
+        };
+        let provider = Provider::new(
+            "local",
+            transport,
+            Kind::ALL.to_vec(),
+            100,
+            RetryPolicy::default(),
+            "",
+        );
+        (dir, Arc::new(provider), emulator)
+    }
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    /// Someone else's change between plan and apply: the update fails with a message to re-plan,
+    /// and is not retried with the fresher version.
+    #[tokio::test]
+    async fn truto_version_conflict_fails_and_says_to_replan() {
+        let (_dir, provider, emulator) = local();
+        let created = provider
+            .create(
+                Kind::TrutoIntegration,
+                &object(json!({"name": "crm", "category": "crm"})),
+            )
+            .await
+            .unwrap();
+        let id = created.observed.id.clone();
+        // Someone else bumps the version.
+        let other =
+            intsync_emulator::Request::new(http::Method::PATCH, &format!("/integration/{id}"))
+                .bearer(emulator.token())
+                .json(&json!({"category": "sales", "version": 1}));
+        assert_eq!(emulator.call(other).unwrap().status, 200);
+        let action = Action::Update {
+            kind: Kind::TrutoIntegration,
+            id: id.clone(),
+            name: Some("crm".into()),
+            manifest: "crm.yaml".into(),
+            live_status: None,
+            patch: object(json!({"category": "helpdesk", "version": 1})),
+            live: Map::new(),
+            fingerprint: String::new(),
+        };
+        let results = apply(Arc::clone(&provider), vec![action], 1, |_, _| {}).await;
+        let error = results[0].result.as_ref().unwrap_err();
+        assert!(
+            error.contains("changed by someone else since the plan; run `intsync plan` again"),
+            "{error}"
+        );
+        let live = provider.list(Kind::TrutoIntegration).await.unwrap();
+        assert_eq!(live[0].fields["category"], "sales", "not overwritten");
+        assert_eq!(live[0].version, Some(2));
+
+        // The same conflict when the change had in fact landed (an earlier attempt got through):
+        // success.
+        let landed = Action::Update {
+            kind: Kind::TrutoIntegration,
+            id,
+            name: Some("crm".into()),
+            manifest: "crm.yaml".into(),
+            live_status: None,
+            patch: object(json!({"category": "sales", "version": 1})),
+            live: Map::new(),
+            fingerprint: String::new(),
+        };
+        let results = apply(provider, vec![landed], 1, |_, _| {}).await;
+        assert!(results[0].result.is_ok());
+    }
+}
