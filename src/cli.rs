@@ -25,6 +25,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Show the plan, then write it: creates and minimal updates, verified afterwards.
     Apply(ApplyArgs),
+    /// Write one manifest per live integration (adopt an existing account in one command).
+    Export(ExportArgs),
     /// Print the JSON Schema of the manifest format (for editors).
     Schema,
     /// Serve the emulated Ada and Truto APIs (for tests, demos and offline CI).
@@ -84,6 +86,30 @@ pub struct ApplyArgs {
     /// Where Ada's client secrets of created integrations are saved (one 0600 file each).
     #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
     pub secrets_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The target to read (default: `default_target` of the configuration).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Where to write the manifests.
+    #[arg(long, default_value = "manifests")]
+    pub dir: PathBuf,
+    /// Only this kind.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Overwrite files whose content differs (otherwise export refuses and writes nothing).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    #[value(name = "AdaPlatformIntegration", alias = "ada")]
+    Ada,
+    #[value(name = "TrutoIntegration", alias = "truto")]
+    Truto,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 pub mod apply;
 pub mod emulator;
+pub mod export;
 pub mod plan;
 pub mod schema;
 pub mod validate;

@@ -10,6 +10,7 @@
 //! rules of design §4 encode their documented constraints.
 
 mod diagnostic;
+mod emit;
 mod load;
 mod model;
 pub mod render;
@@ -18,6 +19,7 @@ mod schema;
 mod tree;
 
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
+pub use emit::manifest_yaml;
 pub use load::{Loaded, MAX_FILE_BYTES, load, load_source};
 pub use model::{
     ADA_SCOPES, ADA_TAGS, API_VERSION, FieldDef, FieldType, Kind, Manifest, Origin, TRUTO_SHARING,

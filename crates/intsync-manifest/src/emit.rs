@@ -1,0 +1,181 @@
+//! Writing manifests: the inverse of loading, for `intsync export`. Block-style YAML that a
+//! person would write, with strings quoted only where YAML would read them as something else.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::model::{API_VERSION, Kind};
+
+/// Whether `text` can be written as a plain (unquoted) YAML scalar and read back as this string.
+fn plain_ok(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    if text != text.trim() || text.chars().any(|c| c.is_control()) {
+        return false;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        return false;
+    }
+    if text.contains(": ") || text.contains(" #") || text.ends_with(':') {
+        return false;
+    }
+    // YAML 1.1 words other tools read as booleans stay quoted, for their sake.
+    let lower = text.to_ascii_lowercase();
+    if matches!(lower.as_str(), "yes" | "no" | "on" | "off" | "y" | "n") {
+        return false;
+    }
+    // Anything the loader would resolve to null, a boolean or a number stays quoted.
+    matches!(crate::tree::plain_scalar(text), crate::tree::Value::String(s) if s == text)
+}
+
+fn scalar(text: &str) -> String {
+    if plain_ok(text) {
+        text.to_owned()
+    } else {
+        // JSON's string escapes are valid in YAML double-quoted scalars.
+        serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+    }
+}
+
+fn inline(value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => scalar(s),
+        Value::Array(items) if items.is_empty() => "[]".to_owned(),
+        Value::Object(map) if map.is_empty() => "{}".to_owned(),
+        _ => return None,
+    })
+}
+
+fn mapping(map: &Map<String, Value>, indent: usize, out: &mut String) {
+    for (key, value) in map {
+        let pad = " ".repeat(indent);
+        match inline(value) {
+            Some(text) => {
+                let _ = writeln!(out, "{pad}{}: {text}", scalar(key));
+            }
+            None => {
+                let _ = writeln!(out, "{pad}{}:", scalar(key));
+                block(value, indent + 2, out);
+            }
+        }
+    }
+}
+
+fn sequence(items: &[Value], indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    for item in items {
+        match item {
+            Value::Object(map) if !map.is_empty() => {
+                // `- key: value` then the other keys aligned under the first.
+                let mut nested = String::new();
+                mapping(map, indent + 2, &mut nested);
+                let _ = write!(out, "{pad}- {}", &nested[indent + 2..]);
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                let _ = writeln!(out, "{pad}-");
+                sequence(inner, indent + 2, out);
+            }
+            other => {
+                let _ = writeln!(out, "{pad}- {}", inline(other).unwrap_or_default());
+            }
+        }
+    }
+}
+
+fn block(value: &Value, indent: usize, out: &mut String) {
+    match value {
+        Value::Object(map) => mapping(map, indent, out),
+        Value::Array(items) => sequence(items, indent, out),
+        other => {
+            let _ = writeln!(
+                out,
+                "{}{}",
+                " ".repeat(indent),
+                inline(other).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// A whole manifest document: header comment lines, `apiVersion`, `kind`, `metadata.id` (when
+/// given) and `spec` with its fields in the given order.
+pub fn manifest_yaml(
+    header: &[String],
+    kind: Kind,
+    id: Option<&str>,
+    spec: &Map<String, Value>,
+) -> String {
+    let mut out = String::new();
+    for line in header {
+        let _ = writeln!(out, "# {line}");
+    }
+    let _ = writeln!(out, "apiVersion: {API_VERSION}");
+    let _ = writeln!(out, "kind: {kind}");
+    if let Some(id) = id {
+        let _ = writeln!(out, "metadata:\n  id: {}", scalar(id));
+    }
+    if spec.is_empty() {
+        let _ = writeln!(out, "spec: {{}}");
+    } else {
+        let _ = writeln!(out, "spec:");
+        mapping(spec, 2, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip(spec: Value) {
+        let spec = spec.as_object().unwrap().clone();
+        let text = manifest_yaml(&[], Kind::TrutoIntegration, Some("1"), &spec);
+        let loaded = crate::load_source("x.yaml", &text);
+        let manifest = loaded.manifests.first().unwrap_or_else(|| {
+            panic!(
+                "{text}\n{:?}",
+                loaded
+                    .diagnostics
+                    .iter()
+                    .map(|d| &d.message)
+                    .collect::<Vec<_>>()
+            )
+        });
+        assert_eq!(
+            Value::Object(manifest.spec.clone()),
+            Value::Object(spec),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn tricky_scalars_survive() {
+        round_trip(json!({"name": "crm", "config": {
+            "a": "yes", "b": "null", "c": "1.0", "d": "0x1F", "e": "- not a list", "f": "key: value", "g": " padded ",
+            "h": "multi\nline", "i": "", "j": "# not a comment", "k": "é ünïcode ✓", "l": "{{oauth.token}}", "m": "1e3", "n": "~",
+            "o": 1.5, "p": -3, "q": true, "r": null, "s": [], "t": {}, "u": ["x", 1, null, {"v": [1, [2, 3]], "w": {}}],
+            "trailing:": "colon", "1": "numeric key", "with space": "ok", ".5": "dot"
+        }}));
+    }
+
+    #[test]
+    fn readable_block_style() {
+        let spec = json!({"name": "crm", "config": {"headers": {"Accept": "application/json"}, "scopes": ["a", "b"]}});
+        let text = manifest_yaml(
+            &["generated".to_owned()],
+            Kind::TrutoIntegration,
+            Some("abc"),
+            spec.as_object().unwrap(),
+        );
+        assert_eq!(
+            text,
+            "# generated\napiVersion: intsync/v1\nkind: TrutoIntegration\nmetadata:\n  id: abc\nspec:\n  name: crm\n  config:\n    headers:\n      Accept: application/json\n    scopes:\n      - a\n      - b\n"
+        );
+    }
+}

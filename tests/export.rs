@@ -1,0 +1,301 @@
+//! `intsync export`: live integrations → manifests, and `plan` on them shows no change.
+
+mod common;
+
+use common::{Env, TOKEN};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
+        .args(args)
+        .current_dir(dir)
+        .env("TEST_ADA_TOKEN", TOKEN)
+        .env("TEST_TRUTO_TOKEN", TOKEN)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn ada(name: &str) -> Value {
+    json!({
+        "name": name, "description": "Sync: articles # not a comment", "author": "Zoë Ünïcode ✓",
+        "contact": "help@example.com", "identifier_field_path": "account.name",
+        "uninstallation_url": "https://example.com/u", "oauth_callback_url": "https://example.com/c",
+        "tags": ["knowledge"], "scopes": ["articles:read", "knowledge_sources:write"],
+        "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {
+            "type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "title": "yes", "default": "1.0"},
+                "region": {"type": "string", "enum": ["us", "eu"], "examples": [[1, 2], {"a": null}]},
+                "secret": {"type": "string", "format": "password", "minLength": 8}
+            }}}},
+        "icon_url": null, "error_codes": {"error_403": "Forbidden:\nyou lack access"}
+    })
+}
+
+#[test]
+fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
+    let env = Env::new(2);
+    for name in ["Cool Shop", "Cool Shop!", "Ünïcode Hub", "- dash"] {
+        env.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(ada(name)),
+        );
+    }
+    env.call(reqwest::Method::POST, "/integration", Some(json!({"name": "crm", "config": {"base_url": "https://x", "n": 1.5, "list": [], "o": {}, "t": "{{id}}"}, "is_beta": true, "sharing": "ask"})));
+    env.call(
+        reqwest::Method::POST,
+        "/integration",
+        Some(json!({"name": "bare"})),
+    );
+
+    for target in ["ada", "truto"] {
+        let (code, _, stderr) = run(
+            env.dir.path(),
+            &[
+                "export",
+                "--target",
+                target,
+                "--dir",
+                &format!("exported-{target}"),
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("warning:"), "{stderr}");
+        let (code, stdout, stderr) = run(
+            env.dir.path(),
+            &[
+                "plan",
+                "--target",
+                target,
+                "--detailed-exitcode",
+                &format!("exported-{target}"),
+            ],
+        );
+        assert_eq!(code, 0, "{stdout}{stderr}");
+    }
+    let dir = env.dir.path().join("exported-ada");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4);
+    assert!(names.contains(&"cool-shop.yaml".to_owned()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("cool-shop-") && n != "cool-shop.yaml"),
+        "collision disambiguated: {names:?}"
+    );
+    let text = std::fs::read_to_string(dir.join("cool-shop.yaml")).unwrap();
+    assert!(
+        text.starts_with(
+            "# yaml-language-server: $schema=../schemas/intsync-manifest.schema.json\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\nmetadata:\n  id: "), "{text}");
+    assert!(
+        !text.contains("status:") && !text.contains("created:"),
+        "no server-managed fields: {text}"
+    );
+    assert!(
+        text.contains("  configuration_fields:\n    type: object\n"),
+        "block YAML: {text}"
+    );
+    let order: Vec<usize> = [
+        "identifier_field_path:",
+        "  name:",
+        "description:",
+        "configuration_fields:",
+        "icon_url:",
+    ]
+    .iter()
+    .map(|k| text.find(k).unwrap())
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "the API's field order: {text}"
+    );
+
+    // A second export into the same directory changes no file.
+    let before: Vec<(String, std::time::SystemTime)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+    let (code, _, stderr) = run(
+        env.dir.path(),
+        &["export", "--target", "ada", "--dir", "exported-ada"],
+    );
+    assert_eq!(code, 0);
+    assert!(stderr.contains("0 written, 4 unchanged"), "{stderr}");
+    for (name, modified) in before {
+        assert_eq!(
+            std::fs::metadata(dir.join(&name))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            modified,
+            "{name} was rewritten"
+        );
+    }
+}
+
+#[test]
+fn export_refuses_to_overwrite_edited_files_unless_forced() {
+    let env = Env::new(100);
+    env.call(
+        reqwest::Method::POST,
+        "/api/v2/platform-integrations/",
+        Some(ada("A")),
+    );
+    env.call(
+        reqwest::Method::POST,
+        "/api/v2/platform-integrations/",
+        Some(ada("B")),
+    );
+    let (code, _, _) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 0);
+    let a = env.dir.path().join("out/a.yaml");
+    std::fs::write(&a, "# my edits\n").unwrap();
+    std::fs::remove_file(env.dir.path().join("out/b.yaml")).unwrap();
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("out/a.yaml") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), "# my edits\n");
+    assert!(
+        !env.dir.path().join("out/b.yaml").exists(),
+        "a refusal writes nothing"
+    );
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::read_to_string(&a).unwrap().contains("name: A"));
+}
+
+#[test]
+fn live_integrations_that_break_the_rules_are_exported_with_their_problems() {
+    let env = Env::new(100);
+    let mut broken = ada("Getting Started");
+    broken["configuration_fields"]["properties"]["account"]["required"] = json!(["helpCenterUrl"]);
+    env.call(
+        reqwest::Method::POST,
+        "/api/v2/platform-integrations/",
+        Some(broken),
+    );
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("intsync::required_not_in_properties"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fix the manifests before `intsync plan`"),
+        "{stderr}"
+    );
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z][a-zA-Z0-9 _.-]{0,20}",
+        "\\PC{1,16}",
+        prop::sample::select(vec![
+            "yes",
+            "no",
+            "on",
+            "null",
+            "~",
+            "1.0",
+            "0x10",
+            "-",
+            "- x",
+            "a: b",
+            "#x",
+            "x #y",
+            "'q'",
+            "\"dq\"",
+            "{}",
+            "[]",
+            "multi\nline",
+            " lead",
+            "trail "
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-1_000_000i64..1_000_000).prop_map(|n| json!(n)),
+        (-1.0e6f64..1.0e6).prop_map(|f| json!(f)),
+        text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(text(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn nonempty_text() -> impl Strategy<Value = String> {
+    text().prop_filter("the APIs need at least one character", |s| !s.is_empty())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Export then plan shows no changes, for random integrations of both vendors.
+    #[test]
+    fn export_round_trips_random_integrations(
+        ada_names in prop::collection::btree_set(nonempty_text().prop_filter("160 at most", |s| s.chars().count() <= 160), 1..4),
+        truto_names in prop::collection::btree_set(nonempty_text(), 1..4),
+        extra in json_value(),
+        error_codes in prop::option::of(prop::collection::btree_map(text(), text(), 0..3)),
+        config in prop::collection::btree_map(text(), json_value(), 0..4),
+        beta in any::<bool>(),
+        description in nonempty_text(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let emulator = intsync_emulator::local(&dir.path().join(".intsync/local-state.json")).unwrap();
+        let token = emulator.token().to_owned();
+        for name in &ada_names {
+            let mut body = ada(name);
+            body["description"] = json!(description);
+            body["configuration_fields"]["properties"]["account"]["properties"]["extra"] = json!({"type": "object", "default": extra});
+            body["error_codes"] = match &error_codes { Some(m) => json!(m), None => Value::Null };
+            let r = emulator.call(intsync_emulator::Request::new(http::Method::POST, "/api/v2/platform-integrations/").bearer(&token).json(&body)).unwrap();
+            prop_assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        }
+        for name in &truto_names {
+            let body = json!({"name": name, "config": config, "is_beta": beta, "category": description});
+            let r = emulator.call(intsync_emulator::Request::new(http::Method::POST, "/integration").bearer(&token).json(&body)).unwrap();
+            prop_assert_eq!(r.status, 201);
+        }
+        emulator.checkpoint().unwrap();
+        drop(emulator);
+        let (code, _, stderr) = run(dir.path(), &["export", "--dir", "out"]);
+        prop_assert_eq!(code, 0, "{}", stderr);
+        prop_assert!(!stderr.contains("warning:"), "{}", stderr);
+        let (code, stdout, stderr) = run(dir.path(), &["plan", "--detailed-exitcode", "out"]);
+        prop_assert_eq!(code, 0, "{}{}", stdout, stderr);
+    }
+}
