@@ -25,6 +25,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Show the plan, then write it: creates and minimal updates, verified afterwards.
     Apply(ApplyArgs),
+    /// Re-validate and re-plan on every save of a manifest (optionally apply).
+    Watch(WatchArgs),
     /// Write one manifest per live integration (adopt an existing account in one command).
     Export(ExportArgs),
     /// Print the JSON Schema of the manifest format (for editors).
@@ -86,6 +88,26 @@ pub struct ApplyArgs {
     /// Where Ada's client secrets of created integrations are saved (one 0600 file each).
     #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
     pub secrets_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Manifest files or directories to watch.
+    #[arg(default_value = "manifests")]
+    pub paths: Vec<PathBuf>,
+    /// The target (default: `default_target` of the configuration).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Apply changes to integrations in development after each save (blocked ones are only
+    /// reported).
+    #[arg(long)]
+    pub apply: bool,
+    /// Re-read live state this often, in seconds (it is also re-read after each apply).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub refresh: u64,
+    /// Wait this long after a save for more saves before re-planning, in milliseconds.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub debounce_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         cli::Command::Plan(args) => commands::plan::run(cli.config.as_deref(), &args),
         cli::Command::Apply(args) => commands::apply::run(cli.config.as_deref(), &args),
         cli::Command::Export(args) => commands::export::run(cli.config.as_deref(), &args),
+        cli::Command::Watch(args) => commands::watch::run(cli.config.as_deref(), &args),
         cli::Command::Schema => commands::schema::run(),
         cli::Command::Emulator(args) => commands::emulator::run(&args),
     };

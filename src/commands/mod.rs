@@ -4,3 +4,4 @@ pub mod export;
 pub mod plan;
 pub mod schema;
 pub mod validate;
+pub mod watch;

@@ -5,6 +5,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The least extra time each window is kept (see [`RateLimiter::new`]).
+const MARGIN: Duration = Duration::from_millis(25);
+
 #[derive(Debug)]
 pub struct RateLimiter {
     windows: Vec<(Duration, u32)>,
@@ -13,11 +16,16 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// `windows`: `(window, limit)` pairs. Empty means unlimited.
+    ///
+    /// Each window is kept a little longer than stated (1 %, at least 25 ms): requests reach the
+    /// server with varying delays, so two requests sent exactly one window apart can arrive less
+    /// than one window apart, and the server would count both.
     pub fn new(windows: Vec<(Duration, u32)>) -> RateLimiter {
         RateLimiter {
             windows: windows
                 .into_iter()
                 .filter(|(w, l)| !w.is_zero() && *l > 0)
+                .map(|(w, l)| (w + (w / 100).max(MARGIN), l))
                 .collect(),
             sent: Mutex::new(VecDeque::new()),
         }
@@ -91,11 +99,22 @@ mod tests {
             10
         );
         let wait = limiter.try_acquire(t0).unwrap();
-        assert_eq!(wait, Duration::from_secs(1));
+        assert_eq!(
+            wait,
+            Duration::from_millis(1025),
+            "one window and its margin"
+        );
+        assert!(
+            limiter
+                .try_acquire(t0 + Duration::from_millis(1010))
+                .is_some(),
+            "still inside the margin"
+        );
         let mut sent = 10;
         for s in 1..30 {
+            let at = t0 + Duration::from_millis(1030 * s);
             sent += (0..15)
-                .filter(|_| limiter.try_acquire(t0 + Duration::from_secs(s)).is_none())
+                .filter(|_| limiter.try_acquire(at).is_none())
                 .count();
         }
         assert_eq!(sent, 100, "the minute window caps the total");

@@ -220,7 +220,10 @@ impl Provider {
     fn refused(&self, method: Method, path: &str, reply: &Reply) -> ProviderError {
         let hint = match reply.status {
             401 => format!(" — {}", self.auth_hint),
-            403 => " — the token lacks permission for this integration".to_owned(),
+            403 if method == Method::PATCH => {
+                " — it may have left `development` since it was read (run `intsync plan` again), or the token lacks permission for it".to_owned()
+            }
+            403 => " — the token lacks permission for this request".to_owned(),
             _ => String::new(),
         };
         ProviderError::Refused {

@@ -92,12 +92,18 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("an earlier write of the emulator state failed, so nothing more is acknowledged: {0}")]
     Failed(String),
+    #[error(
+        "the state `{path}` is in use by another process (an `intsync watch`, or an `intsync emulator --state` on the same file?); stop it, or wait for it to finish, and try again"
+    )]
+    InUse { path: PathBuf },
 }
 
 /// Journal entries between automatic checkpoints.
 const CHECKPOINT_EVERY: u64 = 20_000;
 
 struct Journal {
+    /// Holds the exclusive lock on `<state>.lock` (released when the store is dropped).
+    _lock: File,
     state_path: PathBuf,
     inner: Mutex<JournalInner>,
     durable: Condvar,
@@ -138,7 +144,33 @@ impl Store {
     }
 
     /// Opens (or creates) the state at `path`, replaying its journal.
+    ///
+    /// One process at a time: an exclusive lock on `<path>.lock` is held while the store lives,
+    /// so a second opener gets [`StoreError::InUse`] instead of overwriting the first's writes.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs_err::create_dir_all(parent)?;
+        }
+        let lock_path = sibling(path, ".lock");
+        let lock_file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", lock_path.display())))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::InUse {
+                    path: path.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(
+                    std::io::Error::new(e.kind(), format!("{}: {e}", lock_path.display())).into(),
+                );
+            }
+        }
         let (mut state, mut seq) = match fs_err::read(path) {
             Ok(bytes) => {
                 let snapshot: Snapshot =
@@ -164,10 +196,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), 0),
             Err(e) => return Err(e.into()),
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs_err::create_dir_all(parent)?;
-        }
-        let journal_path = journal_path(path);
+        let journal_path = sibling(path, ".journal");
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -208,6 +237,7 @@ impl Store {
         let store = Store {
             state: Mutex::new((state, seq)),
             journal: Some(Journal {
+                _lock: lock_file,
                 state_path: path.to_owned(),
                 inner: Mutex::new(JournalInner {
                     file,
@@ -354,9 +384,10 @@ impl Store {
     }
 }
 
-fn journal_path(state: &Path) -> PathBuf {
+/// `state` with `suffix` appended to its file name.
+fn sibling(state: &Path, suffix: &str) -> PathBuf {
     let mut name = state.file_name().unwrap_or_default().to_os_string();
-    name.push(".journal");
+    name.push(suffix);
     state.with_file_name(name)
 }
 
@@ -429,7 +460,10 @@ mod tests {
         });
         assert_eq!(names, ["one again", "two"]);
         store.checkpoint().unwrap();
-        assert_eq!(std::fs::metadata(journal_path(&path)).unwrap().len(), 0);
+        assert_eq!(
+            std::fs::metadata(sibling(&path, ".journal")).unwrap().len(),
+            0
+        );
         let parsed: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(parsed["seq"], 3);
         put(&store, "c", "three");
@@ -448,7 +482,7 @@ mod tests {
         }
         let mut file = OpenOptions::new()
             .append(true)
-            .open(journal_path(&path))
+            .open(sibling(&path, ".journal"))
             .unwrap();
         file.write_all(br#"{"seq":2,"op":"put_ada","record":{"id":"b","na"#)
             .unwrap();
@@ -462,6 +496,25 @@ mod tests {
             store.read(|s| s.ada.keys().cloned().collect::<Vec<_>>()),
             ["a", "c"]
         );
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_until_the_first_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let first = Store::open(&path).unwrap();
+        put(&first, "a", "one");
+        let second = Store::open(&path);
+        let Err(error @ StoreError::InUse { .. }) = second else {
+            panic!("a second opener must be refused");
+        };
+        assert!(
+            error.to_string().contains("in use by another process"),
+            "{error}"
+        );
+        drop(first);
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.read(|s| s.ada.len()), 1);
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! `intsync watch`: re-validate and re-plan on every save, against live state read once at start
+//! and refreshed after each apply and every `--refresh` seconds (never on every keystroke).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use intsync_apply::{Done, Provider};
+use intsync_plan::{Action, DesiredIntegration, Observed, render};
+use notify::{EventKind, RecursiveMode};
+
+use crate::cli::WatchArgs;
+use crate::commands::plan::runtime;
+use crate::config::{Config, Target};
+use crate::{Exit, output};
+
+fn now() -> String {
+    intsync_emulator::ids::truto_timestamp(SystemTime::now())
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn print_stdout(text: &str) {
+    let _ = output::print_stdout(text);
+    let _ = std::io::stdout().flush();
+}
+
+/// Validate, plan, print; with `apply`, write the development changes and refresh live state.
+async fn cycle(
+    paths: &[PathBuf],
+    target: &Target,
+    provider: &Arc<Provider>,
+    observed: &mut Observed,
+    apply: bool,
+) {
+    let loaded = intsync_manifest::load(paths);
+    if !loaded.diagnostics.is_empty() {
+        let style = intsync_manifest::render::HumanStyle {
+            color: output::color_for(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            width: output::width(),
+        };
+        eprint!(
+            "{}",
+            intsync_manifest::render::human(&loaded.diagnostics, style)
+        );
+    }
+    if loaded.has_errors() {
+        eprintln!(
+            "[{}] {} manifest error{}; waiting for the next save",
+            now(),
+            loaded.error_count(),
+            if loaded.error_count() == 1 { "" } else { "s" }
+        );
+        return;
+    }
+    let desired: Vec<DesiredIntegration> = loaded
+        .manifests
+        .into_iter()
+        .map(DesiredIntegration::from_manifest)
+        .collect();
+    let plan = match intsync_plan::plan(&target.name, &desired, observed) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("[{}] error: {error}", now());
+            }
+            return;
+        }
+    };
+    print_stdout(&format!(
+        "[{}] plan for target `{}`\n{}",
+        now(),
+        target.name,
+        render::text(
+            &plan,
+            render::Style {
+                color: output::stdout_color()
+            }
+        )
+    ));
+    if !apply {
+        return;
+    }
+    let writes: Vec<Action> = plan
+        .actions
+        .into_iter()
+        .filter(|a| matches!(a, Action::Create { .. } | Action::Update { .. }))
+        .collect();
+    if writes.is_empty() {
+        return;
+    }
+    let results = intsync_apply::apply(Arc::clone(provider), writes.clone(), 4, |_, _| {}).await;
+    for applied in &results {
+        let action = &writes[applied.index];
+        let what = format!(
+            "{} {:?}",
+            action.kind(),
+            action.name().unwrap_or("(unnamed)")
+        );
+        match &applied.result {
+            Ok(Done::Created {
+                observed,
+                client_secret,
+                ..
+            }) => {
+                eprintln!("[{}] created {what} ({})", now(), observed.id);
+                if client_secret.is_some() {
+                    eprintln!(
+                        "warning: watch does not keep client secrets; rotate it in Ada's dashboard, or create it with `intsync apply`"
+                    );
+                }
+            }
+            Ok(Done::Updated { observed }) => {
+                eprintln!("[{}] updated {what} ({})", now(), observed.id)
+            }
+            Err(message) => eprintln!("[{}] FAILED {what}: {message}", now()),
+        }
+    }
+    match provider.observe().await {
+        Ok(fresh) => *observed = fresh,
+        Err(e) => eprintln!(
+            "[{}] warning: cannot re-read live state after applying: {e}",
+            now()
+        ),
+    }
+    let _ = provider.checkpoint();
+    let failed = results.iter().filter(|r| r.result.is_err()).count();
+    let applied = results.len() - failed;
+    let failures = if failed == 0 {
+        String::new()
+    } else {
+        format!(", {failed} failed")
+    };
+    eprintln!(
+        "[{}] applied {applied} change{}{failures}",
+        now(),
+        if applied == 1 { "" } else { "s" }
+    );
+}
+
+pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(config)?;
+    let target = config.target(args.target.as_deref())?;
+    let provider = Arc::new(target.provider()?);
+    for path in &args.paths {
+        anyhow::ensure!(
+            path.exists(),
+            "cannot watch `{}`: it does not exist",
+            path.display()
+        );
+    }
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let mut observed = provider.observe().await.with_context(|| format!("cannot read the live integrations of target `{}`", target.name))?;
+        // notify calls back on its own thread; bridge to this task with a channel.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut debouncer = notify_debouncer_full::new_debouncer(Duration::from_millis(args.debounce_ms), None, move |result| {
+            let _ = tx.send(result);
+        })
+        .context("cannot watch files")?;
+        for path in &args.paths {
+            debouncer.watch(path, RecursiveMode::Recursive).with_context(|| format!("cannot watch `{}`", path.display()))?;
+        }
+        // Watching starts before the first plan, so a save during it is not missed.
+        eprintln!("[{}] watching {} (Ctrl-C to stop)", now(), args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        cycle(&args.paths, target, &provider, &mut observed, args.apply).await;
+        let mut refresh = tokio::time::interval(Duration::from_secs(args.refresh.max(1)));
+        refresh.tick().await; // the first tick is immediate; live state was just read
+        loop {
+            tokio::select! {
+                events = rx.recv() => {
+                    let Some(events) = events else { break };
+                    let relevant = match events {
+                        // Reads (ours included) are not changes.
+                        Ok(events) => events.iter().any(|e| !matches!(e.kind, EventKind::Access(_)) && e.paths.iter().any(|p| is_manifest(p) || !p.exists() || p.is_dir())),
+                        Err(errors) => {
+                            for e in errors {
+                                eprintln!("[{}] warning: file watching: {e}", now());
+                            }
+                            false
+                        }
+                    };
+                    if relevant {
+                        cycle(&args.paths, target, &provider, &mut observed, args.apply).await;
+                    }
+                }
+                _ = refresh.tick() => match provider.observe().await {
+                    Ok(fresh) => observed = fresh,
+                    Err(e) => eprintln!("[{}] warning: cannot refresh live state: {e}", now()),
+                },
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    let _ = provider.checkpoint();
+    eprintln!("[{}] stopped", now());
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,261 @@
+//! `intsync watch` driving the real binary: saves re-plan, invalid saves print diagnostics and the
+//! watcher lives on, `--apply` writes once per meaningful save, Ctrl-C exits 0.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use common::{Env, TOKEN, ada_manifest};
+
+struct Watcher {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Watcher {
+    fn start(env: &Env, extra: &[&str]) -> Watcher {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
+            .arg("watch")
+            .args(extra)
+            .current_dir(env.dir.path())
+            .env("TEST_ADA_TOKEN", TOKEN)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        Watcher {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Lines of `stream` up to the first that contains `needle`, within `timeout`.
+    fn wait(stream: &Receiver<String>, needle: &str, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match stream.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    seen.push(line);
+                    if found {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?} within {timeout:?}; saw: {seen:#?}"),
+            }
+        }
+    }
+
+    /// The next printed plan (lines up to its `Plan:` summary) that contains `needle`; a save
+    /// can be seen as more than one change, so earlier plans are skipped.
+    fn plan(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut block = Vec::new();
+        let mut skipped = Vec::new();
+        loop {
+            match self
+                .stdout
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => {
+                    let done = line.starts_with("Plan: ");
+                    block.push(line);
+                    if done {
+                        if block.iter().any(|l| l.contains(needle)) {
+                            return block;
+                        }
+                        skipped.push(std::mem::take(&mut block));
+                    }
+                }
+                Err(_) => {
+                    let stderr: Vec<String> = self.stderr.try_iter().collect();
+                    panic!(
+                        "no plan with {needle:?} within 2 s; plans: {skipped:#?} then {block:#?}; stderr: {stderr:#?}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        let killed = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert_eq!(status.code(), Some(0), "Ctrl-C exits 0");
+                return;
+            }
+            assert!(Instant::now() < deadline, "watch did not stop on Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn saves_replan_invalid_saves_are_survived() {
+    let env = Env::new(100);
+    env.seed_ada("Watched", "old");
+    env.manifest("w.yaml", &ada_manifest("Watched", "old"));
+    env.clear_requests();
+    let watcher = Watcher::start(&env, &[]);
+    watcher.plan("0 to update");
+
+    let saved = Instant::now();
+    env.manifest("w.yaml", &ada_manifest("Watched", "new"));
+    let plan = watcher.plan("description: \"old\" → \"new\"");
+    eprintln!("save → plan: {:?}", saved.elapsed());
+    assert!(
+        plan.iter().any(|l| l.contains("will be updated")),
+        "{plan:#?}"
+    );
+    assert!(plan[0].starts_with('['), "timestamped: {plan:#?}");
+
+    env.manifest("w.yaml", "apiVersion: intsync/v1\nkind: [unclosed\n");
+    let diagnostics = Watcher::wait(
+        &watcher.stderr,
+        "waiting for the next save",
+        Duration::from_secs(2),
+    );
+    assert!(
+        diagnostics
+            .iter()
+            .any(|l| l.contains("intsync::yaml_syntax")),
+        "{diagnostics:#?}"
+    );
+    let mut watcher = watcher;
+    assert!(watcher.child.try_wait().unwrap().is_none(), "still running");
+
+    env.manifest("w.yaml", &ada_manifest("Watched", "newer"));
+    watcher.plan("description: \"old\" → \"newer\"");
+    // Watch only reads: no write reached the API.
+    assert!(env.requests().iter().all(|r| r["method"] == "GET"));
+    watcher.stop();
+}
+
+#[test]
+fn apply_writes_once_per_meaningful_save() {
+    let env = Env::new(100);
+    let id = env.seed_ada("Applied", "v0");
+    env.manifest("a.yaml", &ada_manifest("Applied", "v0"));
+    let watcher = Watcher::start(&env, &["--apply"]);
+    watcher.plan("0 to update");
+    env.clear_requests();
+
+    for (i, text) in ["v1", "v2"].into_iter().enumerate() {
+        env.manifest("a.yaml", &ada_manifest("Applied", text));
+        watcher.plan(&format!("→ \"{text}\""));
+        Watcher::wait(&watcher.stderr, "applied 1 change", Duration::from_secs(5));
+        let patches = env
+            .requests()
+            .iter()
+            .filter(|r| r["method"] == "PATCH")
+            .count();
+        assert_eq!(patches, i + 1, "one PATCH per save that changed something");
+    }
+    // Whitespace only: a plan, no write.
+    env.manifest(
+        "a.yaml",
+        &format!("\n\n{}   \n", ada_manifest("Applied", "v2")),
+    );
+    watcher.plan("0 to update, 0 blocked, 1 unchanged");
+    let patches = env
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .count();
+    assert_eq!(patches, 2, "no PATCH for a save that changed nothing");
+    let live = env.call(reqwest::Method::GET, "/api/v2/platform-integrations/", None);
+    assert_eq!(live["data"][0]["id"], id.as_str());
+    assert_eq!(live["data"][0]["description"], "v2");
+
+    // Approved meanwhile: the watcher's live state is from its last read, so the next save is
+    // tried and refused (403), which refreshes live state; from then on it is only reported.
+    env.call(
+        reqwest::Method::POST,
+        &format!("/_emulator/ada/{id}/status"),
+        Some(serde_json::json!({"status": "approved"})),
+    );
+    env.manifest("a.yaml", &ada_manifest("Applied", "v3"));
+    let refused = Watcher::wait(
+        &watcher.stderr,
+        "applied 0 changes, 1 failed",
+        Duration::from_secs(5),
+    );
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("FAILED") && l.contains("run `intsync plan` again")),
+        "{refused:#?}"
+    );
+    let patches = env
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .count();
+    assert_eq!(patches, 3, "the refused attempt");
+    env.manifest("a.yaml", &ada_manifest("Applied", "v4"));
+    watcher.plan("is blocked");
+    let patches = env
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .count();
+    assert_eq!(patches, 3, "blocked changes are only reported");
+    watcher.stop();
+}
+
+#[test]
+fn local_state_held_by_watch_is_refused_to_others_with_a_clear_error() {
+    let env = Env::new(100);
+    env.manifest("w.yaml", &ada_manifest("Local", "one"));
+    let watcher = Watcher::start(&env, &["--target", "local"]);
+    watcher.plan("1 to create");
+    let out = env
+        .intsync()
+        .args(["apply", "--target", "local", "--auto-approve"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+    watcher.stop();
+    // Once the watcher is gone, the state is free again.
+    env.intsync()
+        .args(["apply", "--target", "local", "--auto-approve"])
+        .assert()
+        .success();
+}
