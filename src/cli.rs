@@ -33,6 +33,24 @@ pub enum Command {
     Schema,
     /// Serve the emulated Ada and Truto APIs (for tests, demos and offline CI).
     Emulator(EmulatorArgs),
+    /// Print a shell completion script (e.g. `intsync completions bash > ~/.local/share/bash-completion/completions/intsync`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `intsync.1` and `intsync-<command>.1` here instead of printing `intsync.1`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -179,4 +197,25 @@ pub enum DiagnosticFormat {
     Json,
     /// GitHub Actions annotations (::error file=...,line=...,col=...::message).
     Github,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_emulator_listens_on_loopback_by_default() {
+        let cli = Cli::try_parse_from(["intsync", "emulator"]).unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command");
+        };
+        assert!(args.listen.ip().is_loopback(), "{}", args.listen);
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -217,6 +217,16 @@ fn check_base_url(target: &str, raw: &str) -> anyhow::Result<String> {
     Ok(raw.trim_end_matches('/').to_owned())
 }
 
+/// The nearest `intsync.toml` in a parent of the working directory, if any: never read (it
+/// may belong to another repository, with other targets), only mentioned.
+fn ancestor_config() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .skip(1)
+        .map(|dir| dir.join(CONFIG_FILE))
+        .find(|candidate| candidate.is_file())
+}
+
 fn built_in_local(base: &Path) -> Target {
     Target {
         name: "local".to_owned(),
@@ -240,6 +250,12 @@ impl Config {
             None => Some(PathBuf::from(CONFIG_FILE)).filter(|p| p.exists()),
         };
         let Some(path) = path else {
+            if let Some(found) = ancestor_config() {
+                eprintln!(
+                    "note: `{}` is not read: intsync reads only ./{CONFIG_FILE} (or --config), never a parent directory's; using the built-in `local` target",
+                    found.display()
+                );
+            }
             let base = PathBuf::from(".");
             let mut targets = BTreeMap::new();
             targets.insert("local".to_owned(), built_in_local(&base));

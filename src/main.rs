@@ -39,6 +39,7 @@ impl From<Exit> for ExitCode {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     output::init_logging();
+    output::install_panic_hook();
     let result = match cli.command {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Plan(args) => commands::plan::run(cli.config.as_deref(), &args),
@@ -47,11 +48,14 @@ fn main() -> ExitCode {
         cli::Command::Watch(args) => commands::watch::run(cli.config.as_deref(), &args),
         cli::Command::Schema => commands::schema::run(),
         cli::Command::Emulator(args) => commands::emulator::run(&args),
+        cli::Command::Completions(args) => commands::docs::completions(&args),
+        cli::Command::Man(args) => commands::docs::man(&args),
     };
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Errors name requests, files and values; scrub any secret one may quote.
+            eprintln!("error: {}", intsync_apply::redact(&format!("{error:#}")));
             Exit::Error.into()
         }
     }

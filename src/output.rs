@@ -40,10 +40,78 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr(Vec::new()))
         .with_ansi(color_for(std::io::stderr().is_terminal()))
         .with_target(true)
         .try_init();
+}
+
+/// Prints manifest diagnostics to stderr as miette's report (colour only on a terminal).
+pub fn eprint_diagnostics(diagnostics: &[intsync_manifest::Diagnostic]) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let style = intsync_manifest::render::HumanStyle {
+        color: color_for(std::io::stderr().is_terminal()),
+        width: width(),
+    };
+    eprint!("{}", intsync_manifest::render::human(diagnostics, style));
+}
+
+/// `"s"` unless `n` is 1.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// One log event's bytes, written to stderr when dropped with every known secret scrubbed
+/// ([`intsync_apply::redact`]): a second line of defence under the `Secret` type, for what
+/// dependencies log at `RUST_LOG=trace`.
+struct RedactingStderr(Vec<u8>);
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactingStderr {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.0);
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            intsync_apply::redact(&text).as_bytes(),
+        );
+    }
+}
+
+/// Replaces the default panic message with one that says it is a bug, and scrubs secrets from
+/// it (a panic message can quote anything).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), panic_report(info).as_bytes());
+    }));
+}
+
+fn panic_report(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    let location = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let report = format!(
+        "error: intsync crashed{location}: {message}\nThis is a bug in intsync, not in your manifests. Live state is safe to re-plan: run `intsync plan` to see where things stand, and please report this message.\n"
+    );
+    intsync_apply::redact(&report).into_owned()
 }
 
 /// Writes a file atomically: a temp file beside it, then rename. A crash leaves the old file or
@@ -68,4 +136,32 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    static REPORT: Mutex<String> = Mutex::new(String::new());
+
+    #[test]
+    fn panic_reports_scrub_secrets() {
+        let token = intsync_apply::Secret::new("panic-test-token-5e6f");
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|info| {
+            *REPORT.lock().unwrap() = super::panic_report(info);
+        }));
+        let secret = token.expose().to_owned();
+        let caught =
+            std::panic::catch_unwind(move || panic!("request with Bearer {secret} failed"));
+        std::panic::set_hook(previous);
+        assert!(caught.is_err());
+        let report = REPORT.lock().unwrap().clone();
+        assert!(
+            report.contains("request with Bearer *** failed"),
+            "{report}"
+        );
+        assert!(report.contains("This is a bug in intsync"), "{report}");
+        assert!(!report.contains(token.expose()), "{report}");
+    }
 }

@@ -106,7 +106,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         eprintln!(
             "Skipping {} blocked change{}:",
             blocked.len(),
-            if blocked.len() == 1 { "" } else { "s" }
+            output::plural(blocked.len())
         );
         for action in &blocked {
             eprintln!(
@@ -139,7 +139,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         eprint!(
             "Apply {} change{} to target `{}`? Only `yes` continues: ",
             writes.len(),
-            if writes.len() == 1 { "" } else { "s" },
+            output::plural(writes.len()),
             target.name
         );
         let _ = std::io::stderr().flush();

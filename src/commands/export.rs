@@ -140,7 +140,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
         eprintln!(
             "error: {} file{} exist with other content; nothing was written (use --force to overwrite):",
             conflicts.len(),
-            if conflicts.len() == 1 { "" } else { "s" }
+            output::plural(conflicts.len())
         );
         for path in &conflicts {
             eprintln!("  - {path}");
@@ -154,7 +154,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     eprintln!(
         "Exported {} integration{} from target `{}` to {}: {} written, {unchanged} unchanged.",
         files.len(),
-        if files.len() == 1 { "" } else { "s" },
+        output::plural(files.len()),
         target.name,
         args.dir.display(),
         to_write.len()
@@ -164,22 +164,13 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
     if !paths.is_empty() {
         let loaded = intsync_manifest::load(&paths);
-        if !loaded.diagnostics.is_empty() {
-            let style = intsync_manifest::render::HumanStyle {
-                color: output::color_for(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-                width: output::width(),
-            };
-            eprint!(
-                "{}",
-                intsync_manifest::render::human(&loaded.diagnostics, style)
+        output::eprint_diagnostics(&loaded.diagnostics);
+        if loaded.has_errors() {
+            eprintln!(
+                "warning: {} problem{} in the live integrations above; fix the manifests before `intsync plan`",
+                loaded.error_count(),
+                output::plural(loaded.error_count())
             );
-            if loaded.has_errors() {
-                eprintln!(
-                    "warning: {} problem{} in the live integrations above; fix the manifests before `intsync plan`",
-                    loaded.error_count(),
-                    if loaded.error_count() == 1 { "" } else { "s" }
-                );
-            }
         }
     }
     Ok(Exit::Ok)

@@ -1,4 +1,5 @@
 pub mod apply;
+pub mod docs;
 pub mod emulator;
 pub mod export;
 pub mod plan;

@@ -13,21 +13,12 @@ use crate::{Exit, output};
 /// Valid manifests, or the diagnostics (printed to stderr) and `None`.
 pub fn load_desired(paths: &[PathBuf]) -> Option<Vec<DesiredIntegration>> {
     let loaded = intsync_manifest::load(paths);
-    if !loaded.diagnostics.is_empty() {
-        let style = intsync_manifest::render::HumanStyle {
-            color: output::color_for(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-            width: output::width(),
-        };
-        eprint!(
-            "{}",
-            intsync_manifest::render::human(&loaded.diagnostics, style)
-        );
-    }
+    output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         eprintln!(
             "error: {} manifest error{}; nothing was read from the target (run `intsync validate` for details)",
             loaded.error_count(),
-            if loaded.error_count() == 1 { "" } else { "s" }
+            output::plural(loaded.error_count())
         );
         return None;
     }
@@ -85,7 +76,7 @@ pub async fn compute(
             eprintln!(
                 "error: no plan: {} manifest{} cannot be matched to live integrations",
                 errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
+                output::plural(errors.len())
             );
             Ok(None)
         }

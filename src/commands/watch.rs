@@ -41,22 +41,13 @@ async fn cycle(
     apply: bool,
 ) {
     let loaded = intsync_manifest::load(paths);
-    if !loaded.diagnostics.is_empty() {
-        let style = intsync_manifest::render::HumanStyle {
-            color: output::color_for(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-            width: output::width(),
-        };
-        eprint!(
-            "{}",
-            intsync_manifest::render::human(&loaded.diagnostics, style)
-        );
-    }
+    output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         eprintln!(
             "[{}] {} manifest error{}; waiting for the next save",
             now(),
             loaded.error_count(),
-            if loaded.error_count() == 1 { "" } else { "s" }
+            output::plural(loaded.error_count())
         );
         return;
     }
@@ -141,7 +132,7 @@ async fn cycle(
     eprintln!(
         "[{}] applied {applied} change{}{failures}",
         now(),
-        if applied == 1 { "" } else { "s" }
+        output::plural(applied)
     );
 }
 

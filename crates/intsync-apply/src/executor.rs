@@ -6,6 +6,9 @@
 //! - A create is never sent twice blind: when its outcome is unknown (no answer, a 5xx), the
 //!   kind is listed again and an integration with that name is adopted; only if there is none is
 //!   the POST sent again.
+//! - A write answered 2xx with a body that cannot be read (cut off, not JSON, fields missing)
+//!   took effect: the create is found by name, the update checked in live state; neither is
+//!   sent again.
 //! - A Truto update that fails on `version` is checked against live state: already applied (its
 //!   own earlier attempt got through) is success; anything else is a conflict to re-plan, never
 //!   retried with a fresher version.
@@ -99,6 +102,32 @@ async fn create(
                     }
                 }
             }
+            Err(
+                error @ ProviderError::BadResponse {
+                    status: 200..=299, ..
+                },
+            ) => {
+                // Created, by the status; only the answer is unreadable. Find it by name.
+                tracing::warn!(target: "intsync::apply", %error, "create answer unreadable; listing to find it");
+                let live = provider
+                    .list(kind)
+                    .await
+                    .map_err(|e| format!("{error}; then listing failed: {e}"))?;
+                let mut matches = live.into_iter().filter(|o| o.name() == Some(name));
+                return match (matches.next(), matches.next()) {
+                    (Some(one), None) => Ok(Done::Created {
+                        observed: one,
+                        client_secret: None,
+                        adopted: true,
+                    }),
+                    (None, _) => Err(format!(
+                        "{error}; and no integration named `{name}` is listed, so it was not sent again: run `intsync plan` to see the state"
+                    )),
+                    (Some(_), Some(_)) => Err(format!(
+                        "{error}; now several integrations are named `{name}`"
+                    )),
+                };
+            }
             Err(error) => return Err(error.to_string()),
         }
     }
@@ -113,26 +142,35 @@ async fn update(
     id: &str,
     patch: &Map<String, Value>,
 ) -> Result<Done, String> {
-    match provider.update(kind, id, patch).await {
-        Ok(observed) => Ok(Done::Updated { observed }),
-        Err(error)
-            if kind == Kind::TrutoIntegration
-                && error.status() == Some(400)
-                && error.to_string().contains("version") =>
+    let error = match provider.update(kind, id, patch).await {
+        Ok(observed) => return Ok(Done::Updated { observed }),
+        Err(error) => error,
+    };
+    let otherwise = match &error {
+        // Our own earlier attempt may have got through before its answer was lost.
+        ProviderError::Refused { status: 400, .. }
+            if kind == Kind::TrutoIntegration && error.to_string().contains("version") =>
         {
-            // Our own earlier attempt may have got through before its answer was lost.
-            let live = provider
-                .list(kind)
-                .await
-                .map_err(|e| format!("{error}; then listing failed: {e}"))?;
-            match live.into_iter().find(|o| o.id == id) {
-                Some(observed) if holds(kind, &observed, patch) => Ok(Done::Updated { observed }),
-                _ => Err(format!(
-                    "{error}: it was changed by someone else since the plan; run `intsync plan` again"
-                )),
-            }
+            "it was changed by someone else since the plan; run `intsync plan` again"
         }
-        Err(error) => Err(error.to_string()),
+        // Accepted, by the status, with an unreadable answer; or no answer to any attempt (it
+        // may have landed anyway).
+        ProviderError::BadResponse {
+            status: 200..=299, ..
+        }
+        | ProviderError::Exhausted { .. } => {
+            "and the change is not in live state: run `intsync plan` again"
+        }
+        _ => return Err(error.to_string()),
+    };
+    // Live state says whether it landed.
+    let live = provider
+        .list(kind)
+        .await
+        .map_err(|e| format!("{error}; then listing failed: {e}"))?;
+    match live.into_iter().find(|o| o.id == id) {
+        Some(observed) if holds(kind, &observed, patch) => Ok(Done::Updated { observed }),
+        _ => Err(format!("{error}; {otherwise}")),
     }
 }
 

@@ -18,5 +18,5 @@ pub use executor::{Applied, Done, apply, holds};
 pub use limiter::RateLimiter;
 pub use provider::{Created, Provider, ProviderError};
 pub use retry::RetryPolicy;
-pub use secret::Secret;
+pub use secret::{Secret, redact};
 pub use transport::{Timeouts, Transport, TransportError, install_crypto_provider};

@@ -28,7 +28,9 @@ pub enum ProviderError {
         hint: String,
     },
     /// Every attempt failed with something worth retrying.
-    #[error("{method} {url} failed {attempts} times; last: {last}")]
+    #[error(
+        "{method} {url} failed {attempts} times; last: {last} (the API is down, rate limiting or unreachable: try again later, or allow more attempts with `retry` in intsync.toml)"
+    )]
     Exhausted {
         method: Method,
         url: String,
@@ -45,7 +47,9 @@ pub enum ProviderError {
         reason: String,
     },
     /// The answer is not what the API documents.
-    #[error("{method} {url} answered {status} with a body intsync cannot read: {reason}")]
+    #[error(
+        "{method} {url} answered {status} with a body intsync cannot read: {reason} (is `base_url` the API itself, not a proxy or web page?)"
+    )]
     BadResponse {
         method: Method,
         url: String,
@@ -235,12 +239,20 @@ impl Provider {
         }
     }
 
+    /// The body as JSON, whatever the `Content-Type` says (some gateways mislabel JSON); when it
+    /// is not JSON, the message names the content type, never the body (it may hold a secret).
     fn json(&self, method: &Method, path: &str, reply: &Reply) -> Result<Value, ProviderError> {
-        serde_json::from_slice(&reply.body).map_err(|e| ProviderError::BadResponse {
-            method: method.clone(),
-            url: self.transport.url(path),
-            status: reply.status,
-            reason: format!("not JSON ({e})"),
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            let content_type = match &reply.content_type {
+                Some(t) => format!("Content-Type `{t}`"),
+                None => "no Content-Type".to_owned(),
+            };
+            ProviderError::BadResponse {
+                method: method.clone(),
+                url: self.transport.url(path),
+                status: reply.status,
+                reason: format!("not JSON ({content_type}, {} bytes: {e})", reply.body.len()),
+            }
         })
     }
 
@@ -259,20 +271,8 @@ impl Provider {
         let mut seen_pages = HashSet::new();
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
-            let reply = self.execute(Method::GET, &path, None, true).await?;
-            if reply.status != 200 {
-                return Err(self.refused(Method::GET, &path, &reply));
-            }
-            let body = self.json(&Method::GET, &path, &reply)?;
-            let (page, next) = wire::page(kind, body, self.page_size)
-                .map_err(|reason| self.bad(&Method::GET, &path, 200, reason))?;
-            items.reserve(page.len());
-            for item in page {
-                items.push(
-                    wire::observed(kind, item)
-                        .map_err(|reason| self.bad(&Method::GET, &path, 200, reason))?,
-                );
-            }
+            let (page, next) = self.page(kind, &path).await?;
+            items.extend(page);
             seen_pages.insert(path.clone());
             match next {
                 None => return Ok(items),
@@ -293,6 +293,43 @@ impl Provider {
             200,
             format!("more than {MAX_PAGES} pages"),
         ))
+    }
+
+    /// One list page. An answer that cannot be read (cut off, not JSON, an integration missing
+    /// a field) is asked for again under the retry policy: reading has no side effects, and such
+    /// answers usually come from a flaky proxy.
+    async fn page(
+        &self,
+        kind: Kind,
+        path: &str,
+    ) -> Result<(Vec<ObservedIntegration>, Option<String>), ProviderError> {
+        let mut attempt = 1;
+        loop {
+            let reply = self.execute(Method::GET, path, None, true).await?;
+            if reply.status != 200 {
+                return Err(self.refused(Method::GET, path, &reply));
+            }
+            let read = self.json(&Method::GET, path, &reply).and_then(|body| {
+                let (page, next) = wire::page(kind, body, self.page_size)
+                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason))?;
+                let page = page
+                    .into_iter()
+                    .map(|item| wire::observed(kind, item))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason))?;
+                Ok((page, next))
+            });
+            match read {
+                Ok(read) => return Ok(read),
+                Err(error) if attempt < self.retry.attempts => {
+                    let wait = self.retry.delay(attempt, None);
+                    tracing::debug!(target: "intsync::http", path, %error, wait_ms = wait.as_millis() as u64, "unreadable answer; reading again");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Live state of every kind this target serves.

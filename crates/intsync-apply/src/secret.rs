@@ -7,9 +7,40 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+/// Every secret value this process has seen, so that text leaving the process by a path that
+/// does not go through `Secret`'s formatting (a panic message, a third-party error, a log line)
+/// can still be scrubbed: see [`redact`].
+static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Shorter values are not scrubbed from text: they would match ordinary words.
+const MIN_REDACTED_LEN: usize = 6;
+
+/// `text` with every secret this process has seen replaced by `***`.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for secret in seen.iter() {
+        if text.contains(secret.as_str()) {
+            text = std::borrow::Cow::Owned(text.replace(secret.as_str(), "***"));
+        }
+    }
+    text
+}
+
 impl Secret {
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        let value = value.into();
+        if value.len() >= MIN_REDACTED_LEN {
+            let mut seen = SEEN
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !seen.contains(&value) {
+                seen.push(value.clone());
+            }
+        }
+        Secret(value)
     }
 
     pub fn expose(&self) -> &str {
@@ -36,5 +67,18 @@ mod tests {
         let s = super::Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?} {s:#?}"), "*** Secret(***) Secret(***)");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn redact_scrubs_every_secret_seen() {
+        let a = super::Secret::new("tok-9f8e7d6c5b4a");
+        let _b = super::Secret::new("sec-0a1b2c3d4e5f");
+        let text = format!(
+            "GET failed: Bearer {} and {}",
+            a.expose(),
+            "sec-0a1b2c3d4e5f"
+        );
+        assert_eq!(super::redact(&text), "GET failed: Bearer *** and ***");
+        assert_eq!(super::redact("nothing secret"), "nothing secret");
     }
 }

@@ -16,6 +16,8 @@ use crate::secret::Secret;
 pub struct Reply {
     pub status: u16,
     pub retry_after: Option<Duration>,
+    /// The `Content-Type` header, if any (for messages: the body is read as JSON regardless).
+    pub content_type: Option<String>,
     pub body: Bytes,
 }
 
@@ -151,6 +153,10 @@ impl Transport {
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(parse_retry_after);
+                let content_type = response
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
                 let body = response
                     .bytes()
                     .await
@@ -161,6 +167,7 @@ impl Transport {
                 Ok(Reply {
                     status,
                     retry_after,
+                    content_type,
                     body,
                 })
             }
@@ -177,6 +184,7 @@ impl Transport {
                     Ok(Ok(response)) => Ok(Reply {
                         status: response.status,
                         retry_after: response.header("retry-after").and_then(parse_retry_after),
+                        content_type: response.header("content-type").map(str::to_owned),
                         body: response.body,
                     }),
                     Ok(Err(dropped)) => Err(TransportError::Interrupted {

@@ -57,6 +57,19 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, String>
             None => return Err(format!("integration `{id}` has no numeric `version`")),
         },
     };
+    // The API always returns these (Ada's response schema requires them; Truto's `name`). An
+    // answer without one is broken, and planning from it could, say, create a duplicate of an
+    // integration whose name went missing.
+    if let Some(missing) = kind
+        .fields()
+        .iter()
+        .find(|f| f.required_on_create && !object.contains_key(f.name))
+    {
+        return Err(format!(
+            "integration `{id}` has no `{}`, which the API always returns",
+            missing.name
+        ));
+    }
     // Moved, not copied: pages of large forms add up.
     let fields: Map<String, Value> = kind
         .fields()
@@ -187,16 +200,32 @@ mod tests {
 
     #[test]
     fn unknown_and_server_managed_keys_are_dropped() {
-        let o = observed(
-            Kind::AdaPlatformIntegration,
-            json!({"id": "a", "status": "development", "created": "x", "brand_new_key": 1, "name": "N", "icon_url": null}),
-        )
-        .unwrap();
+        let mut record = json!({"id": "a", "status": "development", "created": "x", "brand_new_key": 1, "client_secret": "s3cr3t-value", "icon_url": null});
+        for field in Kind::AdaPlatformIntegration.fields() {
+            if field.required_on_create {
+                record[field.name] = json!(field.name);
+            }
+        }
+        let o = observed(Kind::AdaPlatformIntegration, record.clone()).unwrap();
         assert_eq!(
-            Value::Object(o.fields),
-            json!({"name": "N", "icon_url": null})
+            o.fields.len(),
+            11,
+            "the ten always-returned fields and icon_url"
         );
+        assert_eq!(o.fields["name"], "name");
+        assert!(o.fields.contains_key("icon_url"));
+        for dropped in ["created", "brand_new_key", "client_secret", "id", "status"] {
+            assert!(!o.fields.contains_key(dropped), "{dropped}");
+        }
         assert_eq!(o.status.as_deref(), Some("development"));
+        // A field the API always returns, missing: the answer is broken, never "no name".
+        record.as_object_mut().unwrap().remove("name");
+        let error = observed(Kind::AdaPlatformIntegration, record).unwrap_err();
+        assert!(
+            error.contains("has no `name`, which the API always returns"),
+            "{error}"
+        );
+        assert!(observed(Kind::TrutoIntegration, json!({"id": "t", "version": 1})).is_err());
         assert!(observed(Kind::AdaPlatformIntegration, json!({"id": "a"})).is_err());
         assert!(observed(Kind::TrutoIntegration, json!({"id": "a", "version": "3"})).is_err());
         assert!(observed(Kind::TrutoIntegration, json!([])).is_err());

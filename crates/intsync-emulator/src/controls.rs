@@ -24,6 +24,18 @@ pub enum FaultAction {
     DropAfterCommit,
     /// Delay the answer.
     Latency { ms: u64 },
+    /// Handle the request (commit any write), then send only the first half of the body's bytes
+    /// (with a `Content-Length` that matches them, as a cutting proxy would).
+    TruncateBody,
+    /// Handle the request (commit any write), then answer with an HTML page instead of JSON, with
+    /// the original status.
+    NonJsonBody,
+    /// Handle the request (commit any write), then remove `field` from every integration in the
+    /// answer (the object itself, or each item of a list page).
+    DropField { field: String },
+    /// Handle the request (commit any write), then answer with this `Content-Type`; the body is
+    /// unchanged.
+    ContentType { value: String },
 }
 
 /// A fault for the requests it matches: it lets `after` of them through, then acts on the next

@@ -50,6 +50,63 @@ impl Outcome {
     }
 }
 
+/// Applies a response-changing fault to an answer already decided (its write committed);
+/// returns the fault's name for the request log.
+fn mangle(response: &mut Response, action: &FaultAction) -> String {
+    let set_content_type = |response: &mut Response, value: &str| {
+        response
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        response
+            .headers
+            .push(("content-type".to_owned(), value.to_owned()));
+    };
+    match action {
+        FaultAction::TruncateBody => {
+            let half = response.body.len() / 2;
+            response.body.truncate(half);
+            "truncate_body".to_owned()
+        }
+        FaultAction::NonJsonBody => {
+            response.body = bytes::Bytes::from_static(
+                b"<html><head><title>Gateway</title></head><body>upstream said something</body></html>",
+            );
+            set_content_type(response, "text/html; charset=utf-8");
+            "non_json_body".to_owned()
+        }
+        FaultAction::DropField { field } => {
+            let mut body = response.json_body();
+            let strip = |item: &mut Value| {
+                if let Value::Object(object) = item {
+                    object.remove(field);
+                }
+            };
+            match &mut body {
+                Value::Object(object)
+                    if object.contains_key("data") || object.contains_key("result") =>
+                {
+                    for key in ["data", "result"] {
+                        if let Some(Value::Array(items)) = object.get_mut(key) {
+                            items.iter_mut().for_each(strip);
+                        }
+                    }
+                }
+                other => strip(other),
+            }
+            response.body = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+            format!("drop_field {field}")
+        }
+        FaultAction::ContentType { value } => {
+            set_content_type(response, value);
+            format!("content_type {value}")
+        }
+        FaultAction::Status { .. }
+        | FaultAction::DropBefore
+        | FaultAction::DropAfterCommit
+        | FaultAction::Latency { .. } => String::new(),
+    }
+}
+
 /// The connection was closed without an answer (an injected fault).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the emulator closed the connection without answering (injected fault)")]
@@ -79,11 +136,16 @@ pub struct Emulator {
     controls: Mutex<Controls>,
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Whether `given` equals `expected`, in time that depends only on `expected`'s length: no early
+/// exit on the first differing byte or on a length mismatch, so response times say nothing about
+/// how much of a guessed token was right.
+fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = u64::from(given.len() != expected.len());
+    for (i, &e) in expected.iter().enumerate() {
+        let g = given.get(i).copied().unwrap_or(!e);
+        diff |= u64::from(std::hint::black_box(g ^ e));
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    std::hint::black_box(diff) == 0
 }
 
 fn api_of(path: &str) -> Api {
@@ -199,8 +261,15 @@ impl Emulator {
         let mut delay = Duration::from_millis(latency);
         let mut delivery = Delivery::Respond;
         let mut fault = None;
+        let mut mangles = Vec::new();
         for action in &actions {
             match action {
+                FaultAction::TruncateBody
+                | FaultAction::NonJsonBody
+                | FaultAction::DropField { .. }
+                | FaultAction::ContentType { .. } => {
+                    mangles.push(action);
+                }
                 FaultAction::Latency { ms } => delay += Duration::from_millis(*ms),
                 FaultAction::Status {
                     status,
@@ -244,10 +313,13 @@ impl Emulator {
             return self.logged(&request, api, outcome, Some("rate_limited".into()));
         }
 
-        let (response, commit) = match self.dispatch(api, &request) {
+        let (mut response, commit) = match self.dispatch(api, &request) {
             Ok((response, commit)) => (response, commit),
             Err(error) => (error.into_response(api), None),
         };
+        for action in mangles {
+            fault = Some(mangle(&mut response, action));
+        }
         let outcome = Outcome {
             response,
             delay,
@@ -428,5 +500,26 @@ impl Emulator {
     /// The request log (most recent last).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.controls().log.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison_is_exact() {
+        let token = b"emulator-token-123";
+        assert!(constant_time_eq(token, token));
+        assert!(!constant_time_eq(b"emulator-token-124", token), "last byte");
+        assert!(
+            !constant_time_eq(b"Emulator-token-123", token),
+            "first byte"
+        );
+        assert!(!constant_time_eq(b"emulator-token-12", token), "a prefix");
+        assert!(!constant_time_eq(b"emulator-token-1234", token), "longer");
+        assert!(!constant_time_eq(b"", token), "empty");
+        assert!(!constant_time_eq(b"x", b""), "against an empty token");
+        assert!(constant_time_eq(b"", b""));
     }
 }

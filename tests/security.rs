@@ -1,0 +1,99 @@
+//! Security promises, end to end: plan files hold no secret, a parent directory's
+//! `intsync.toml` is never read silently, and `http://` is refused for hosts off loopback.
+//! (Tokens absent from all output at `RUST_LOG=trace`: tests/plan.rs and tests/apply.rs; secret
+//! files 0600: tests/apply.rs; panics and errors scrubbed: unit tests in src/output.rs and
+//! intsync-apply's secret.rs; constant-time token comparison: intsync-emulator's emulator.rs.)
+
+mod common;
+
+use common::{Env, TOKEN, ada_manifest};
+
+#[test]
+fn plan_files_hold_no_token_and_no_client_secret() {
+    let env = Env::new(100);
+    env.manifest("a.yaml", &ada_manifest("Secretive", "one"));
+    let out = env
+        .intsync()
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let secret_file = std::fs::read_dir(env.dir.path().join(".intsync/secrets"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&secret_file).unwrap()).unwrap();
+    let client_secret = saved["client_secret"].as_str().unwrap().to_owned();
+    assert!(client_secret.len() > 10);
+    assert!(!stderr.contains(&client_secret));
+
+    // A change, so the plan carries bodies and live values.
+    env.manifest("a.yaml", &ada_manifest("Secretive", "two"));
+    for format in ["json", "markdown", "text"] {
+        let out = env
+            .intsync()
+            .args(["plan", "--out", "plan.json", "--format", format])
+            .assert()
+            .code(0);
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        let file = std::fs::read_to_string(env.dir.path().join("plan.json")).unwrap();
+        for (what, text) in [("stdout", &stdout), ("plan.json", &file)] {
+            assert!(
+                !text.contains(&client_secret),
+                "{format} {what} holds the client secret"
+            );
+            assert!(!text.contains(TOKEN), "{format} {what} holds the token");
+            assert!(
+                !text.contains("client_secret"),
+                "{format} {what} names the client secret"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_parent_directorys_config_is_never_read_and_said_so() {
+    let env = Env::new(100);
+    // `env.dir` holds an intsync.toml whose default target is the emulator; run from below it.
+    let sub = env.dir.path().join("team/project");
+    std::fs::create_dir_all(sub.join("manifests")).unwrap();
+    std::fs::write(sub.join("manifests/a.yaml"), ada_manifest("Below", "x")).unwrap();
+    env.clear_requests();
+    let out = env
+        .intsync()
+        .current_dir(&sub)
+        .args(["plan"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let parent = env.dir.path().join("intsync.toml");
+    assert!(
+        stderr.contains(&format!("note: `{}` is not read", parent.display())),
+        "{stderr}"
+    );
+    assert!(
+        env.requests().is_empty(),
+        "the parent's target was not contacted"
+    );
+    assert!(stderr.contains("live state of target `local`"), "{stderr}");
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let env = Env::new(100);
+    std::fs::write(
+        env.dir.path().join("intsync.toml"),
+        "default_target = \"ada\"\n[targets.ada]\nprovider = \"ada\"\nbase_url = \"http://coolshop.ada.support\"\ntoken_env = \"TEST_ADA_TOKEN\"\n",
+    )
+    .unwrap();
+    env.manifest("a.yaml", &ada_manifest("A", "x"));
+    let out = env.intsync().args(["plan"]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("plain http:// for a host that is not loopback; use https://"),
+        "{stderr}"
+    );
+}
