@@ -386,3 +386,49 @@ impl Provider {
         wire::observed(kind, value).map_err(|reason| self.bad(&Method::PATCH, &path, 200, reason))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Timeouts;
+
+    /// Every way a provider or its errors can be formatted leaves the token out.
+    #[test]
+    fn debug_and_display_never_show_the_token() {
+        let token = "debug-test-token-7a8b9c";
+        let transport = Transport::http(
+            "https://coolshop.ada.support",
+            Secret::new(token),
+            Timeouts::default(),
+        )
+        .unwrap();
+        let provider = Provider::new(
+            "ada",
+            transport.clone(),
+            vec![Kind::AdaPlatformIntegration],
+            100,
+            RetryPolicy::default(),
+            "check ADA_API_TOKEN",
+        );
+        let error = provider.refused(
+            Method::GET,
+            "/api/v2/platform-integrations/",
+            &Reply {
+                status: 401,
+                retry_after: None,
+                content_type: None,
+                body: bytes::Bytes::from_static(b"{}"),
+            },
+        );
+        let texts = [
+            format!("{provider:?}"),
+            format!("{provider:#?}"),
+            format!("{transport:?}"),
+            format!("{error}"),
+            format!("{error:?}"),
+        ];
+        for text in texts {
+            assert!(!text.contains(token), "{text}");
+        }
+    }
+}
