@@ -270,7 +270,10 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
 
     // Promises that hold whatever the outcome.
     for (target, _, r) in &results {
-        if r.stderr.contains("panicked") || r.stdout.contains("panicked") {
+        if ["panicked", "intsync crashed"]
+            .iter()
+            .any(|p| r.stderr.contains(p) || r.stdout.contains(p))
+        {
             broken(format!("{target}: panicked: {}", r.stderr));
         }
         if r.code != 0 && r.code != 1 {
