@@ -126,6 +126,10 @@ pub struct WatchArgs {
     /// Wait this long after a save for more saves before re-planning, in milliseconds.
     #[arg(long, default_value_t = 100, value_name = "MS")]
     pub debounce_ms: u64,
+    /// With `--apply`: where Ada's client secrets of created integrations are saved (one 0600
+    /// file each).
+    #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
+    pub secrets_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -259,3 +259,35 @@ fn local_state_held_by_watch_is_refused_to_others_with_a_clear_error() {
         .assert()
         .success();
 }
+
+#[test]
+fn apply_saves_client_secrets_of_creates_and_never_prints_them() {
+    let env = Env::new(100);
+    env.manifest("born.yaml", &ada_manifest("Born", "new"));
+    let watcher = Watcher::start(&env, &["--apply"]);
+    let mut seen = Watcher::wait(
+        &watcher.stderr,
+        "client secret saved to",
+        Duration::from_secs(5),
+    );
+    seen.extend(Watcher::wait(
+        &watcher.stderr,
+        "applied 1 change",
+        Duration::from_secs(5),
+    ));
+    let dir = env.dir.path().join(".intsync/secrets");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let secret = saved["client_secret"].as_str().unwrap();
+    assert!(secret.len() > 10);
+    assert!(seen.iter().all(|l| !l.contains(secret)), "{seen:#?}");
+    watcher.stop();
+}

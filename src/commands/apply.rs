@@ -417,7 +417,7 @@ fn verify(
 }
 
 /// `<dir>/<id>.json`, mode 0600 from the moment it exists. The secret is never printed.
-fn save_secret(
+pub fn save_secret(
     dir: &Path,
     observed: &ObservedIntegration,
     secret: &Secret,

@@ -2,7 +2,7 @@
 //! and refreshed after each apply and every `--refresh` seconds (never on every keystroke).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +12,7 @@ use intsync_plan::{Action, DesiredIntegration, Observed, render};
 use notify::{EventKind, RecursiveMode};
 
 use crate::cli::WatchArgs;
+use crate::commands::apply::save_secret;
 use crate::commands::plan::runtime;
 use crate::config::{Config, Target};
 use crate::{Exit, output};
@@ -34,12 +35,12 @@ fn print_stdout(text: &str) {
 
 /// Validate, plan, print; with `apply`, write the development changes and refresh live state.
 async fn cycle(
-    paths: &[PathBuf],
+    args: &WatchArgs,
     target: &Target,
     provider: &Arc<Provider>,
     observed: &mut Observed,
-    apply: bool,
 ) {
+    let (paths, apply) = (&args.paths, args.apply);
     let loaded = intsync_manifest::load(paths);
     output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
@@ -102,10 +103,14 @@ async fn cycle(
                 ..
             }) => {
                 eprintln!("[{}] created {what} ({})", now(), observed.id);
-                if client_secret.is_some() {
-                    eprintln!(
-                        "warning: watch does not keep client secrets; rotate it in Ada's dashboard, or create it with `intsync apply`"
-                    );
+                if let Some(secret) = client_secret {
+                    match save_secret(&args.secrets_dir, observed, secret) {
+                        Ok(path) => eprintln!("  client secret saved to {}", path.display()),
+                        Err(e) => eprintln!(
+                            "warning: the client secret of {} could not be saved ({e:#}); Ada shows it only once: rotate it in Ada's dashboard",
+                            observed.id
+                        ),
+                    }
                 }
             }
             Ok(Done::Updated { observed }) => {
@@ -136,6 +141,29 @@ async fn cycle(
     );
 }
 
+/// Ctrl-C (SIGINT), listened for from the moment this exists.
+struct Interrupt {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    fn new() -> anyhow::Result<Interrupt> {
+        Ok(Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .context("cannot listen for Ctrl-C")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        self.signal.recv().await;
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
     let config = Config::load(config)?;
     let target = config.target(args.target.as_deref())?;
@@ -149,6 +177,9 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
     }
     let runtime = runtime()?;
     runtime.block_on(async {
+        // Registered before anything else, so a Ctrl-C during the first plan (or an apply) is
+        // not fatal: the cycle in progress finishes, then the watcher stops and exits 0.
+        let mut interrupt = Interrupt::new()?;
         let mut observed = provider.observe().await.with_context(|| format!("cannot read the live integrations of target `{}`", target.name))?;
         // notify calls back on its own thread; bridge to this task with a channel.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -161,7 +192,7 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
         }
         // Watching starts before the first plan, so a save during it is not missed.
         eprintln!("[{}] watching {} (Ctrl-C to stop)", now(), args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
-        cycle(&args.paths, target, &provider, &mut observed, args.apply).await;
+        cycle(args, target, &provider, &mut observed).await;
         let mut refresh = tokio::time::interval(Duration::from_secs(args.refresh.max(1)));
         refresh.tick().await; // the first tick is immediate; live state was just read
         loop {
@@ -179,14 +210,14 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                         }
                     };
                     if relevant {
-                        cycle(&args.paths, target, &provider, &mut observed, args.apply).await;
+                        cycle(args, target, &provider, &mut observed).await;
                     }
                 }
                 _ = refresh.tick() => match provider.observe().await {
                     Ok(fresh) => observed = fresh,
                     Err(e) => eprintln!("[{}] warning: cannot refresh live state: {e}", now()),
                 },
-                _ = tokio::signal::ctrl_c() => break,
+                () = interrupt.recv() => break,
             }
         }
         anyhow::Ok(())
