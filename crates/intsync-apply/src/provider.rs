@@ -191,6 +191,15 @@ impl Provider {
                         _ => return Ok(reply),
                     }
                 }
+                Err(TransportError::TooLarge { status, limit, .. }) => {
+                    // Not worth asking again; for a write, the status says whether it landed.
+                    return Err(ProviderError::BadResponse {
+                        method,
+                        url,
+                        status,
+                        reason: format!("the answer is larger than {limit} bytes; reading stopped"),
+                    });
+                }
                 Err(error) => {
                     tracing::debug!(target: "intsync::http", method = %method, path, error = %error, latency_ms = elapsed as u64, attempt);
                     if error.was_sent() && !idempotent {
@@ -200,6 +209,7 @@ impl Provider {
                             reason: match error {
                                 TransportError::Interrupted { reason, .. }
                                 | TransportError::Connect { reason, .. } => reason,
+                                TransportError::TooLarge { .. } => error.to_string(),
                             },
                         });
                     }
@@ -391,6 +401,57 @@ impl Provider {
 mod tests {
     use super::*;
     use crate::transport::Timeouts;
+
+    /// An answer over the size limit is not read to the end, not retried, and reported.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_over_the_size_limit_are_refused() {
+        let server = intsync_emulator::server::RunningServer::start(
+            intsync_emulator::Emulator::new(intsync_emulator::Store::in_memory(), "size-token"),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let transport = Transport::http(
+            &server.base_url(),
+            Secret::new("size-token"),
+            Timeouts::default(),
+        )
+        .unwrap();
+        let provider = |transport: Transport| {
+            Provider::new(
+                "ada",
+                transport,
+                vec![Kind::AdaPlatformIntegration],
+                100,
+                RetryPolicy::default(),
+                "",
+            )
+        };
+        let full = provider(transport.clone());
+        for i in 0..5 {
+            let body = serde_json::json!({
+                "name": format!("Big {i}"), "description": "d", "author": "a", "contact": "c@example.com",
+                "identifier_field_path": "account.name",
+                "uninstallation_url": "https://example.com/u", "oauth_callback_url": "https://example.com/o",
+                "tags": ["knowledge"], "scopes": ["articles:read"],
+                "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}
+            });
+            full.create(Kind::AdaPlatformIntegration, body.as_object().unwrap())
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            full.list(Kind::AdaPlatformIntegration).await.unwrap().len(),
+            5
+        );
+        let small = provider(transport.with_max_body(1024));
+        let error = small.list(Kind::AdaPlatformIntegration).await.unwrap_err();
+        assert!(
+            error.to_string().contains("larger than 1024 bytes"),
+            "{error}"
+        );
+        assert_eq!(small.request_count(), 1, "not retried");
+    }
 
     /// Every way a provider or its errors can be formatted leaves the token out.
     #[test]

@@ -30,13 +30,30 @@ pub enum TransportError {
     /// Sent, but no (complete) answer: it may or may not have taken effect.
     #[error("no answer from {url}: {reason}")]
     Interrupted { url: String, reason: String },
+    /// The answer is larger than any the vendors send ([`MAX_RESPONSE_BYTES`]); reading stopped
+    /// there. Not worth retrying.
+    #[error(
+        "the answer from {url} is larger than {limit} bytes; reading stopped (is `base_url` the API?)"
+    )]
+    TooLarge {
+        url: String,
+        status: u16,
+        limit: usize,
+    },
 }
 
 impl TransportError {
     pub fn was_sent(&self) -> bool {
-        matches!(self, TransportError::Interrupted { .. })
+        matches!(
+            self,
+            TransportError::Interrupted { .. } | TransportError::TooLarge { .. }
+        )
     }
 }
+
+/// The largest answer read: a list page of 100 integrations with large forms is a few MB; a
+/// server sending more is broken or hostile, and must not exhaust memory.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 /// Where requests go.
 #[derive(Clone)]
@@ -46,6 +63,8 @@ pub enum Transport {
         /// Scheme, host and port, e.g. `https://coolshop.ada.support` (no trailing slash).
         base: String,
         token: Secret,
+        /// Answers larger than this are not read ([`MAX_RESPONSE_BYTES`]).
+        max_body: usize,
     },
     Local {
         emulator: Arc<intsync_emulator::Emulator>,
@@ -96,7 +115,17 @@ impl Transport {
             client,
             base: base.trim_end_matches('/').to_owned(),
             token,
+            max_body: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// The same transport with another answer size limit (tests).
+    #[must_use]
+    pub fn with_max_body(mut self, limit: usize) -> Transport {
+        if let Transport::Http { max_body, .. } = &mut self {
+            *max_body = limit;
+        }
+        self
     }
 
     /// The URL a path is sent to, for messages.
@@ -118,6 +147,7 @@ impl Transport {
                 client,
                 base,
                 token,
+                max_body,
             } => {
                 let url = format!("{base}{path_and_query}");
                 let mut request = client.request(method, &url).bearer_auth(token.expose());
@@ -157,13 +187,34 @@ impl Transport {
                     .headers()
                     .get(http::header::CONTENT_TYPE)
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-                let body = response
-                    .bytes()
-                    .await
-                    .map_err(|e| TransportError::Interrupted {
-                        url: url.clone(),
-                        reason: format!("the answer was cut off: {}", describe(&e)),
-                    })?;
+                let too_large = || TransportError::TooLarge {
+                    url: url.clone(),
+                    status,
+                    limit: *max_body,
+                };
+                if response
+                    .content_length()
+                    .is_some_and(|n| n > *max_body as u64)
+                {
+                    return Err(too_large());
+                }
+                let mut response = response;
+                let mut body = bytes::BytesMut::new();
+                while let Some(chunk) =
+                    response
+                        .chunk()
+                        .await
+                        .map_err(|e| TransportError::Interrupted {
+                            url: url.clone(),
+                            reason: format!("the answer was cut off: {}", describe(&e)),
+                        })?
+                {
+                    if body.len() + chunk.len() > *max_body {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                let body = body.freeze();
                 Ok(Reply {
                     status,
                     retry_after,
