@@ -21,11 +21,14 @@ fn now() -> String {
     intsync_emulator::ids::truto_timestamp(SystemTime::now())
 }
 
-fn is_manifest(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
+/// Whether a file event can change the plan: a manifest written, or something removed or a
+/// directory changed. Reads (ours included) are not changes.
+fn changes_manifests(event: &notify::Event) -> bool {
+    !matches!(event.kind, EventKind::Access(_))
+        && event
+            .paths
+            .iter()
+            .any(|p| intsync_manifest::is_manifest_file(p) || !p.exists() || p.is_dir())
 }
 
 fn print_stdout(text: &str) {
@@ -180,18 +183,37 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
         // Registered before anything else, so a Ctrl-C during the first plan (or an apply) is
         // not fatal: the cycle in progress finishes, then the watcher stops and exits 0.
         let mut interrupt = Interrupt::new()?;
-        let mut observed = provider.observe().await.with_context(|| format!("cannot read the live integrations of target `{}`", target.name))?;
+        let mut observed = provider.observe().await.with_context(|| {
+            format!(
+                "cannot read the live integrations of target `{}`",
+                target.name
+            )
+        })?;
         // notify calls back on its own thread; bridge to this task with a channel.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut debouncer = notify_debouncer_full::new_debouncer(Duration::from_millis(args.debounce_ms), None, move |result| {
-            let _ = tx.send(result);
-        })
+        let mut debouncer = notify_debouncer_full::new_debouncer(
+            Duration::from_millis(args.debounce_ms),
+            None,
+            move |result| {
+                let _ = tx.send(result);
+            },
+        )
         .context("cannot watch files")?;
         for path in &args.paths {
-            debouncer.watch(path, RecursiveMode::Recursive).with_context(|| format!("cannot watch `{}`", path.display()))?;
+            debouncer
+                .watch(path, RecursiveMode::Recursive)
+                .with_context(|| format!("cannot watch `{}`", path.display()))?;
         }
         // Watching starts before the first plan, so a save during it is not missed.
-        eprintln!("[{}] watching {} (Ctrl-C to stop)", now(), args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "[{}] watching {} (Ctrl-C to stop)",
+            now(),
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         cycle(args, target, &provider, &mut observed).await;
         let mut refresh = tokio::time::interval(Duration::from_secs(args.refresh.max(1)));
         refresh.tick().await; // the first tick is immediate; live state was just read
@@ -200,8 +222,7 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                 events = rx.recv() => {
                     let Some(events) = events else { break };
                     let relevant = match events {
-                        // Reads (ours included) are not changes.
-                        Ok(events) => events.iter().any(|e| !matches!(e.kind, EventKind::Access(_)) && e.paths.iter().any(|p| is_manifest(p) || !p.exists() || p.is_dir())),
+                        Ok(events) => events.iter().any(|e| changes_manifests(e)),
                         Err(errors) => {
                             for e in errors {
                                 eprintln!("[{}] warning: file watching: {e}", now());

@@ -72,9 +72,18 @@ async fn create(
                     adopted: false,
                 });
             }
-            Err(error @ ProviderError::UnknownOutcome { .. }) => {
+            Err(error) => {
+                // No answer (or a 5xx): it may not have been created. Answered 2xx with a body
+                // that cannot be read: it was. Either way, live state says what to adopt.
+                let answered = match &error {
+                    ProviderError::UnknownOutcome { .. } => false,
+                    ProviderError::BadResponse {
+                        status: 200..=299, ..
+                    } => true,
+                    _ => return Err(error.to_string()),
+                };
                 last = error.to_string();
-                tracing::warn!(target: "intsync::apply", %error, "create outcome unknown; listing to find out");
+                tracing::warn!(target: "intsync::apply", %error, "create outcome unclear; listing to find out");
                 let live = provider
                     .list(kind)
                     .await
@@ -91,7 +100,13 @@ async fn create(
                             adopted: true,
                         });
                     }
-                    [] => continue, // it was not created: sending it again cannot duplicate it
+                    // Not created: sending it again cannot duplicate it.
+                    [] if !answered => continue,
+                    [] => {
+                        return Err(format!(
+                            "{error}; and no integration named `{name}` is listed, so it was not sent again: run `intsync plan` to see the state"
+                        ));
+                    }
                     many => {
                         let ids: Vec<&str> = many.iter().map(|o| o.id.as_str()).collect();
                         return Err(format!(
@@ -102,33 +117,6 @@ async fn create(
                     }
                 }
             }
-            Err(
-                error @ ProviderError::BadResponse {
-                    status: 200..=299, ..
-                },
-            ) => {
-                // Created, by the status; only the answer is unreadable. Find it by name.
-                tracing::warn!(target: "intsync::apply", %error, "create answer unreadable; listing to find it");
-                let live = provider
-                    .list(kind)
-                    .await
-                    .map_err(|e| format!("{error}; then listing failed: {e}"))?;
-                let mut matches = live.into_iter().filter(|o| o.name() == Some(name));
-                return match (matches.next(), matches.next()) {
-                    (Some(one), None) => Ok(Done::Created {
-                        observed: one,
-                        client_secret: None,
-                        adopted: true,
-                    }),
-                    (None, _) => Err(format!(
-                        "{error}; and no integration named `{name}` is listed, so it was not sent again: run `intsync plan` to see the state"
-                    )),
-                    (Some(_), Some(_)) => Err(format!(
-                        "{error}; now several integrations are named `{name}`"
-                    )),
-                };
-            }
-            Err(error) => return Err(error.to_string()),
         }
     }
     Err(format!(

@@ -58,17 +58,6 @@ pub enum ProviderError {
     },
 }
 
-impl ProviderError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ProviderError::Refused { status, .. } | ProviderError::BadResponse { status, .. } => {
-                Some(*status)
-            }
-            _ => None,
-        }
-    }
-}
-
 /// A created integration, and the secret Ada returns only on create.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -206,11 +195,7 @@ impl Provider {
                         return Err(ProviderError::UnknownOutcome {
                             method,
                             url,
-                            reason: match error {
-                                TransportError::Interrupted { reason, .. }
-                                | TransportError::Connect { reason, .. } => reason,
-                                TransportError::TooLarge { .. } => error.to_string(),
-                            },
+                            reason: error.into_reason(),
                         });
                     }
                     last = error.to_string();

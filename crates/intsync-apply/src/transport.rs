@@ -43,6 +43,18 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// What went wrong, without the URL (for messages that name it already).
+    pub fn into_reason(self) -> String {
+        match self {
+            TransportError::Interrupted { reason, .. } | TransportError::Connect { reason, .. } => {
+                reason
+            }
+            TransportError::TooLarge { limit, .. } => {
+                format!("the answer is larger than {limit} bytes")
+            }
+        }
+    }
+
     pub fn was_sent(&self) -> bool {
         matches!(
             self,
@@ -164,7 +176,7 @@ impl Transport {
                     }
                     reason
                 };
-                let response = request.send().await.map_err(|e| {
+                let mut response = request.send().await.map_err(|e| {
                     if e.is_connect() {
                         TransportError::Connect {
                             url: url.clone(),
@@ -198,7 +210,6 @@ impl Transport {
                 {
                     return Err(too_large());
                 }
-                let mut response = response;
                 let mut body = bytes::BytesMut::new();
                 while let Some(chunk) =
                     response

@@ -157,7 +157,7 @@ impl Store {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", lock_path.display())))?;
+            .map_err(|e| naming(&lock_path, e))?;
         match lock_file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -165,11 +165,7 @@ impl Store {
                     path: path.to_owned(),
                 });
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(
-                    std::io::Error::new(e.kind(), format!("{}: {e}", lock_path.display())).into(),
-                );
-            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(naming(&lock_path, e).into()),
         }
         let (mut state, mut seq) = match fs_err::read(path) {
             Ok(bytes) => {
@@ -202,9 +198,7 @@ impl Store {
             .append(true)
             .create(true)
             .open(&journal_path)
-            .map_err(|e| {
-                std::io::Error::new(e.kind(), format!("{}: {e}", journal_path.display()))
-            })?;
+            .map_err(|e| naming(&journal_path, e))?;
         let mut good_len = 0u64;
         let mut replayed = 0u64;
         {
@@ -382,6 +376,11 @@ impl Store {
         journal.durable.notify_all();
         Ok(())
     }
+}
+
+/// `e`, with the path it is about.
+fn naming(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// `state` with `suffix` appended to its file name.

@@ -20,7 +20,7 @@ mod tree;
 
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
 pub use emit::manifest_yaml;
-pub use load::{Loaded, MAX_FILE_BYTES, load, load_source};
+pub use load::{Loaded, MAX_FILE_BYTES, is_manifest_file, load, load_source};
 pub use model::{
     ADA_SCOPES, ADA_TAGS, API_VERSION, FieldDef, FieldType, Kind, Manifest, Origin, TRUTO_SHARING,
 };

@@ -102,7 +102,8 @@ pub fn load_source(path: impl Into<PathBuf>, text: &str) -> Loaded {
     }
 }
 
-fn is_manifest_file(path: &Path) -> bool {
+/// Whether `load` reads this file (`*.yaml`, `*.yml`).
+pub fn is_manifest_file(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
