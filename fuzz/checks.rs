@@ -45,18 +45,18 @@ pub fn response(data: &[u8]) {
     } else {
         Kind::TrutoIntegration
     };
-    let _ = intsync_apply::wire::error_message(body);
+    let _ = intsync_provider::wire::error_message(body);
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return;
     };
-    let _ = intsync_apply::wire::client_secret(&value);
-    let _ = intsync_apply::wire::observed(kind, value.clone());
-    let Ok((items, _next)) = intsync_apply::wire::page(kind, value, 100) else {
+    let _ = intsync_provider::wire::client_secret(&value);
+    let _ = intsync_provider::wire::observed(kind, value.clone());
+    let Ok((items, _next)) = intsync_provider::wire::page(kind, value, 100) else {
         return;
     };
     let integrations: Vec<_> = items
         .into_iter()
-        .filter_map(|item| intsync_apply::wire::observed(kind, item).ok())
+        .filter_map(|item| intsync_provider::wire::observed(kind, item).ok())
         .collect();
     let observed = intsync_plan::Observed {
         kinds: vec![kind],

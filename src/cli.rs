@@ -130,6 +130,9 @@ pub struct WatchArgs {
     /// file each).
     #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
     pub secrets_dir: PathBuf,
+    /// With `--apply`: writes in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
 }
 
 #[derive(Debug, Args)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use intsync_apply::{Provider, RetryPolicy, Secret, Timeouts, Transport};
 use intsync_manifest::Kind;
+use intsync_provider::{Provider, RetryPolicy, Secret, Timeouts, Transport};
 use serde::Deserialize;
 
 pub const CONFIG_FILE: &str = "intsync.toml";
@@ -67,6 +67,8 @@ struct RetryFile {
     attempts: Option<u32>,
     base_delay_ms: Option<u64>,
     max_delay_ms: Option<u64>,
+    /// The longest `Retry-After` honoured as it is; longer ones are cut to it.
+    max_retry_after_ms: Option<u64>,
 }
 
 /// Where a target's API is.
@@ -132,8 +134,8 @@ impl Target {
                     format!("cannot open the local target's state `{}`", state.display())
                 })?;
                 (
-                    Transport::Local {
-                        emulator: Arc::new(emulator),
+                    Transport::InProcess {
+                        api: Arc::new(crate::local::LocalApi(Arc::new(emulator))),
                     },
                     String::new(),
                 )
@@ -153,8 +155,7 @@ impl Target {
                         self.name
                     ),
                 };
-                let transport =
-                    Transport::http(base_url, token, self.timeouts).map_err(anyhow::Error::msg)?;
+                let transport = Transport::http(base_url, token, self.timeouts)?;
                 (
                     transport,
                     format!("check that {token_env} holds a valid API token for {base_url}"),
@@ -181,7 +182,7 @@ impl Target {
                     .into_iter()
                     .filter_map(|(w, n)| n.map(|n| (w, n)))
                     .collect();
-                provider.with_rate_limiter(Arc::new(intsync_apply::RateLimiter::new(windows)))
+                provider.with_rate_limiter(Arc::new(intsync_provider::RateLimiter::new(windows)))
             }
         })
     }
@@ -320,7 +321,21 @@ impl Config {
                 Some(RateLimitFile::Off(s)) => bail!(
                     "target `{name}`: rate_limit is \"off\" or {{ per_second, per_minute, per_10_seconds }}, not \"{s}\""
                 ),
-                Some(RateLimitFile::Limits(limits)) => Some(limits),
+                // A partial table changes the windows it names; the documented ones it does not
+                // name stay (Ada's `{ per_second = 5 }` keeps 100 per minute).
+                Some(RateLimitFile::Limits(limits)) => {
+                    let documented =
+                        Target::documented_rate_limit(t.provider).unwrap_or(RateLimit {
+                            per_second: None,
+                            per_minute: None,
+                            per_10_seconds: None,
+                        });
+                    Some(RateLimit {
+                        per_second: limits.per_second.or(documented.per_second),
+                        per_minute: limits.per_minute.or(documented.per_minute),
+                        per_10_seconds: limits.per_10_seconds.or(documented.per_10_seconds),
+                    })
+                }
             };
             let page_size = t.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
             if page_size == 0 {
@@ -335,6 +350,9 @@ impl Config {
                 retry.max_delay = r
                     .max_delay_ms
                     .map_or(retry.max_delay, Duration::from_millis);
+                retry.max_retry_after = r
+                    .max_retry_after_ms
+                    .map_or(retry.max_retry_after, Duration::from_millis);
             }
             let mut timeouts = Timeouts::default();
             if let Some(secs) = t.timeout_secs {
@@ -419,6 +437,35 @@ token_env = "TRUTO_API_TOKEN"
         );
         assert_eq!(truto.kinds(), vec![Kind::TrutoIntegration]);
         assert_eq!(config.target(None).unwrap().kinds().len(), 2);
+    }
+
+    #[test]
+    fn a_partial_rate_limit_keeps_the_documented_windows_it_does_not_name() {
+        let config = parse(
+            "[targets.a]\nprovider = \"ada\"\nbase_url = \"https://x.ada.support\"\ntoken_env = \"T\"\nrate_limit = { per_second = 5 }\n\
+             [targets.t]\nprovider = \"truto\"\nbase_url = \"https://api.truto.one\"\ntoken_env = \"T\"\nrate_limit = { per_second = 20 }\n\
+             [targets.off]\nprovider = \"ada\"\nbase_url = \"https://x.ada.support\"\ntoken_env = \"T\"\nrate_limit = \"off\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.target(Some("a")).unwrap().rate_limit,
+            Some(RateLimit {
+                per_second: Some(5),
+                per_minute: Some(100),
+                per_10_seconds: None
+            }),
+            "Ada's 100 per minute stays"
+        );
+        assert_eq!(
+            config.target(Some("t")).unwrap().rate_limit,
+            Some(RateLimit {
+                per_second: Some(20),
+                per_minute: None,
+                per_10_seconds: Some(500)
+            }),
+            "Truto's 500 per 10 s stays"
+        );
+        assert_eq!(config.target(Some("off")).unwrap().rate_limit, None);
     }
 
     #[test]

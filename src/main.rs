@@ -4,7 +4,9 @@
 mod cli;
 mod commands;
 mod config;
+mod local;
 mod output;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -26,8 +28,13 @@ pub enum Exit {
     Changes = 2,
     /// A change targets an integration that is not in `development`.
     Blocked = 3,
-    /// Live state moved since the saved plan (`apply --plan`).
+    /// Live state moved since the saved plan (`apply --plan`), or every failure of an apply
+    /// was a Truto version conflict.
     Stale = 4,
+    /// Stopped by SIGINT: writes in flight finished, nothing new started.
+    Interrupted = 130,
+    /// Stopped by SIGTERM: writes in flight finished, nothing new started.
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {
@@ -55,7 +62,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(error) => {
             // Errors name requests, files and values; scrub any secret one may quote.
-            eprintln!("error: {}", intsync_apply::redact(&format!("{error:#}")));
+            eprintln!("error: {}", intsync_provider::redact(&format!("{error:#}")));
             Exit::Error.into()
         }
     }

@@ -64,7 +64,7 @@ pub fn plural(n: usize) -> &'static str {
 }
 
 /// One log event's bytes, written to stderr when dropped with every known secret scrubbed
-/// ([`intsync_apply::redact`]): a second line of defence under the `Secret` type, for what
+/// ([`intsync_provider::redact`]): a second line of defence under the `Secret` type, for what
 /// dependencies log at `RUST_LOG=trace`.
 struct RedactingStderr(Vec<u8>);
 
@@ -84,7 +84,7 @@ impl Drop for RedactingStderr {
         let text = String::from_utf8_lossy(&self.0);
         let _ = std::io::Write::write_all(
             &mut std::io::stderr(),
-            intsync_apply::redact(&text).as_bytes(),
+            intsync_provider::redact(&text).as_bytes(),
         );
     }
 }
@@ -111,7 +111,7 @@ fn panic_report(info: &std::panic::PanicHookInfo<'_>) -> String {
     let report = format!(
         "error: intsync crashed{location}: {message}\nThis is a bug in intsync, not in your manifests. Live state is safe to re-plan: run `intsync plan` to see where things stand, and please report this message.\n"
     );
-    intsync_apply::redact(&report).into_owned()
+    intsync_provider::redact(&report).into_owned()
 }
 
 /// Writes a file atomically: a temp file beside it, then rename. A crash leaves the old file or
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn panic_reports_scrub_secrets() {
-        let token = intsync_apply::Secret::new("panic-test-token-5e6f");
+        let token = intsync_provider::Secret::new("panic-test-token-5e6f");
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(|info| {
             *REPORT.lock().unwrap() = super::panic_report(info);

@@ -265,9 +265,10 @@ fn truto_target_plans_with_the_version() {
     let (code, plan, stderr) = plan_json(&env, &["--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{stderr}");
     let actions = plan["actions"].as_array().unwrap();
+    assert_eq!(actions[0]["patch"], json!({"category": "helpdesk"}));
     assert_eq!(
-        actions[0]["patch"],
-        json!({"category": "helpdesk", "version": 1})
+        actions[0]["expected_version"], 1,
+        "the version the plan saw, out of the patch"
     );
     assert_eq!(
         actions[1]["action"], "noop",

@@ -2,7 +2,7 @@
 //! `intsync.toml` is never read silently, and `http://` is refused for hosts off loopback.
 //! (Tokens absent from all output at `RUST_LOG=trace`: tests/plan.rs and tests/apply.rs; secret
 //! files 0600: tests/apply.rs; panics and errors scrubbed: unit tests in src/output.rs and
-//! intsync-apply's secret.rs; constant-time token comparison: intsync-emulator's emulator.rs.)
+//! intsync-provider's secret.rs; constant-time token comparison: intsync-emulator's emulator.rs.)
 
 mod common;
 

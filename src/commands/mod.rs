@@ -3,6 +3,7 @@ pub mod docs;
 pub mod emulator;
 pub mod export;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod validate;
 pub mod watch;

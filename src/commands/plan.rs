@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use intsync_apply::Provider;
 use intsync_plan::{DesiredIntegration, Plan, render};
+use intsync_provider::Provider;
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::config::{Config, Target};

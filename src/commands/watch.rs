@@ -1,5 +1,8 @@
-//! `intsync watch`: re-validate and re-plan on every save, against live state read once at start
-//! and refreshed after each apply and every `--refresh` seconds (never on every keystroke).
+//! `intsync watch`: re-validate and re-plan on every save. Plain `watch` plans against live state
+//! held in memory (read at start, after each apply, and every `--refresh` seconds: never on
+//! every keystroke). `watch --apply` reads live state after every save before it writes, and
+//! writes through the same engine as `apply`; when that read fails, nothing is written until a
+//! read succeeds.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -7,14 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use intsync_apply::{Done, Provider};
-use intsync_plan::{Action, DesiredIntegration, Observed, render};
+use intsync_apply::{Options, Outcome, SecretStore, engine};
+use intsync_plan::{DesiredIntegration, Observed, render};
+use intsync_provider::{Provider, StopReason};
 use notify::{EventKind, RecursiveMode};
 
 use crate::cli::WatchArgs;
-use crate::commands::apply::save_secret;
 use crate::commands::plan::runtime;
+use crate::commands::report;
 use crate::config::{Config, Target};
+use crate::signals::{Idle, Signals};
 use crate::{Exit, output};
 
 fn now() -> String {
@@ -36,15 +41,23 @@ fn print_stdout(text: &str) {
     let _ = std::io::stdout().flush();
 }
 
-/// Validate, plan, print; with `apply`, write the development changes and refresh live state.
+/// What the watch loop holds between saves.
+struct Held {
+    observed: Observed,
+    /// `--apply` only: a save's writes are waiting for a successful read of live state.
+    pending: bool,
+}
+
+/// Validate, plan, print; with `--apply`, read live state first, then write the development
+/// changes through the engine and fold its results into the held state.
 async fn cycle(
     args: &WatchArgs,
     target: &Target,
     provider: &Arc<Provider>,
-    observed: &mut Observed,
+    signals: &Signals,
+    held: &mut Held,
 ) {
-    let (paths, apply) = (&args.paths, args.apply);
-    let loaded = intsync_manifest::load(paths);
+    let loaded = intsync_manifest::load(&args.paths);
     output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         eprintln!(
@@ -60,7 +73,23 @@ async fn cycle(
         .into_iter()
         .map(DesiredIntegration::from_manifest)
         .collect();
-    let plan = match intsync_plan::plan(&target.name, &desired, observed) {
+    if args.apply {
+        // Writes go only against live state read after the save that asks for them.
+        match provider.observe().await {
+            Ok(fresh) => {
+                held.observed = fresh;
+                held.pending = false;
+            }
+            Err(e) => {
+                held.pending = true;
+                eprintln!(
+                    "[{}] warning: cannot read live state: {e}; nothing is written until a read succeeds (the plan below is against live state as last read)",
+                    now()
+                );
+            }
+        }
+    }
+    let plan = match intsync_plan::plan(&target.name, &desired, &held.observed) {
         Ok(plan) => plan,
         Err(errors) => {
             for error in &errors {
@@ -80,91 +109,63 @@ async fn cycle(
             }
         )
     ));
-    if !apply {
+    if !args.apply || held.pending {
         return;
     }
-    let writes: Vec<Action> = plan
-        .actions
-        .into_iter()
-        .filter(|a| matches!(a, Action::Create { .. } | Action::Update { .. }))
-        .collect();
-    if writes.is_empty() {
+    // Blocked changes are only reported (the plan shows them); the rest is written.
+    let Ok(batch) = engine::prepare(&plan, true) else {
+        return;
+    };
+    if batch.writes.is_empty() || signals.stop().reason().is_some() {
         return;
     }
-    let results = intsync_apply::apply(Arc::clone(provider), writes.clone(), 4, |_, _| {}).await;
-    for applied in &results {
-        let action = &writes[applied.index];
-        let what = format!(
-            "{} {:?}",
-            action.kind(),
-            action.name().unwrap_or("(unnamed)")
-        );
-        match &applied.result {
-            Ok(Done::Created {
-                observed,
-                client_secret,
-                ..
-            }) => {
-                eprintln!("[{}] created {what} ({})", now(), observed.id);
-                if let Some(secret) = client_secret {
-                    match save_secret(&args.secrets_dir, observed, secret) {
-                        Ok(path) => eprintln!("  client secret saved to {}", path.display()),
-                        Err(e) => eprintln!(
-                            "warning: the client secret of {} could not be saved ({e:#}); Ada shows it only once: rotate it in Ada's dashboard",
-                            observed.id
-                        ),
-                    }
-                }
+    let _writing = signals.writing();
+    let options = Options {
+        parallelism: usize::from(args.parallelism),
+        secrets: SecretStore::new(&args.secrets_dir),
+        stop: signals.stop(),
+    };
+    let result = engine::execute(Arc::clone(provider), batch, &options, |action, outcome| {
+        match outcome {
+            Outcome::Failed(error) => {
+                eprintln!(
+                    "[{}] {}: {error}",
+                    now(),
+                    report::item_line(action, outcome)
+                );
             }
-            Ok(Done::Updated { observed }) => {
-                eprintln!("[{}] updated {what} ({})", now(), observed.id)
-            }
-            Err(message) => eprintln!("[{}] FAILED {what}: {message}", now()),
+            _ => eprintln!("[{}] {}", now(), report::item_line(action, outcome)),
+        }
+        if let Some(line) = report::secret_line(action, outcome) {
+            eprintln!("  {line}");
+        }
+    })
+    .await;
+    for (action, outcome) in &result.items {
+        // Verification's findings (the per-write lines were printed as they ended).
+        if let Outcome::Failed(error @ intsync_apply::ItemError::NotVerified { .. }) = outcome {
+            eprintln!("[{}] FAILED {}: {error}", now(), report::label(action));
         }
     }
-    match provider.observe().await {
-        Ok(fresh) => *observed = fresh,
-        Err(e) => eprintln!(
-            "[{}] warning: cannot re-read live state after applying: {e}",
-            now()
-        ),
+    for problem in &result.problems {
+        eprintln!("[{}] warning: {problem}", now());
     }
-    let _ = provider.checkpoint();
-    let failed = results.iter().filter(|r| r.result.is_err()).count();
-    let applied = results.len() - failed;
-    let failures = if failed == 0 {
-        String::new()
-    } else {
-        format!(", {failed} failed")
-    };
+    result.fold_into(&mut held.observed);
+    let done = result.count(Outcome::is_done);
+    let failed = result.count(|o| matches!(o, Outcome::Failed(_)));
+    let not_done = result.count(|o| matches!(o, Outcome::NotDone));
+    let mut tail = String::new();
+    if failed > 0 {
+        tail.push_str(&format!(", {failed} failed"));
+    }
+    if not_done > 0 {
+        tail.push_str(&format!(", {not_done} not started (stopping)"));
+    }
     eprintln!(
-        "[{}] applied {applied} change{}{failures}",
+        "[{}] applied {done} change{}{tail}",
         now(),
-        output::plural(applied)
+        output::plural(done)
     );
-}
-
-/// Ctrl-C (SIGINT), listened for from the moment this exists.
-struct Interrupt {
-    #[cfg(unix)]
-    signal: tokio::signal::unix::Signal,
-}
-
-impl Interrupt {
-    fn new() -> anyhow::Result<Interrupt> {
-        Ok(Interrupt {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                .context("cannot listen for Ctrl-C")?,
-        })
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        self.signal.recv().await;
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
@@ -179,16 +180,21 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
         );
     }
     let runtime = runtime()?;
+    // Listening before anything else: a signal during the first plan (or an apply) is not
+    // fatal; the cycle in progress finishes (its writes in flight too), then watch stops.
+    let signals = Signals::listen(&runtime, Idle::Stop)?;
+    let stop = signals.stop();
     runtime.block_on(async {
-        // Registered before anything else, so a Ctrl-C during the first plan (or an apply) is
-        // not fatal: the cycle in progress finishes, then the watcher stops and exits 0.
-        let mut interrupt = Interrupt::new()?;
-        let mut observed = provider.observe().await.with_context(|| {
+        let observed = provider.observe().await.with_context(|| {
             format!(
                 "cannot read the live integrations of target `{}`",
                 target.name
             )
         })?;
+        let mut held = Held {
+            observed,
+            pending: false,
+        };
         // notify calls back on its own thread; bridge to this task with a channel.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut debouncer = notify_debouncer_full::new_debouncer(
@@ -214,10 +220,10 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        cycle(args, target, &provider, &mut observed).await;
+        cycle(args, target, &provider, &signals, &mut held).await;
         let mut refresh = tokio::time::interval(Duration::from_secs(args.refresh.max(1)));
         refresh.tick().await; // the first tick is immediate; live state was just read
-        loop {
+        while stop.reason().is_none() {
             tokio::select! {
                 events = rx.recv() => {
                     let Some(events) = events else { break };
@@ -231,19 +237,30 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                         }
                     };
                     if relevant {
-                        cycle(args, target, &provider, &mut observed).await;
+                        cycle(args, target, &provider, &signals, &mut held).await;
                     }
                 }
                 _ = refresh.tick() => match provider.observe().await {
-                    Ok(fresh) => observed = fresh,
+                    Ok(fresh) => {
+                        held.observed = fresh;
+                        if held.pending {
+                            // A save's writes waited for this read: plan and write now.
+                            cycle(args, target, &provider, &signals, &mut held).await;
+                        }
+                    }
                     Err(e) => eprintln!("[{}] warning: cannot refresh live state: {e}", now()),
                 },
-                () = interrupt.recv() => break,
+                _ = stop.requested() => break,
             }
         }
         anyhow::Ok(())
     })?;
-    let _ = provider.checkpoint();
+    if let Err(e) = provider.checkpoint() {
+        eprintln!("[{}] warning: cannot save the local state: {e}", now());
+    }
     eprintln!("[{}] stopped", now());
-    Ok(Exit::Ok)
+    Ok(match stop.reason() {
+        Some(StopReason::Terminate) => Exit::Terminated,
+        Some(StopReason::Interrupt) | None => Exit::Ok,
+    })
 }

@@ -94,6 +94,18 @@ impl Env {
             .clone()
     }
 
+    /// Ada's live integrations (one page of up to 100), as the API answers them.
+    pub fn ada_live(&self) -> Vec<Value> {
+        self.call(
+            reqwest::Method::GET,
+            "/api/v2/platform-integrations/?limit=100",
+            None,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     pub fn clear_requests(&self) {
         self.call(reqwest::Method::DELETE, "/_emulator/requests", None);
     }
@@ -129,4 +141,19 @@ pub fn truto_manifest(name: &str, category: &str) -> String {
     format!(
         "apiVersion: intsync/v1\nkind: TrutoIntegration\nspec:\n  name: {name}\n  category: {category}\n  config: {{base_url: \"https://api.example.com\", timeout: 30}}\n"
     )
+}
+
+/// A child process's output stream, a line at a time, as it is read (on a thread of its own).
+pub fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

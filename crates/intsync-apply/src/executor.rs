@@ -1,308 +1,392 @@
-//! Applying a plan's writes: POST for creates, PATCH with exactly the plan's body for updates, at
-//! most `parallelism` at once, each request under the provider's rate limiter.
+//! One write at a time, and what came of it: POST for a create, PATCH with exactly the plan's
+//! body for an update, each under the provider's retries and rate limit.
 //!
 //! # Guarantees
 //!
-//! - A create is never sent twice blind: when its outcome is unknown (no answer, a 5xx), the
-//!   kind is listed again and an integration with that name is adopted; only if there is none is
-//!   the POST sent again.
-//! - A write answered 2xx with a body that cannot be read (cut off, not JSON, fields missing)
-//!   took effect: the create is found by name, the update checked in live state; neither is
-//!   sent again.
-//! - A Truto update that fails on `version` is checked against live state: already applied (its
-//!   own earlier attempt got through) is success; anything else is a conflict to re-plan, never
-//!   retried with a fresher version.
+//! - A create is sent again only when it certainly did not reach the server (the provider's
+//!   rule: no connection, 429). A create whose outcome is unknown (no answer, a 5xx, a 2xx that
+//!   cannot be read) is **never sent again in this run**: live state is listed, repeatedly over
+//!   [`Provider::outcome_grace`], and an integration with that name is adopted; none → the item
+//!   fails, saying to plan again in a minute.
+//! - A client secret is saved (durably) as soon as the answer carrying it is read, before the
+//!   item is reported. An answer is used as far as it can be read: a secret and an `id` are kept
+//!   even when the rest of the integration is missing a field.
+//! - A Truto update refused because the version moved is a stale item — unless live state shows
+//!   the change already landed (an earlier attempt of ours got through).
+//! - A stop asked for before a write is sent leaves it not done; writes in flight finish.
 
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use intsync_manifest::Kind;
 use intsync_plan::{Action, ObservedIntegration, normalize};
+use intsync_provider::{Provider, ProviderError, Stop};
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
-use crate::provider::{Provider, ProviderError};
-use crate::secret::Secret;
+use crate::secrets::{SecretError, SecretStore};
 
-/// What a write achieved.
-#[derive(Debug, Clone)]
-pub enum Done {
+/// Whether `live` already holds every field of `wanted`.
+pub fn holds(kind: Kind, live: &ObservedIntegration, wanted: &Map<String, Value>) -> bool {
+    wanted
+        .iter()
+        .all(|(field, value)| normalize::field_equal(kind, field, value, live.fields.get(field)))
+}
+
+/// What happened to the client secret of a created integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSaved {
+    /// Saved to this file (0600).
+    At(std::path::PathBuf),
+    /// The vendor issues none (Truto).
+    NoneIssued,
+}
+
+/// What one write came to.
+#[derive(Debug)]
+pub enum Outcome {
     Created {
         observed: ObservedIntegration,
-        /// Ada's secret; `None` for Truto, or when the answer carrying it was lost.
-        client_secret: Option<Secret>,
-        /// Found by listing after an unknown outcome, rather than from the POST's answer.
+        secret: SecretSaved,
+        /// Found by listing (its answer could not be read in full) rather than from the answer.
         adopted: bool,
     },
     Updated {
         observed: ObservedIntegration,
     },
+    /// Not started: a stop was asked for before it was sent (or before it could be sent again,
+    /// and live state does not show it).
+    NotDone,
+    Failed(ItemError),
 }
 
-/// The result for the action at `index` of the input.
-#[derive(Debug)]
-pub struct Applied {
-    pub index: usize,
-    pub result: Result<Done, String>,
+impl Outcome {
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Created { .. } | Outcome::Updated { .. })
+    }
+
+    /// The integration as the write left it.
+    pub fn observed(&self) -> Option<&ObservedIntegration> {
+        match self {
+            Outcome::Created { observed, .. } | Outcome::Updated { observed } => Some(observed),
+            Outcome::NotDone | Outcome::Failed(_) => None,
+        }
+    }
 }
 
-/// Whether `live` already holds every field of `wanted` (Truto's `version` aside).
-pub fn holds(kind: Kind, live: &ObservedIntegration, wanted: &Map<String, Value>) -> bool {
-    wanted
-        .iter()
-        .filter(|(field, _)| field.as_str() != "version")
-        .all(|(field, value)| normalize::field_equal(kind, field, value, live.fields.get(field)))
+/// Why one write failed. Each says what to do; none contains a token or secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    #[error("{0}")]
+    Provider(ProviderError),
+    /// Truto's version moved since the plan: someone else changed the integration.
+    #[error("{0}; run `intsync plan` again and review the new plan")]
+    Stale(ProviderError),
+    /// A create whose outcome is unknown, and no integration of that name appeared.
+    #[error(
+        "{error}; no integration named {name:?} appeared in live state within {} s: outcome unknown; run `intsync plan` again in a minute{}",
+        waited.as_secs(),
+        if *secret_lost {
+            " (if it appears, its client secret was in the answer that was lost: rotate it in Ada's dashboard)"
+        } else {
+            ""
+        }
+    )]
+    OutcomeUnknown {
+        error: ProviderError,
+        name: String,
+        waited: Duration,
+        /// Ada's secret was in the answer that was lost (it is shown only once).
+        secret_lost: bool,
+    },
+    /// Created, but the client secret is not on disk: it was in an answer intsync could not
+    /// use, or the answer had none.
+    #[error(
+        "created {name:?}{}, but its client secret was lost: {reason}. Ada shows it only once: rotate it in Ada's dashboard (the integration's settings), then store the new one",
+        id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default()
+    )]
+    SecretLost {
+        name: String,
+        id: Option<String>,
+        reason: String,
+    },
+    /// Created, but the client secret could not be written.
+    #[error(
+        "created {name:?} ({id}), but its client secret {error}. It was not printed; rotate it in Ada's dashboard (the integration's settings), then store the new one"
+    )]
+    SecretNotSaved {
+        name: String,
+        id: String,
+        error: SecretError,
+    },
+    /// After an unclear answer, more than one live integration has the name.
+    #[error("{error}; now {} integrations are named {name:?} ({})", ids.len(), ids.join(", "))]
+    Duplicates {
+        error: ProviderError,
+        name: String,
+        ids: Vec<String>,
+    },
+    /// After an unclear answer, listing (to find out what happened) failed too.
+    #[error("{error}; then listing to find out failed: {list}")]
+    Unresolved {
+        error: ProviderError,
+        list: ProviderError,
+    },
+    /// An update whose answer was lost or unreadable, and live state does not show it.
+    #[error("{0}; and the change is not in live state: run `intsync plan` again")]
+    NotApplied(ProviderError),
+    /// The write was answered, but reading live state afterwards does not show it.
+    #[error("{kind} {name:?} ({id}) {problem}")]
+    NotVerified {
+        kind: Kind,
+        name: String,
+        id: String,
+        problem: &'static str,
+    },
 }
 
-const CREATE_ATTEMPTS: u32 = 3;
+impl ItemError {
+    /// A Truto version conflict: nothing was written; the plan is out of date.
+    pub fn is_stale(&self) -> bool {
+        matches!(self, ItemError::Stale(_))
+    }
+}
+
+/// How the integration of an unclear create is recognised in live state.
+#[derive(Debug, Clone, Copy)]
+enum Find<'a> {
+    Id(&'a str),
+    Name(&'a str),
+}
+
+enum Resolve {
+    Found(ObservedIntegration),
+    Absent(Duration),
+    Many(Vec<String>),
+    ListFailed(ProviderError),
+}
+
+/// Lists `kind` until the integration shows, or `grace` has passed (at least one listing).
+async fn find_created(provider: &Provider, kind: Kind, find: Find<'_>, grace: Duration) -> Resolve {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        let live = match provider.list(kind).await {
+            Ok(live) => live,
+            Err(error) => return Resolve::ListFailed(error),
+        };
+        let mut matches: Vec<ObservedIntegration> = live
+            .into_iter()
+            .filter(|o| match find {
+                Find::Id(id) => o.id == id,
+                Find::Name(name) => o.name() == Some(name),
+            })
+            .collect();
+        match matches.len() {
+            0 => {}
+            1 => return Resolve::Found(matches.remove(0)),
+            _ => return Resolve::Many(matches.into_iter().map(|o| o.id).collect()),
+        }
+        let waited = started.elapsed();
+        if waited >= grace {
+            return Resolve::Absent(waited);
+        }
+        tokio::time::sleep(pause.min(grace - waited)).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The outcome of an unclear create, once live state was searched: `found` decides what a
+/// found integration means; the rest is the same for every unclear create.
+fn settle(
+    resolve: Resolve,
+    error: ProviderError,
+    name: String,
+    secret_lost: bool,
+    found: impl FnOnce(ObservedIntegration, ProviderError, String) -> Outcome,
+) -> Outcome {
+    match resolve {
+        Resolve::Found(observed) => found(observed, error, name),
+        Resolve::Absent(waited) => Outcome::Failed(ItemError::OutcomeUnknown {
+            error,
+            name,
+            waited,
+            secret_lost,
+        }),
+        Resolve::Many(ids) => Outcome::Failed(ItemError::Duplicates { error, name, ids }),
+        Resolve::ListFailed(list) => Outcome::Failed(ItemError::Unresolved { error, list }),
+    }
+}
+
+/// Runs one write action (a create or an update; anything else is not a write and is `NotDone`).
+pub async fn run_one(
+    provider: &Provider,
+    secrets: &SecretStore,
+    stop: &Stop,
+    action: &Action,
+) -> Outcome {
+    match action {
+        Action::Create { kind, body, .. } => create(provider, secrets, stop, *kind, body).await,
+        Action::Update {
+            kind,
+            id,
+            patch,
+            expected_version,
+            ..
+        } => update(provider, stop, *kind, id, patch, *expected_version).await,
+        Action::Blocked { .. } | Action::Noop { .. } => Outcome::NotDone,
+    }
+}
 
 async fn create(
     provider: &Provider,
+    secrets: &SecretStore,
+    stop: &Stop,
     kind: Kind,
     body: &Map<String, Value>,
-) -> Result<Done, String> {
-    let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
-    let mut last = String::new();
-    for _ in 0..CREATE_ATTEMPTS {
-        match provider.create(kind, body).await {
-            Ok(created) => {
-                return Ok(Done::Created {
-                    observed: created.observed,
-                    client_secret: created.client_secret,
-                    adopted: false,
+) -> Outcome {
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let issues_secret = kind == Kind::AdaPlatformIntegration;
+    let grace = provider.outcome_grace();
+    let created = match provider.create(kind, body, stop).await {
+        Ok(created) => created,
+        // Only ever stopped before an attempt reached the server (the provider's rule).
+        Err(ProviderError::Stopped { .. }) => return Outcome::NotDone,
+        // No answer, a 5xx, or a 2xx that cannot be read at all: it may exist now (and the
+        // server may still be working on it). Never sent again; live state says.
+        Err(
+            error @ (ProviderError::UnknownOutcome { .. }
+            | ProviderError::BadResponse {
+                status: 200..=299, ..
+            }),
+        ) => {
+            tracing::warn!(target: "intsync::apply", %error, "create outcome unknown; listing to find out");
+            let resolve = find_created(provider, kind, Find::Name(&name), grace).await;
+            return settle(
+                resolve,
+                error,
+                name,
+                issues_secret,
+                |observed, error, name| {
+                    if issues_secret {
+                        Outcome::Failed(ItemError::SecretLost {
+                            name,
+                            id: Some(observed.id),
+                            reason: format!("it was in the answer that was lost ({error})"),
+                        })
+                    } else {
+                        Outcome::Created {
+                            observed,
+                            secret: SecretSaved::NoneIssued,
+                            adopted: true,
+                        }
+                    }
+                },
+            );
+        }
+        Err(error) => return Outcome::Failed(ItemError::Provider(error)),
+    };
+    // The secret first: nothing that happens after may lose it.
+    let secret = match (created.client_secret, &created.id) {
+        (Some(secret), Some(id)) => match secrets.save(kind, id, Some(&name), &secret) {
+            Ok(path) => SecretSaved::At(path),
+            Err(error) => {
+                return Outcome::Failed(ItemError::SecretNotSaved {
+                    name,
+                    id: id.clone(),
+                    error,
                 });
             }
-            Err(error) => {
-                // No answer (or a 5xx): it may not have been created. Answered 2xx with a body
-                // that cannot be read: it was. Either way, live state says what to adopt.
-                let answered = match &error {
-                    ProviderError::UnknownOutcome { .. } => false,
-                    ProviderError::BadResponse {
-                        status: 200..=299, ..
-                    } => true,
-                    _ => return Err(error.to_string()),
-                };
-                last = error.to_string();
-                tracing::warn!(target: "intsync::apply", %error, "create outcome unclear; listing to find out");
-                let live = provider
-                    .list(kind)
-                    .await
-                    .map_err(|e| format!("{error}; then listing failed: {e}"))?;
-                let matches: Vec<ObservedIntegration> = live
-                    .into_iter()
-                    .filter(|o| o.name() == Some(name))
-                    .collect();
-                match matches.as_slice() {
-                    [one] => {
-                        return Ok(Done::Created {
-                            observed: one.clone(),
-                            client_secret: None,
-                            adopted: true,
-                        });
-                    }
-                    // Not created: sending it again cannot duplicate it.
-                    [] if !answered => continue,
-                    [] => {
-                        return Err(format!(
-                            "{error}; and no integration named `{name}` is listed, so it was not sent again: run `intsync plan` to see the state"
-                        ));
-                    }
-                    many => {
-                        let ids: Vec<&str> = many.iter().map(|o| o.id.as_str()).collect();
-                        return Err(format!(
-                            "{error}; now {} integrations are named `{name}` ({})",
-                            many.len(),
-                            ids.join(", ")
-                        ));
-                    }
+        },
+        (Some(_), None) => {
+            return Outcome::Failed(ItemError::SecretLost {
+                name,
+                id: None,
+                reason: "the answer carrying it names no `id`, so it cannot be told which integration it belongs to".to_owned(),
+            });
+        }
+        (None, id) if issues_secret => {
+            return Outcome::Failed(ItemError::SecretLost {
+                name,
+                id: id.clone(),
+                reason: "the create's answer held no `client_secret`".to_owned(),
+            });
+        }
+        (None, _) => SecretSaved::NoneIssued,
+    };
+    match (created.observed, created.id) {
+        (Ok(observed), _) => Outcome::Created {
+            observed,
+            secret,
+            adopted: false,
+        },
+        // Created (the status says so) and its secret kept, but the answer misses a field: the
+        // integration itself is read from live state.
+        (Err(error), id) => {
+            let find = match &id {
+                Some(id) => Find::Id(id),
+                None => Find::Name(&name),
+            };
+            let resolve = find_created(provider, kind, find, grace).await;
+            settle(resolve, error, name, false, |observed, _, _| {
+                Outcome::Created {
+                    observed,
+                    secret,
+                    adopted: true,
                 }
-            }
+            })
         }
     }
-    Err(format!(
-        "gave up after {CREATE_ATTEMPTS} attempts whose outcome was unknown; last: {last}"
-    ))
 }
 
 async fn update(
     provider: &Provider,
+    stop: &Stop,
     kind: Kind,
     id: &str,
     patch: &Map<String, Value>,
-) -> Result<Done, String> {
-    let error = match provider.update(kind, id, patch).await {
-        Ok(observed) => return Ok(Done::Updated { observed }),
+    expected_version: Option<u64>,
+) -> Outcome {
+    let error = match provider
+        .update(kind, id, patch, expected_version, stop)
+        .await
+    {
+        Ok(observed) => return Outcome::Updated { observed },
         Err(error) => error,
     };
-    let otherwise = match &error {
-        // Our own earlier attempt may have got through before its answer was lost.
-        ProviderError::Refused { status: 400, .. }
-            if kind == Kind::TrutoIntegration && error.to_string().contains("version") =>
-        {
-            "it was changed by someone else since the plan; run `intsync plan` again"
+    match error {
+        ProviderError::Stopped { attempts: 0, .. } => Outcome::NotDone,
+        // Moved since the plan. Our own earlier attempt may be what moved it.
+        ProviderError::VersionConflict { ref live, .. } => {
+            if holds(kind, live, patch) {
+                Outcome::Updated {
+                    observed: (**live).clone(),
+                }
+            } else {
+                Outcome::Failed(ItemError::Stale(error))
+            }
         }
-        // Accepted, by the status, with an unreadable answer; or no answer to any attempt (it
-        // may have landed anyway).
+        // Accepted (by the status) with an unreadable answer; no answer to any attempt; or
+        // stopped between attempts: it may have landed. Live state says.
         ProviderError::BadResponse {
             status: 200..=299, ..
         }
-        | ProviderError::Exhausted { .. } => {
-            "and the change is not in live state: run `intsync plan` again"
-        }
-        _ => return Err(error.to_string()),
-    };
-    // Live state says whether it landed.
-    let live = provider
-        .list(kind)
-        .await
-        .map_err(|e| format!("{error}; then listing failed: {e}"))?;
-    match live.into_iter().find(|o| o.id == id) {
-        Some(observed) if holds(kind, &observed, patch) => Ok(Done::Updated { observed }),
-        _ => Err(format!("{error}; {otherwise}")),
-    }
-}
-
-async fn run_one(provider: &Provider, action: &Action) -> Result<Done, String> {
-    match action {
-        Action::Create { kind, body, .. } => create(provider, *kind, body).await,
-        Action::Update {
-            kind, id, patch, ..
-        } => update(provider, *kind, id, patch).await,
-        Action::Blocked { .. } | Action::Noop { .. } => Err("not a write".to_owned()),
-    }
-}
-
-/// Runs the writes of `actions` (creates and updates; others are ignored), at most
-/// `parallelism` at once. `on_done` sees each result as it arrives (progress). Results come back
-/// in input order.
-pub async fn apply(
-    provider: Arc<Provider>,
-    actions: Vec<Action>,
-    parallelism: usize,
-    mut on_done: impl FnMut(&Action, &Result<Done, String>),
-) -> Vec<Applied> {
-    let permits = Arc::new(Semaphore::new(parallelism.max(1)));
-    let actions = Arc::new(actions);
-    let mut tasks = JoinSet::new();
-    for index in 0..actions.len() {
-        if !matches!(
-            actions[index],
-            Action::Create { .. } | Action::Update { .. }
-        ) {
-            continue;
-        }
-        let (provider, permits, actions) = (
-            Arc::clone(&provider),
-            Arc::clone(&permits),
-            Arc::clone(&actions),
-        );
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let result = run_one(&provider, &actions[index]).await;
-            Applied { index, result }
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let applied = match joined {
-            Ok(applied) => applied,
-            Err(e) => {
-                // A panicking write task is a bug; report it rather than lose the others.
-                tracing::error!(target: "intsync::apply", error = %e, "a write task failed");
-                continue;
+        | ProviderError::Exhausted { .. }
+        | ProviderError::Stopped { .. } => {
+            let stopped = matches!(error, ProviderError::Stopped { .. });
+            match provider.list(kind).await {
+                Ok(live) => match live.into_iter().find(|o| o.id == id) {
+                    Some(observed) if holds(kind, &observed, patch) => {
+                        Outcome::Updated { observed }
+                    }
+                    _ if stopped => Outcome::NotDone,
+                    _ => Outcome::Failed(ItemError::NotApplied(error)),
+                },
+                Err(list) => Outcome::Failed(ItemError::Unresolved { error, list }),
             }
-        };
-        on_done(&actions[applied.index], &applied.result);
-        results.push(applied);
-    }
-    results.sort_by_key(|a| a.index);
-    results
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{RetryPolicy, Transport};
-    use intsync_plan::Action;
-    use serde_json::json;
-
-    fn local() -> (
-        tempfile::TempDir,
-        Arc<Provider>,
-        Arc<intsync_emulator::Emulator>,
-    ) {
-        let dir = tempfile::tempdir().unwrap();
-        let emulator = Arc::new(intsync_emulator::local(&dir.path().join("state.json")).unwrap());
-        let transport = Transport::Local {
-            emulator: Arc::clone(&emulator),
-        };
-        let provider = Provider::new(
-            "local",
-            transport,
-            Kind::ALL.to_vec(),
-            100,
-            RetryPolicy::default(),
-            "",
-        );
-        (dir, Arc::new(provider), emulator)
-    }
-
-    fn object(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    /// Someone else's change between plan and apply: the update fails with a message to re-plan,
-    /// and is not retried with the fresher version.
-    #[tokio::test]
-    async fn truto_version_conflict_fails_and_says_to_replan() {
-        let (_dir, provider, emulator) = local();
-        let created = provider
-            .create(
-                Kind::TrutoIntegration,
-                &object(json!({"name": "crm", "category": "crm"})),
-            )
-            .await
-            .unwrap();
-        let id = created.observed.id.clone();
-        // Someone else bumps the version.
-        let other =
-            intsync_emulator::Request::new(http::Method::PATCH, &format!("/integration/{id}"))
-                .bearer(emulator.token())
-                .json(&json!({"category": "sales", "version": 1}));
-        assert_eq!(emulator.call(other).unwrap().status, 200);
-        let action = Action::Update {
-            kind: Kind::TrutoIntegration,
-            id: id.clone(),
-            name: Some("crm".into()),
-            manifest: "crm.yaml".into(),
-            live_status: None,
-            patch: object(json!({"category": "helpdesk", "version": 1})),
-            live: Map::new(),
-            fingerprint: String::new(),
-        };
-        let results = apply(Arc::clone(&provider), vec![action], 1, |_, _| {}).await;
-        let error = results[0].result.as_ref().unwrap_err();
-        assert!(
-            error.contains("changed by someone else since the plan; run `intsync plan` again"),
-            "{error}"
-        );
-        let live = provider.list(Kind::TrutoIntegration).await.unwrap();
-        assert_eq!(live[0].fields["category"], "sales", "not overwritten");
-        assert_eq!(live[0].version, Some(2));
-
-        // The same conflict when the change had in fact landed (an earlier attempt got through):
-        // success.
-        let landed = Action::Update {
-            kind: Kind::TrutoIntegration,
-            id,
-            name: Some("crm".into()),
-            manifest: "crm.yaml".into(),
-            live_status: None,
-            patch: object(json!({"category": "sales", "version": 1})),
-            live: Map::new(),
-            fingerprint: String::new(),
-        };
-        let results = apply(provider, vec![landed], 1, |_, _| {}).await;
-        assert!(results[0].result.is_ok());
+        }
+        other => Outcome::Failed(ItemError::Provider(other)),
     }
 }

@@ -1,22 +1,18 @@
-//! Providers: how intsync reads and writes live integrations on Ada, Truto, or the embedded
-//! emulator (`local`). Listing follows every page; requests are retried on 429, 5xx and
-//! connection failures with exponential backoff and jitter, honouring `Retry-After`.
+//! The reconcile engine: one library for every command that writes (`apply`, `apply --plan`,
+//! `watch --apply`), so that each safety rule is written once.
 //!
-//! This crate and `intsync-emulator` are the only ones that know the vendors' wire JSON
-//! ([`wire`]); everything above speaks `intsync-plan`'s types. Tokens and client secrets are
-//! [`Secret`]s: no `Debug`, `Display`, log line or error message contains them.
+//! A run is [`engine::recheck`] (a saved plan against live state) → [`engine::prepare`] (refuse
+//! or set aside blocked changes) → [`engine::execute`] (the writes, each client secret saved
+//! durably as its answer is read, a stop honoured between writes, then verification) → a typed
+//! [`Report`]. The per-write rules (never re-send a create whose outcome is unknown, adopt by
+//! listing over a grace window, Truto version conflicts as stale items) are in [`executor`].
 
+pub mod engine;
 pub mod executor;
-pub mod limiter;
-pub mod provider;
-pub mod retry;
-pub mod secret;
-pub mod transport;
-pub mod wire;
+pub mod secrets;
 
-pub use executor::{Applied, Done, apply, holds};
-pub use limiter::RateLimiter;
-pub use provider::{Created, Provider, ProviderError};
-pub use retry::RetryPolicy;
-pub use secret::{Secret, redact};
-pub use transport::{Timeouts, Transport, TransportError, install_crypto_provider};
+pub use engine::{
+    Batch, Moved, Options, Refused, Report, RunProblem, Status, execute, prepare, recheck, verify,
+};
+pub use executor::{ItemError, Outcome, SecretSaved, holds};
+pub use secrets::{SecretError, SecretStore};

@@ -22,8 +22,14 @@ pub enum FaultAction {
     DropBefore,
     /// Handle the request (commit any write durably), then close the connection unanswered.
     DropAfterCommit,
-    /// Delay the answer.
+    /// Delay the answer. The request is handled first, so its write is visible while the client
+    /// waits.
     Latency { ms: u64 },
+    /// Hold the request `ms` milliseconds without handling it (nothing of it is visible), then
+    /// handle it as usual (validation, commit, durability) and answer, even if the client gave
+    /// up in the meantime: a server that commits a request after the client's timeout, so that
+    /// a client's timeout handling can be tested (does it list before retrying a create?).
+    DelayCommit { ms: u64 },
     /// Handle the request (commit any write), then send only the first half of the body's bytes
     /// (with a `Content-Length` that matches them, as a cutting proxy would).
     TruncateBody,
@@ -221,6 +227,23 @@ mod tests {
         assert_eq!(hits, [0, 1, 1, 0, 0]);
         assert!(faults.select(Api::Truto, "PATCH", "/x").is_empty());
         assert!(faults.select(Api::Ada, "GET", "/x").is_empty());
+    }
+
+    #[test]
+    fn delay_commit_json() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"method": "POST", "times": 1, "action": {"type": "delay_commit", "ms": 2500}}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.action, FaultAction::DelayCommit { ms: 2500 });
+        assert_eq!(
+            serde_json::to_value(&rule.action).unwrap(),
+            serde_json::json!({"type": "delay_commit", "ms": 2500})
+        );
+        assert!(
+            serde_json::from_str::<FaultAction>(r#"{"type": "delay_commit"}"#).is_err(),
+            "`ms` is required"
+        );
     }
 
     #[test]

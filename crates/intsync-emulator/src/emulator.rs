@@ -30,6 +30,10 @@ pub enum Delivery {
 
 /// What [`Emulator::handle`] decided. The transport waits `delay`, waits for `commit` to be
 /// durable ([`Emulator::wait_durable`]), then delivers.
+///
+/// Unless `held` is set: then the request has not been handled yet (a `delay_commit` fault), the
+/// other fields mean nothing, and the transport waits [`Held::hold`], passes the request to
+/// [`Emulator::handle_held`] and goes on with the outcome that returns instead.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub response: Response,
@@ -37,6 +41,8 @@ pub struct Outcome {
     /// The change to make durable before answering.
     pub commit: Option<u64>,
     pub delivery: Delivery,
+    /// The request, not handled yet, when a `delay_commit` fault holds it.
+    pub held: Option<Held>,
 }
 
 impl Outcome {
@@ -46,7 +52,31 @@ impl Outcome {
             delay: Duration::ZERO,
             commit: None,
             delivery: Delivery::Respond,
+            held: None,
         }
+    }
+}
+
+/// A request that a `delay_commit` fault holds: received, and counted by the fault rules and the
+/// rate limits, but not handled, so nothing of it is visible in the state until
+/// [`Emulator::handle_held`] handles it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    hold: Duration,
+    request: Request,
+    api: Api,
+    /// The fault actions selected when the request arrived (they still apply, after the hold).
+    actions: Vec<FaultAction>,
+    /// Whether the rate limits admitted the request when it arrived.
+    admitted: bool,
+    /// The global `latency_ms` when the request arrived.
+    latency: Duration,
+}
+
+impl Held {
+    /// How long to hold the request before handling it.
+    pub fn hold(&self) -> Duration {
+        self.hold
     }
 }
 
@@ -103,7 +133,8 @@ fn mangle(response: &mut Response, action: &FaultAction) -> String {
         FaultAction::Status { .. }
         | FaultAction::DropBefore
         | FaultAction::DropAfterCommit
-        | FaultAction::Latency { .. } => String::new(),
+        | FaultAction::Latency { .. }
+        | FaultAction::DelayCommit { .. } => String::new(),
     }
 }
 
@@ -209,10 +240,15 @@ impl Emulator {
         self.store.checkpoint()
     }
 
-    /// Handles a request start to finish on the calling thread: waits the injected delay, makes
-    /// the write durable, and delivers (or reports the dropped connection).
+    /// Handles a request start to finish on the calling thread: holds it if a `delay_commit`
+    /// fault says so, waits the injected delay, makes the write durable, and delivers (or reports
+    /// the dropped connection).
     pub fn call(&self, request: Request) -> Result<Response, Dropped> {
-        let outcome = self.handle(request);
+        let mut outcome = self.handle(request);
+        if let Some(held) = outcome.held.take() {
+            std::thread::sleep(held.hold());
+            outcome = self.handle_held(held);
+        }
         if !outcome.delay.is_zero() {
             std::thread::sleep(outcome.delay);
         }
@@ -230,6 +266,9 @@ impl Emulator {
     }
 
     /// Decides the answer to one request. Never panics, never answers 5xx for bad input.
+    ///
+    /// A request that a `delay_commit` fault holds comes back unhandled in [`Outcome::held`]:
+    /// nothing of it is visible, and it is not in the request log yet.
     pub fn handle(&self, request: Request) -> Outcome {
         if request.path == "/_emulator" || request.path.starts_with("/_emulator/") {
             return Outcome::respond(
@@ -258,11 +297,67 @@ impl Emulator {
             let admitted = controls.limits.admit(api, now);
             (actions, admitted, controls.faults.latency_ms)
         };
-        let mut delay = Duration::from_millis(latency);
+        let latency = Duration::from_millis(latency);
+        let holds = actions.iter().filter_map(|action| match action {
+            FaultAction::DelayCommit { ms } => Some(Duration::from_millis(*ms)),
+            _ => None,
+        });
+        if let Some(hold) = holds.reduce(Duration::saturating_add) {
+            let held = Held {
+                hold,
+                request,
+                api,
+                actions,
+                admitted,
+                latency,
+            };
+            return Outcome {
+                held: Some(held),
+                ..Outcome::respond(Response::json(0, &Value::Null))
+            };
+        }
+        self.process(&request, api, &actions, admitted, latency, false)
+    }
+
+    /// Handles a request that a `delay_commit` fault held, once the hold is over: exactly as
+    /// [`Emulator::handle`] would have without the hold (validation, commit; the transport makes
+    /// the write durable), with the fault actions and rate-limit decision made when it arrived,
+    /// so the rules and limits count it once. It is logged now, with the fault `delay_commit`.
+    pub fn handle_held(&self, held: Held) -> Outcome {
+        self.process(
+            &held.request,
+            held.api,
+            &held.actions,
+            held.admitted,
+            held.latency,
+            true,
+        )
+    }
+
+    /// Handles an authorized API request, given the fault actions selected for it and whether
+    /// the rate limits admitted it; `held` says it was held by `delay_commit` (for the log).
+    fn process(
+        &self,
+        request: &Request,
+        api: Api,
+        actions: &[FaultAction],
+        admitted: bool,
+        latency: Duration,
+        held: bool,
+    ) -> Outcome {
+        // A held request is logged as `delay_commit`, followed by any other fault that acted.
+        let named = |name: String| {
+            Some(if held {
+                format!("delay_commit, {name}")
+            } else {
+                name
+            })
+        };
+        let mut delay = latency;
         let mut delivery = Delivery::Respond;
-        let mut fault = None;
+        let mut fault = held.then(|| "delay_commit".to_owned());
         let mut mangles = Vec::new();
-        for action in &actions {
+        for action in actions {
             match action {
                 FaultAction::TruncateBody
                 | FaultAction::NonJsonBody
@@ -270,7 +365,11 @@ impl Emulator {
                 | FaultAction::ContentType { .. } => {
                     mangles.push(action);
                 }
-                FaultAction::Latency { ms } => delay += Duration::from_millis(*ms),
+                FaultAction::Latency { ms } => {
+                    delay = delay.saturating_add(Duration::from_millis(*ms));
+                }
+                // Already applied: the request was held before it got here.
+                FaultAction::DelayCommit { .. } => {}
                 FaultAction::Status {
                     status,
                     retry_after,
@@ -284,7 +383,7 @@ impl Emulator {
                         delay,
                         ..Outcome::respond(error.into_response(api))
                     };
-                    return self.logged(&request, api, outcome, Some(format!("status {status}")));
+                    return self.logged(request, api, outcome, named(format!("status {status}")));
                 }
                 FaultAction::DropBefore => {
                     let outcome = Outcome {
@@ -292,11 +391,11 @@ impl Emulator {
                         delivery: Delivery::DropBefore,
                         ..Outcome::respond(Response::json(0, &Value::Null))
                     };
-                    return self.logged(&request, api, outcome, Some("drop_before".into()));
+                    return self.logged(request, api, outcome, named("drop_before".into()));
                 }
                 FaultAction::DropAfterCommit => {
                     delivery = Delivery::DropAfterCommit;
-                    fault = Some("drop_after_commit".to_owned());
+                    fault = named("drop_after_commit".to_owned());
                 }
             }
         }
@@ -310,23 +409,24 @@ impl Emulator {
                 delay,
                 ..Outcome::respond(error.into_response(api))
             };
-            return self.logged(&request, api, outcome, Some("rate_limited".into()));
+            return self.logged(request, api, outcome, named("rate_limited".into()));
         }
 
-        let (mut response, commit) = match self.dispatch(api, &request) {
+        let (mut response, commit) = match self.dispatch(api, request) {
             Ok((response, commit)) => (response, commit),
             Err(error) => (error.into_response(api), None),
         };
         for action in mangles {
-            fault = Some(mangle(&mut response, action));
+            fault = named(mangle(&mut response, action));
         }
         let outcome = Outcome {
             response,
             delay,
             commit,
             delivery,
+            held: None,
         };
-        self.logged(&request, api, outcome, fault)
+        self.logged(request, api, outcome, fault)
     }
 
     fn authorized(&self, request: &Request) -> bool {
@@ -505,7 +605,153 @@ impl Emulator {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::*;
+    use crate::controls::FaultRule;
+
+    const TOKEN: &str = "unit";
+
+    fn truto_names(emulator: &Emulator) -> Vec<Value> {
+        let listed = emulator
+            .call(Request::new(Method::GET, "/integration").bearer(TOKEN))
+            .map(|r| r.json_body())
+            .unwrap_or_default();
+        listed["result"]
+            .as_array()
+            .map(|items| items.iter().map(|i| i["name"].clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn delay_commit(ms: u64) -> Faults {
+        Faults {
+            latency_ms: 0,
+            rules: vec![FaultRule {
+                api: None,
+                method: Some("POST".into()),
+                path_prefix: None,
+                after: 0,
+                times: Some(1),
+                action: FaultAction::DelayCommit { ms },
+                seen: 0,
+                applied: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_held_request_is_invisible_until_handled_and_counted_once() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        emulator.set_faults(delay_commit(2_500));
+        let create = Request::new(Method::POST, "/integration")
+            .bearer(TOKEN)
+            .json(&json!({"name": "late"}));
+        let mut outcome = emulator.handle(create);
+        let held = outcome.held.take().expect("held by the fault");
+        assert_eq!(held.hold(), Duration::from_millis(2_500));
+        assert_eq!(outcome.commit, None);
+        assert!(
+            truto_names(&emulator).is_empty(),
+            "nothing visible while held"
+        );
+        assert!(
+            emulator.requests().iter().all(|r| r.method != "POST"),
+            "logged when handled, not when held"
+        );
+
+        let outcome = emulator.handle_held(held);
+        assert!(outcome.held.is_none());
+        assert_eq!(outcome.response.status, 201);
+        assert!(outcome.commit.is_some());
+        assert_eq!(truto_names(&emulator), [json!("late")]);
+        let logged: Vec<_> = emulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].status, Some(201));
+        assert_eq!(logged[0].fault.as_deref(), Some("delay_commit"));
+        let rule = &emulator.controls().faults.rules[0];
+        assert_eq!((rule.seen, rule.applied), (1, 1), "counted once");
+    }
+
+    #[test]
+    fn a_held_request_still_gets_the_other_faults_and_validation() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        let mut faults = delay_commit(0);
+        faults.rules[0].times = None;
+        faults.rules.push(FaultRule {
+            action: FaultAction::TruncateBody,
+            ..faults.rules[0].clone()
+        });
+        emulator.set_faults(faults);
+        let answer = emulator
+            .call(
+                Request::new(Method::POST, "/integration")
+                    .bearer(TOKEN)
+                    .json(&json!({"name": "cut"})),
+            )
+            .expect("answered");
+        assert_eq!(answer.status, 201);
+        assert!(
+            serde_json::from_slice::<Value>(&answer.body).is_err(),
+            "cut"
+        );
+        let refused = emulator
+            .call(
+                Request::new(Method::POST, "/integration")
+                    .bearer(TOKEN)
+                    .json(&json!({"name": ""})),
+            )
+            .expect("answered");
+        assert_eq!(refused.status, 400, "validated after the hold");
+        assert_eq!(truto_names(&emulator), [json!("cut")]);
+        let faults: Vec<_> = emulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .map(|r| r.fault)
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                Some("delay_commit, truncate_body".to_owned()),
+                Some("delay_commit, truncate_body".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn call_commits_only_after_the_hold() {
+        let hold = Duration::from_millis(1_500);
+        let emulator = std::sync::Arc::new(Emulator::new(Store::in_memory(), TOKEN));
+        emulator.set_faults(delay_commit(1_500));
+        let started = Instant::now();
+        let caller = {
+            let emulator = std::sync::Arc::clone(&emulator);
+            std::thread::spawn(move || {
+                let answer = emulator.call(
+                    Request::new(Method::POST, "/integration")
+                        .bearer(TOKEN)
+                        .json(&json!({"name": "late"})),
+                );
+                (answer, started.elapsed())
+            })
+        };
+        // Wait until the request has arrived (the rule counted it), then look: still nothing.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while emulator.controls().faults.rules[0].applied == 0 {
+            assert!(Instant::now() < deadline, "the request never arrived");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let names = truto_names(&emulator);
+        if started.elapsed() < hold {
+            assert!(names.is_empty(), "visible during the hold: {names:?}");
+        }
+        let (answer, took) = caller.join().expect("the caller thread");
+        assert_eq!(answer.map(|r| r.status), Ok(201));
+        assert!(took >= hold, "answered after {took:?}");
+        assert_eq!(truto_names(&emulator), [json!("late")]);
+    }
 
     #[test]
     fn token_comparison_is_exact() {

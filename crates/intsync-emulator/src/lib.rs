@@ -5,7 +5,7 @@
 //! vendors are silent). It is reached two ways: over HTTP ([`server`], `intsync emulator`), and
 //! in-process through [`Emulator::call`], which is what the embedded `local` target uses.
 //!
-//! This crate is one of the two that know the vendors' wire JSON (with `intsync-apply`). It must
+//! This crate is one of the two that know the vendors' wire JSON (with `intsync-provider`). It must
 //! never answer a 5xx for bad input, never lose an acknowledged write ([`store`]), and never bind
 //! to anything but what it is told (loopback by default in the CLI).
 
@@ -20,7 +20,7 @@ mod truto;
 mod wire;
 
 pub use controls::{FaultAction, FaultRule, Faults, LoggedRequest};
-pub use emulator::{Delivery, Dropped, Emulator, MAX_BODY_BYTES, Outcome, RateLimitPreset};
+pub use emulator::{Delivery, Dropped, Emulator, Held, MAX_BODY_BYTES, Outcome, RateLimitPreset};
 pub use store::{Store, StoreError};
 pub use wire::{Api, ApiError, Request, Response};
 

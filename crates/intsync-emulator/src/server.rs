@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::emulator::{Delivery, Emulator, MAX_BODY_BYTES};
+use crate::emulator::{Delivery, Emulator, MAX_BODY_BYTES, Outcome};
 use crate::wire::{Api, ApiError, Request, Response};
 
 /// Set on each request: closing it drops the connection the request came on.
@@ -78,27 +79,42 @@ async fn handle(State(app): State<AppState>, request: http::Request<Body>) -> ht
         base_url: format!("http://{host}"),
     };
     let emulator = Arc::clone(&app.emulator);
-    let outcome = emulator.handle(request);
-    if !outcome.delay.is_zero() {
-        tokio::time::sleep(outcome.delay).await;
-    }
-    let mut response = outcome.response;
-    if let Some(seq) = outcome.commit {
-        let durable = tokio::task::spawn_blocking(move || emulator.wait_durable(seq)).await;
-        if let Some(error) = match durable {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(e) => Some(e.to_string()),
-        } {
-            response = ApiError::new(
-                500,
-                format!("the emulator could not save its state: {error}"),
-            )
-            .into_response(api);
+    let mut outcome = emulator.handle(request);
+    let outcome = if let Some(held) = outcome.held.take() {
+        // A `delay_commit` fault: hold, handle and make durable on a task of its own, so that
+        // when the client gives up and hyper drops this future, the request is still committed.
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(held.hold()).await;
+            let outcome = emulator.handle_held(held);
+            durable(emulator, outcome, api).await
+        });
+        let mut outcome = match task.await {
+            Ok(outcome) => outcome,
+            // Only if the runtime is shutting down: the task never panics and is never aborted.
+            Err(error) => Outcome {
+                response: ApiError::new(
+                    500,
+                    format!("the emulator could not handle the held request: {error}"),
+                )
+                .into_response(api),
+                delay: Duration::ZERO,
+                commit: None,
+                delivery: Delivery::Respond,
+                held: None,
+            },
+        };
+        if !outcome.delay.is_zero() {
+            tokio::time::sleep(std::mem::take(&mut outcome.delay)).await;
         }
-    }
+        outcome
+    } else {
+        if !outcome.delay.is_zero() {
+            tokio::time::sleep(outcome.delay).await;
+        }
+        durable(emulator, outcome, api).await
+    };
     match outcome.delivery {
-        Delivery::Respond => to_http(response),
+        Delivery::Respond => to_http(outcome.response),
         Delivery::DropBefore | Delivery::DropAfterCommit => {
             if let Some(closer) = closer {
                 closer.0.notify_one();
@@ -107,6 +123,26 @@ async fn handle(State(app): State<AppState>, request: http::Request<Body>) -> ht
             std::future::pending().await
         }
     }
+}
+
+/// Waits until the outcome's write is on disk; if it cannot be saved, the answer becomes a 500.
+async fn durable(emulator: Arc<Emulator>, mut outcome: Outcome, api: Api) -> Outcome {
+    let Some(seq) = outcome.commit else {
+        return outcome;
+    };
+    let durable = tokio::task::spawn_blocking(move || emulator.wait_durable(seq)).await;
+    if let Some(error) = match durable {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(e.to_string()),
+    } {
+        outcome.response = ApiError::new(
+            500,
+            format!("the emulator could not save its state: {error}"),
+        )
+        .into_response(api);
+    }
+    outcome
 }
 
 /// Serves `emulator` on `listener` until `shutdown` resolves.
@@ -125,7 +161,7 @@ pub async fn serve(
                 Ok(pair) => pair,
                 // Out of file descriptors and the like: keep serving the connections we have.
                 Err(_) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },

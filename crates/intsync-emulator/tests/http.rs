@@ -788,3 +788,133 @@ async fn documented_rate_limit() {
     assert_truto_error(&truto, 429, "Too Many Requests");
     assert_eq!(truto.headers["retry-after"], "10");
 }
+
+/// A `delay_commit` fault on a create: a client with a short timeout gives up, lists, sees
+/// nothing; the server commits the create after the hold anyway, exactly once.
+async fn held_create_commits_after_the_client_gave_up(
+    path: &str,
+    body: Value,
+    items: &str,
+    status: u16,
+) {
+    let hold = std::time::Duration::from_millis(1_500);
+    let c = Client::start().await;
+    let faults = json!({"rules": [{"method": "POST", "path_prefix": path, "times": 1,
+        "action": {"type": "delay_commit", "ms": 1_500}}]});
+    assert_eq!(c.control(Method::PUT, "faults", faults).await.status, 200);
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sent = std::time::Instant::now();
+    let error = impatient
+        .post(format!("{}{path}", c.server.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect_err("the client times out during the hold");
+    assert!(error.is_timeout(), "{error:?}");
+
+    let listed = c.get(path).await;
+    assert_eq!(listed.status, 200);
+    if sent.elapsed() < hold {
+        assert_eq!(
+            listed.body[items],
+            json!([]),
+            "not visible right after the client gave up"
+        );
+    }
+
+    // Poll (not sleep) until the held create shows up.
+    let deadline = sent + std::time::Duration::from_secs(15);
+    let (listed, seen_after) = loop {
+        let listed = c.get(path).await;
+        if listed.body[items]
+            .as_array()
+            .is_some_and(|items| !items.is_empty())
+        {
+            break (listed, sent.elapsed());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the held create was never committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        seen_after >= hold,
+        "committed before the hold ended: {seen_after:?}"
+    );
+    let items = listed.body[items].as_array().unwrap();
+    assert_eq!(items.len(), 1, "exactly one: {items:?}");
+    assert_eq!(items[0]["name"], body["name"]);
+
+    let log = c
+        .send(Method::GET, "/_emulator/requests", None, Some(TOKEN))
+        .await
+        .body;
+    let posts: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "{log}");
+    assert_eq!(posts[0]["fault"], "delay_commit");
+    assert_eq!(posts[0]["status"], status, "the status it finally got");
+    let rules = c
+        .send(Method::GET, "/_emulator/faults", None, Some(TOKEN))
+        .await
+        .body;
+    assert_eq!(rules["rules"][0]["seen"], 1, "counted once");
+    assert_eq!(rules["rules"][0]["applied"], 1);
+}
+
+#[tokio::test]
+async fn ada_delayed_commit_after_the_client_timed_out() {
+    held_create_commits_after_the_client_gave_up(
+        "/api/v2/platform-integrations/",
+        ada_body("late"),
+        "data",
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn truto_delayed_commit_after_the_client_timed_out() {
+    held_create_commits_after_the_client_gave_up(
+        "/integration",
+        json!({"name": "late"}),
+        "result",
+        201,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn delay_commit_fault_round_trips() {
+    let c = Client::start().await;
+    let faults = json!({"rules": [{"api": "ada", "method": "POST", "times": 1,
+        "action": {"type": "delay_commit", "ms": 2500}}]});
+    assert_eq!(c.control(Method::PUT, "faults", faults).await.status, 200);
+    let read = c
+        .send(Method::GET, "/_emulator/faults", None, Some(TOKEN))
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(
+        read.body["rules"][0]["action"],
+        json!({"type": "delay_commit", "ms": 2500})
+    );
+    assert_eq!(read.body["rules"][0]["method"], "POST");
+    assert_eq!(read.body["rules"][0]["times"], 1);
+    let missing_ms = c
+        .control(
+            Method::PUT,
+            "faults",
+            json!({"rules": [{"action": {"type": "delay_commit"}}]}),
+        )
+        .await;
+    assert_eq!(missing_ms.status, 400, "{}", missing_ms.body);
+}

@@ -3,7 +3,7 @@
 //!
 //! Nothing here does IO, reads a clock or draws a random number: given the same inputs, the plan
 //! is the same, byte for byte once rendered. The planner does not know the vendors' wire JSON
-//! either: providers (`intsync-apply`) turn responses into [`ObservedIntegration`]s first.
+//! either: providers (`intsync-provider`) turn responses into [`ObservedIntegration`]s first.
 
 mod model;
 pub mod normalize;

@@ -85,11 +85,15 @@ pub enum Action {
         manifest: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         live_status: Option<String>,
-        /// Exactly the PATCH body: the changed fields (Truto: plus the observed `version`).
+        /// The changed fields, each with its whole desired value, in the manifest's order.
         patch: Map<String, Value>,
         /// The live values of the changed fields, for showing the change.
         #[serde(default)]
         live: Map<String, Value>,
+        /// Truto's optimistic concurrency: the `version` the plan saw. The provider adds it to
+        /// the PATCH body; it is not a change, so it is not in `patch`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_version: Option<u64>,
         fingerprint: String,
     },
     Blocked {

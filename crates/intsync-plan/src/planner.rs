@@ -183,7 +183,7 @@ pub fn plan(
 }
 
 fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
-    let mut patch = minimal_patch(want, live);
+    let patch = minimal_patch(want, live);
     let name = live.name().or(want.name()).map(str::to_owned);
     let fingerprint = fingerprint(live);
     if patch.is_empty() {
@@ -219,10 +219,6 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
             fingerprint,
         };
     }
-    if let Some(version) = live.version {
-        // Truto's optimistic concurrency: the PATCH carries the version the plan saw.
-        patch.insert("version".to_owned(), Value::from(version));
-    }
     Action::Update {
         kind: want.kind,
         id: live.id.clone(),
@@ -231,6 +227,8 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
         live_status: live.status.clone(),
         patch,
         live: before,
+        // Truto's optimistic concurrency: the PATCH carries the version the plan saw.
+        expected_version: live.version,
         fingerprint,
     }
 }

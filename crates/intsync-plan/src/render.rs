@@ -8,12 +8,41 @@ use serde_json::{Map, Value};
 use crate::model::{Action, Plan};
 use crate::normalize::canonical;
 
-/// `--format json`: design §7's shape, keys sorted, `format_version: 1`.
+/// `--format json`: design §7's shape, `format_version: 1`, the document's own keys sorted and
+/// the payloads (`body`, `patch`, `live`) exactly as they are: `apply --plan` sends them, and
+/// their key order is what users see (a form's properties are the install form's fields).
 pub fn json(plan: &Plan) -> String {
     let value = serde_json::to_value(plan).unwrap_or(Value::Null);
-    let mut text = serde_json::to_string_pretty(&canonical(&value)).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sort_document(value)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The keys whose values are payloads, kept in their source order by [`json`].
+const PAYLOADS: [&str; 3] = ["body", "patch", "live"];
+
+fn sort_document(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let value = if PAYLOADS.contains(&key.as_str()) {
+                            value
+                        } else {
+                            sort_document(value)
+                        };
+                        (key, value)
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_document).collect()),
+        other => other,
+    }
 }
 
 /// A value on one line when it is a scalar or a list of scalars, as pretty JSON otherwise.
@@ -102,9 +131,6 @@ fn changed_fields(
     out: &mut String,
 ) {
     for (field, new) in patch {
-        if field == "version" {
-            continue; // Truto's concurrency token, not a change
-        }
         let old = live.get(field).unwrap_or(&Value::Null);
         if is_nested(new) || is_nested(old) {
             let _ = writeln!(out, "    {field}:");
@@ -257,9 +283,6 @@ fn fence(body: &str) -> String {
 fn diff_block(patch: &Map<String, Value>, live: Option<&Map<String, Value>>) -> String {
     let mut body = String::new();
     for (field, new) in patch {
-        if field == "version" && live.is_some() {
-            continue;
-        }
         match live {
             Some(live) => {
                 let old = live.get(field).unwrap_or(&Value::Null);

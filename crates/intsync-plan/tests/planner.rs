@@ -56,8 +56,16 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
                     Action::Create {
                         kind, name, body, ..
                     } => format!("create {kind} {name:?} {}", Value::Object(body.clone())),
-                    Action::Update { id, patch, .. } => {
-                        format!("update {id} {}", Value::Object(patch.clone()))
+                    Action::Update {
+                        id,
+                        patch,
+                        expected_version,
+                        ..
+                    } => {
+                        let version = expected_version
+                            .map(|v| format!(" expecting version {v}"))
+                            .unwrap_or_default();
+                        format!("update {id} {}{version}", Value::Object(patch.clone()))
                     }
                     Action::Blocked {
                         id,
@@ -335,7 +343,7 @@ fn truto_patch_carries_the_observed_version() {
         json!([{"kind": "truto", "spec": {"name": "crm", "category": "helpdesk"}}]),
         json!([{"kind": "truto", "id": "t1", "version": 4, "fields": {"name": "crm", "category": "crm"}}]),
         expect![[r#"
-            update t1 {"category":"helpdesk","version":4}
+            update t1 {"category":"helpdesk"} expecting version 4
             has_changes=true"#]],
     );
 }

@@ -1,6 +1,8 @@
-//! How requests reach a vendor API: HTTP (reqwest, rustls), or in-process to the embedded
-//! emulator for the `local` target. Everything above this speaks the vendors' wire JSON through
-//! the same interface, so the local target exercises the same code as the real ones.
+//! How requests reach a vendor API: HTTP (reqwest, rustls), or in-process to an API served in
+//! the same process (the `local` target's embedded emulator, through [`InProcessApi`], which the
+//! binary implements: this crate depends on no server). Everything above this speaks the vendors'
+//! wire JSON through the same interface, so the local target exercises the same code as the real
+//! ones.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,11 @@ pub struct Reply {
     pub content_type: Option<String>,
     pub body: Bytes,
 }
+
+/// The HTTP client could not be built (TLS set-up).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(String);
 
 /// A request that got no answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -77,17 +84,48 @@ pub enum Transport {
         token: Secret,
         /// Answers larger than this are not read ([`MAX_RESPONSE_BYTES`]).
         max_body: usize,
+        /// How long one request may take, answer included.
+        request_timeout: Duration,
     },
-    Local {
-        emulator: Arc<intsync_emulator::Emulator>,
+    InProcess {
+        api: Arc<dyn InProcessApi>,
     },
+}
+
+/// What an in-process API's error is: anything, boxed (the provider only reports it).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An answer from an [`InProcessApi`].
+#[derive(Debug, Clone)]
+pub struct InProcessAnswer {
+    pub status: u16,
+    /// Header names are compared without regard to case.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// A vendor API served in this process (the embedded emulator of the `local` target). The
+/// binary's wiring implements it, so that providers never depend on a server crate.
+pub trait InProcessApi: Send + Sync {
+    /// Handles one authorized request to its end. Called on a blocking thread; may block (an
+    /// injected latency). `Err` means the request got no answer (an injected dropped connection):
+    /// it may or may not have taken effect.
+    fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Bytes>,
+    ) -> Result<InProcessAnswer, BoxError>;
+
+    /// Leaves the state as one readable file (called at the end of a run).
+    fn checkpoint(&self) -> Result<(), BoxError>;
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Transport::Http { base, .. } => write!(f, "Http({base})"),
-            Transport::Local { .. } => f.write_str("Local"),
+            Transport::InProcess { .. } => f.write_str("InProcess"),
         }
     }
 }
@@ -115,19 +153,20 @@ impl Default for Timeouts {
 }
 
 impl Transport {
-    pub fn http(base: &str, token: Secret, timeouts: Timeouts) -> Result<Transport, String> {
+    pub fn http(base: &str, token: Secret, timeouts: Timeouts) -> Result<Transport, ClientError> {
         install_crypto_provider();
         let client = reqwest::Client::builder()
             .user_agent(concat!("intsync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| ClientError(e.to_string()))?;
         Ok(Transport::Http {
             client,
             base: base.trim_end_matches('/').to_owned(),
             token,
             max_body: MAX_RESPONSE_BYTES,
+            request_timeout: timeouts.request,
         })
     }
 
@@ -144,7 +183,7 @@ impl Transport {
     pub fn url(&self, path_and_query: &str) -> String {
         match self {
             Transport::Http { base, .. } => format!("{base}{path_and_query}"),
-            Transport::Local { .. } => format!("local:{path_and_query}"),
+            Transport::InProcess { .. } => format!("local:{path_and_query}"),
         }
     }
 
@@ -154,17 +193,23 @@ impl Transport {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Reply, TransportError> {
+        // Serialized once, here: both transports send exactly these bytes, in the body's own
+        // key order (the order of a form's properties is the order users see).
+        let body = body.map(|b| Bytes::from(serde_json::to_vec(b).unwrap_or_default()));
         match self {
             Transport::Http {
                 client,
                 base,
                 token,
                 max_body,
+                ..
             } => {
                 let url = format!("{base}{path_and_query}");
                 let mut request = client.request(method, &url).bearer_auth(token.expose());
                 if let Some(body) = body {
-                    request = request.json(body);
+                    request = request
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .body(body);
                 }
                 let describe = |e: &reqwest::Error| {
                     // reqwest's Display names the URL; its source says what went wrong.
@@ -194,7 +239,7 @@ impl Transport {
                     .headers()
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(parse_retry_after);
+                    .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
                 let content_type = response
                     .headers()
                     .get(http::header::CONTENT_TYPE)
@@ -233,22 +278,29 @@ impl Transport {
                     body,
                 })
             }
-            Transport::Local { emulator } => {
-                let emulator = Arc::clone(emulator);
-                let mut request =
-                    intsync_emulator::Request::new(method, path_and_query).bearer(emulator.token());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
+            Transport::InProcess { api } => {
+                let api = Arc::clone(api);
                 let url = self.url(path_and_query);
-                let answered = tokio::task::spawn_blocking(move || emulator.call(request)).await;
+                let path = path_and_query.to_owned();
+                let answered =
+                    tokio::task::spawn_blocking(move || api.call(method, &path, body)).await;
                 match answered {
-                    Ok(Ok(response)) => Ok(Reply {
-                        status: response.status,
-                        retry_after: response.header("retry-after").and_then(parse_retry_after),
-                        content_type: response.header("content-type").map(str::to_owned),
-                        body: response.body,
-                    }),
+                    Ok(Ok(answer)) => {
+                        let header = |name: &str| {
+                            answer
+                                .headers
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                                .map(|(_, v)| v.as_str())
+                        };
+                        Ok(Reply {
+                            status: answer.status,
+                            retry_after: header("retry-after")
+                                .and_then(|v| parse_retry_after(v, std::time::SystemTime::now())),
+                            content_type: header("content-type").map(str::to_owned),
+                            body: answer.body,
+                        })
+                    }
                     Ok(Err(dropped)) => Err(TransportError::Interrupted {
                         url,
                         reason: dropped.to_string(),

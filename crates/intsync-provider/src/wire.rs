@@ -6,6 +6,15 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
+/// An answer that does not have the shape the vendor documents; says what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+fn unreadable(reason: impl Into<String>) -> Unreadable {
+    Unreadable(reason.into())
+}
+
 /// Ada's collection path (with the documented trailing slash).
 pub const ADA_COLLECTION: &str = "/api/v2/platform-integrations/";
 /// Truto's collection path; items are `/integration/{id}` (the vendor SDK's spelling).
@@ -35,26 +44,28 @@ pub fn collection_path(kind: Kind) -> &'static str {
 /// One live integration from its wire JSON. Unknown keys are ignored (both vendors promise to
 /// add some); the server-managed ones the plan needs (`id`, Ada `status`, Truto `version`) must
 /// be there.
-pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, String> {
+pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreadable> {
     let Value::Object(mut object) = value else {
-        return Err(format!(
+        return Err(unreadable(format!(
             "an integration is {}, not an object",
             type_name(&value)
-        ));
+        )));
     };
-    let id = match object.get("id") {
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => return Err("an integration has no `id`".to_owned()),
+    let Some(id) = id(&object) else {
+        return Err(unreadable("an integration has no `id`"));
     };
     let (status, version) = match kind {
         Kind::AdaPlatformIntegration => match object.get("status").and_then(Value::as_str) {
             Some(s) => (Some(s.to_owned()), None),
-            None => return Err(format!("integration `{id}` has no `status`")),
+            None => return Err(unreadable(format!("integration `{id}` has no `status`"))),
         },
         Kind::TrutoIntegration => match object.get("version").and_then(Value::as_u64) {
             Some(v) => (None, Some(v)),
-            None => return Err(format!("integration `{id}` has no numeric `version`")),
+            None => {
+                return Err(unreadable(format!(
+                    "integration `{id}` has no numeric `version`"
+                )));
+            }
         },
     };
     // The API always returns these (Ada's response schema requires them; Truto's `name`). An
@@ -65,10 +76,10 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, String>
         .iter()
         .find(|f| f.required_on_create && !object.contains_key(f.name))
     {
-        return Err(format!(
+        return Err(unreadable(format!(
             "integration `{id}` has no `{}`, which the API always returns",
             missing.name
-        ));
+        )));
     }
     // Moved, not copied: pages of large forms add up.
     let fields: Map<String, Value> = kind
@@ -83,6 +94,15 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, String>
         version,
         fields,
     })
+}
+
+/// An integration's `id` (a non-empty string, or a number), if it has one.
+pub fn id(object: &Map<String, Value>) -> Option<String> {
+    match object.get("id") {
+        Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// Ada's `client_secret`, present in a create response only.
@@ -109,9 +129,12 @@ pub fn page(
     kind: Kind,
     body: Value,
     page_size: usize,
-) -> Result<(Vec<Value>, Option<String>), String> {
+) -> Result<(Vec<Value>, Option<String>), Unreadable> {
     let Value::Object(mut body) = body else {
-        return Err(format!("the list is {}, not an object", type_name(&body)));
+        return Err(unreadable(format!(
+            "the list is {}, not an object",
+            type_name(&body)
+        )));
     };
     let items_key = match kind {
         Kind::AdaPlatformIntegration => "data",
@@ -119,7 +142,7 @@ pub fn page(
     };
     let items = match body.remove(items_key) {
         Some(Value::Array(items)) => items,
-        _ => return Err(format!("the list has no `{items_key}` array")),
+        _ => return Err(unreadable(format!("the list has no `{items_key}` array"))),
     };
     let next = match kind {
         Kind::AdaPlatformIntegration => match body.get("meta").and_then(|m| m.get("next_page_url"))
@@ -128,10 +151,10 @@ pub fn page(
             Some(Value::String(url)) if url.is_empty() => None,
             Some(Value::String(url)) => Some(path_and_query(url)?),
             Some(other) => {
-                return Err(format!(
+                return Err(unreadable(format!(
                     "`meta.next_page_url` is {}, not a URL",
                     type_name(other)
-                ));
+                )));
             }
         },
         Kind::TrutoIntegration => match body.get("next_cursor") {
@@ -142,10 +165,10 @@ pub fn page(
                 url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
             )),
             Some(other) => {
-                return Err(format!(
+                return Err(unreadable(format!(
                     "`next_cursor` is {}, not a string",
                     type_name(other)
-                ));
+                )));
             }
         },
     };
@@ -154,10 +177,10 @@ pub fn page(
 
 /// The path and query of an absolute `next_page_url`. The host is dropped on purpose: requests
 /// (and the token) only ever go to the configured base URL.
-fn path_and_query(url: &str) -> Result<String, String> {
+fn path_and_query(url: &str) -> Result<String, Unreadable> {
     let parsed = url::Url::parse(url)
         .or_else(|_| url::Url::parse("http://relative.invalid").and_then(|base| base.join(url)))
-        .map_err(|e| format!("`next_page_url` `{url}` is not a URL: {e}"))?;
+        .map_err(|e| unreadable(format!("`next_page_url` `{url}` is not a URL: {e}")))?;
     Ok(match parsed.query() {
         Some(q) => format!("{}?{q}", parsed.path()),
         None => parsed.path().to_owned(),
@@ -222,7 +245,9 @@ mod tests {
         record.as_object_mut().unwrap().remove("name");
         let error = observed(Kind::AdaPlatformIntegration, record).unwrap_err();
         assert!(
-            error.contains("has no `name`, which the API always returns"),
+            error
+                .0
+                .contains("has no `name`, which the API always returns"),
             "{error}"
         );
         assert!(observed(Kind::TrutoIntegration, json!({"id": "t", "version": 1})).is_err());

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::Method;
 use intsync_manifest::Kind;
@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
-use crate::transport::{Reply, Transport, TransportError};
+use crate::stop::Stop;
+use crate::transport::{BoxError, Reply, Transport, TransportError};
 use crate::wire;
 
 /// What went wrong talking to a target. Messages name the request and what to do; they never
@@ -56,13 +57,50 @@ pub enum ProviderError {
         status: u16,
         reason: String,
     },
+    /// Truto refused a PATCH because the integration's `version` is no longer the one the plan
+    /// saw: someone (or an earlier attempt of ours) changed it since.
+    #[error(
+        "{method} {url}: the integration is at version {live_version}, not {expected} as when the plan was made: it changed since"
+    )]
+    VersionConflict {
+        method: Method,
+        url: String,
+        expected: u64,
+        live_version: u64,
+        /// The integration as it is now.
+        live: Box<ObservedIntegration>,
+    },
+    /// A stop was asked for (SIGINT, SIGTERM) before this write was sent, or between two of its
+    /// attempts. `attempts` says how many were sent: none means it certainly did not happen.
+    #[error("{method} {url}: stopped before it was sent{}", stopped_after(*attempts, last))]
+    Stopped {
+        method: Method,
+        url: String,
+        attempts: u32,
+        last: String,
+    },
 }
 
-/// A created integration, and the secret Ada returns only on create.
+fn stopped_after(attempts: u32, last: &str) -> String {
+    if attempts == 0 {
+        String::new()
+    } else {
+        format!(" again, after {attempts} attempt(s); last: {last}")
+    }
+}
+
+/// What a create's answer held. The answer is used as far as it can be: a client secret and an
+/// `id` are kept even when the rest of the integration cannot be read.
 #[derive(Debug, Clone)]
 pub struct Created {
-    pub observed: ObservedIntegration,
+    /// The status the create was answered with (200 or 201).
+    pub status: u16,
+    /// The new integration's `id`, if the answer names one.
+    pub id: Option<String>,
+    /// Ada's secret, shown only in this answer; `None` for Truto.
     pub client_secret: Option<Secret>,
+    /// The integration as the answer describes it, or why it cannot be read (a field missing).
+    pub observed: Result<ObservedIntegration, ProviderError>,
 }
 
 /// One target's API.
@@ -123,10 +161,23 @@ impl Provider {
 
     /// For the `local` target, writes the state file and empties its journal (so a run leaves
     /// one readable file); nothing for remote targets.
-    pub fn checkpoint(&self) -> Result<(), String> {
+    pub fn checkpoint(&self) -> Result<(), BoxError> {
         match &self.transport {
-            Transport::Local { emulator } => emulator.checkpoint().map_err(|e| e.to_string()),
+            Transport::InProcess { api } => api.checkpoint(),
             Transport::Http { .. } => Ok(()),
+        }
+    }
+
+    /// How long to keep looking for a write whose outcome is unknown: the server may go on with
+    /// a request its client gave up on. One and a half request timeouts: at least the timeout
+    /// (design §8), and room for a server that commits a little after it. Zero for an in-process
+    /// API, which answers or drops a request only once it is handled.
+    pub fn outcome_grace(&self) -> Duration {
+        match &self.transport {
+            Transport::Http {
+                request_timeout, ..
+            } => request_timeout.saturating_add(*request_timeout / 2),
+            Transport::InProcess { .. } => Duration::ZERO,
         }
     }
 
@@ -137,18 +188,36 @@ impl Provider {
 
     /// Sends one request with retries. `idempotent` requests are retried on 5xx and lost
     /// answers; others (POST) only when they certainly did not take effect (429, no connection).
+    /// With `stop`, a stop asked for before an attempt is sent (its turn under the rate limit
+    /// included) ends the request there: [`ProviderError::Stopped`].
     async fn execute(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         idempotent: bool,
+        stop: Option<&Stop>,
     ) -> Result<Reply, ProviderError> {
         let url = self.transport.url(path);
         let mut last = String::new();
         for attempt in 1..=self.retry.attempts.max(1) {
-            if let Some(limiter) = &self.limiter {
-                limiter.acquire().await;
+            let stopped = || ProviderError::Stopped {
+                method: method.clone(),
+                url: url.clone(),
+                attempts: attempt - 1,
+                last: last.clone(),
+            };
+            match (stop, &self.limiter) {
+                (Some(stop), _) if stop.reason().is_some() => return Err(stopped()),
+                (Some(stop), Some(limiter)) => {
+                    tokio::select! {
+                        biased;
+                        _ = stop.requested() => return Err(stopped()),
+                        () = limiter.acquire() => {}
+                    }
+                }
+                (None, Some(limiter)) => limiter.acquire().await,
+                (_, None) => {}
             }
             let started = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
@@ -205,7 +274,13 @@ impl Provider {
             if attempt < self.retry.attempts {
                 let wait = self.retry.delay(attempt, retry_after);
                 tracing::debug!(target: "intsync::http", method = %method, path, wait_ms = wait.as_millis() as u64, "retrying");
-                tokio::time::sleep(wait).await;
+                match stop {
+                    Some(stop) => tokio::select! {
+                        _ = stop.requested() => {}
+                        () = tokio::time::sleep(wait) => {}
+                    },
+                    None => tokio::time::sleep(wait).await,
+                }
             }
         }
         Err(ProviderError::Exhausted {
@@ -300,18 +375,18 @@ impl Provider {
     ) -> Result<(Vec<ObservedIntegration>, Option<String>), ProviderError> {
         let mut attempt = 1;
         loop {
-            let reply = self.execute(Method::GET, path, None, true).await?;
+            let reply = self.execute(Method::GET, path, None, true, None).await?;
             if reply.status != 200 {
                 return Err(self.refused(Method::GET, path, &reply));
             }
             let read = self.json(&Method::GET, path, &reply).and_then(|body| {
                 let (page, next) = wire::page(kind, body, self.page_size)
-                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason))?;
+                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))?;
                 let page = page
                     .into_iter()
                     .map(|item| wire::observed(kind, item))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason))?;
+                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))?;
                 Ok((page, next))
             });
             match read {
@@ -339,46 +414,87 @@ impl Provider {
         })
     }
 
-    /// `POST` a new integration. Never re-sent when its outcome is unknown: the caller lists
-    /// again and adopts the object if it was created.
+    /// `POST` a new integration. Sent again only when an attempt certainly did not reach the
+    /// server (no connection, 429); an unknown outcome is the caller's to resolve by listing.
+    /// An answer is used as far as it can be read (see [`Created`]).
     pub async fn create(
         &self,
         kind: Kind,
         body: &Map<String, Value>,
+        stop: &Stop,
     ) -> Result<Created, ProviderError> {
         let path = wire::collection_path(kind);
         let body = Value::Object(body.clone());
-        let reply = self.execute(Method::POST, path, Some(&body), false).await?;
+        let reply = self
+            .execute(Method::POST, path, Some(&body), false, Some(stop))
+            .await?;
         if !matches!(reply.status, 200 | 201) {
             return Err(self.refused(Method::POST, path, &reply));
         }
         let value = self.json(&Method::POST, path, &reply)?;
         let client_secret = wire::client_secret(&value);
+        let id = value.as_object().and_then(wire::id);
         let observed = wire::observed(kind, value)
-            .map_err(|reason| self.bad(&Method::POST, path, reply.status, reason))?;
+            .map_err(|reason| self.bad(&Method::POST, path, reply.status, reason.0));
         Ok(Created {
-            observed,
+            status: reply.status,
+            id,
             client_secret,
+            observed,
         })
     }
 
-    /// `PATCH` an integration with exactly `patch`.
+    /// `PATCH` an integration with exactly `patch`, plus Truto's `expected_version` as the
+    /// body's `version` (its optimistic concurrency). A Truto refusal because the version moved
+    /// is told apart from others by reading the integration's live version, not the message:
+    /// [`ProviderError::VersionConflict`].
     pub async fn update(
         &self,
         kind: Kind,
         id: &str,
         patch: &Map<String, Value>,
+        expected_version: Option<u64>,
+        stop: &Stop,
     ) -> Result<ObservedIntegration, ProviderError> {
         let path = wire::item_path(kind, id);
-        let body = Value::Object(patch.clone());
+        let mut body = patch.clone();
+        if let Some(version) = expected_version {
+            body.insert("version".to_owned(), Value::from(version));
+        }
+        let body = Value::Object(body);
         let reply = self
-            .execute(Method::PATCH, &path, Some(&body), true)
+            .execute(Method::PATCH, &path, Some(&body), true, Some(stop))
             .await?;
         if reply.status != 200 {
-            return Err(self.refused(Method::PATCH, &path, &reply));
+            let refused = self.refused(Method::PATCH, &path, &reply);
+            if let (400, Some(expected)) = (reply.status, expected_version) {
+                return Err(self
+                    .version_conflict(kind, id, expected)
+                    .await
+                    .unwrap_or(refused));
+            }
+            return Err(refused);
         }
         let value = self.json(&Method::PATCH, &path, &reply)?;
-        wire::observed(kind, value).map_err(|reason| self.bad(&Method::PATCH, &path, 200, reason))
+        wire::observed(kind, value).map_err(|reason| self.bad(&Method::PATCH, &path, 200, reason.0))
+    }
+
+    /// After a 400 to a versioned PATCH: the conflict, when the live version is not `expected`.
+    async fn version_conflict(&self, kind: Kind, id: &str, expected: u64) -> Option<ProviderError> {
+        let live = self
+            .list(kind)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|o| o.id == id)?;
+        let live_version = live.version?;
+        (live_version != expected).then(|| ProviderError::VersionConflict {
+            method: Method::PATCH,
+            url: self.transport.url(&wire::item_path(kind, id)),
+            expected,
+            live_version,
+            live: Box::new(live),
+        })
     }
 }
 
@@ -421,9 +537,13 @@ mod tests {
                 "tags": ["knowledge"], "scopes": ["articles:read"],
                 "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}
             });
-            full.create(Kind::AdaPlatformIntegration, body.as_object().unwrap())
-                .await
-                .unwrap();
+            full.create(
+                Kind::AdaPlatformIntegration,
+                body.as_object().unwrap(),
+                &Stop::new(),
+            )
+            .await
+            .unwrap();
         }
         assert_eq!(
             full.list(Kind::AdaPlatformIntegration).await.unwrap().len(),

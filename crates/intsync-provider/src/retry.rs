@@ -52,14 +52,30 @@ impl RetryPolicy {
     }
 }
 
-/// `Retry-After` as seconds (the HTTP-date form is not used by either vendor).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+/// The longest `Retry-After` read as it is; longer ones are read as this (and [`RetryPolicy`]
+/// cuts it further, to `max_retry_after`).
+const RETRY_AFTER_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `Retry-After` (RFC 9110 §10.2.3) at `now`: delay-seconds (a decimal fraction accepted), or an
+/// HTTP-date (a date already past means "now"). `None` for anything else, a negative number
+/// included (then the backoff decides). Never panics: huge values are cut to a day.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return None;
+        }
+        return Some(
+            Duration::try_from_secs_f64(seconds.min(RETRY_AFTER_CEILING.as_secs_f64()))
+                .unwrap_or(RETRY_AFTER_CEILING),
+        );
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(RETRY_AFTER_CEILING),
+    )
 }
 
 #[cfg(test)]
@@ -88,8 +104,44 @@ mod tests {
             p.delay(1, Some(Duration::from_secs(3600))),
             Duration::from_secs(5)
         );
-        assert_eq!(parse_retry_after("10"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates_never_panic() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // 2015-10-21 07:28:00
+        let parse = |v| parse_retry_after(v, now);
+        assert_eq!(parse("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse("1e20"),
+            Some(RETRY_AFTER_CEILING),
+            "huge: cut, no panic"
+        );
+        assert_eq!(parse("18446744073709551616"), Some(RETRY_AFTER_CEILING));
+        assert_eq!(parse("-5"), None, "negative: the backoff decides");
+        assert_eq!(parse("NaN"), None);
+        assert_eq!(parse("inf"), None);
+        assert_eq!(parse("soon"), None);
+        assert_eq!(parse(""), None);
+        assert_eq!(
+            parse("Wed, 21 Oct 2015 07:28:30 GMT"),
+            Some(Duration::from_secs(30)),
+            "an HTTP-date 30 s ahead"
+        );
+        assert_eq!(
+            parse("Wed, 21 Oct 2015 07:27:00 GMT"),
+            Some(Duration::ZERO),
+            "a date already past"
+        );
+        assert_eq!(
+            parse("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(RETRY_AFTER_CEILING)
+        );
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.delay(1, parse("1e20")),
+            policy.max_retry_after,
+            "and the policy cuts it to its own ceiling"
+        );
     }
 }

@@ -1,0 +1,670 @@
+//! A reconcile run (design §8): (saved-plan re-check) → refuse or skip blocked → execute →
+//! save secrets (as each answer is read) → verify, returning a typed [`Report`]. `apply`,
+//! `apply --plan` and `watch --apply` all go through here; the commands only prompt and render.
+
+use std::sync::Arc;
+
+use intsync_manifest::Kind;
+use intsync_plan::{Action, Observed, ObservedIntegration, Plan};
+use intsync_provider::{BoxError, Provider, ProviderError, Stop, StopReason};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::executor::{ItemError, Outcome, holds, run_one};
+use crate::secrets::SecretStore;
+
+/// Something about an action of a saved plan that live state no longer agrees with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub kind: Kind,
+    pub name: Option<String>,
+    pub id: Option<String>,
+    pub what: String,
+}
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {:?}",
+            self.kind,
+            self.name.as_deref().unwrap_or("(unnamed)")
+        )?;
+        if let Some(id) = &self.id {
+            write!(f, " ({id})")?;
+        }
+        write!(f, " {}", self.what)
+    }
+}
+
+/// A saved plan against live state: pending actions stay, actions already applied (the plan was
+/// applied before) become noops, anything else that moved makes it stale (nothing may be
+/// written).
+pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> {
+    let find = |kind, id: &str| {
+        observed
+            .integrations
+            .iter()
+            .find(|o| o.kind == kind && o.id == id)
+    };
+    let moved_at = |kind, name: &Option<String>, id: Option<&str>, what: String| Moved {
+        kind,
+        name: name.clone(),
+        id: id.map(str::to_owned),
+        what,
+    };
+    let noop = |kind, name, manifest, live: &ObservedIntegration| Action::Noop {
+        kind,
+        id: live.id.clone(),
+        name,
+        manifest,
+        fingerprint: intsync_plan::fingerprint(live),
+    };
+    let mut moved = Vec::new();
+    for action in &mut plan.actions {
+        match action.clone() {
+            Action::Update {
+                kind,
+                id,
+                name,
+                manifest,
+                patch,
+                live: seen,
+                fingerprint,
+                ..
+            } => match find(kind, &id) {
+                None => moved.push(moved_at(kind, &name, Some(&id), "no longer exists".into())),
+                Some(live) if intsync_plan::fingerprint(live) == fingerprint => {}
+                Some(live) if holds(kind, live, &patch) => {
+                    *action = noop(kind, name, manifest, live);
+                }
+                Some(live) => moved.push(moved_at(
+                    kind,
+                    &name,
+                    Some(&id),
+                    format!("changed: {}", changed_fields(live, &seen)),
+                )),
+            },
+            Action::Create {
+                kind,
+                name,
+                manifest,
+                body,
+            } => {
+                let existing: Vec<&ObservedIntegration> = observed
+                    .integrations
+                    .iter()
+                    .filter(|o| o.kind == kind && o.name() == name.as_deref())
+                    .collect();
+                match existing.as_slice() {
+                    [] => {}
+                    [live] if holds(kind, live, &body) => {
+                        *action = noop(kind, name, manifest, live);
+                    }
+                    _ => moved.push(moved_at(
+                        kind,
+                        &name,
+                        None,
+                        "now exists live; the plan would create it again".into(),
+                    )),
+                }
+            }
+            Action::Noop {
+                kind,
+                id,
+                name,
+                fingerprint,
+                ..
+            }
+            | Action::Blocked {
+                kind,
+                id,
+                name,
+                fingerprint,
+                ..
+            } => match find(kind, &id) {
+                None => moved.push(moved_at(kind, &name, Some(&id), "no longer exists".into())),
+                Some(live) if intsync_plan::fingerprint(live) != fingerprint => {
+                    moved.push(moved_at(kind, &name, Some(&id), "changed".into()));
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    if moved.is_empty() {
+        Ok(plan)
+    } else {
+        Err(moved)
+    }
+}
+
+/// Which of the fields a plan saw (`seen`) differ live now.
+fn changed_fields(
+    live: &ObservedIntegration,
+    seen: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let fields: Vec<&str> = seen
+        .iter()
+        .filter(|(field, value)| {
+            !intsync_plan::normalize::field_equal(live.kind, field, value, live.fields.get(*field))
+        })
+        .map(|(field, _)| field.as_str())
+        .collect();
+    if fields.is_empty() {
+        "fields it does not change, or its status or version".to_owned()
+    } else {
+        fields.join(", ")
+    }
+}
+
+/// The writes of a plan, once blocked changes were refused or set aside.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Creates and updates, in plan order.
+    pub writes: Vec<Action>,
+    /// Blocked changes set aside (`--skip-blocked`, and always in `watch --apply`).
+    pub skipped_blocked: Vec<Action>,
+}
+
+/// Blocked changes, refused: nothing may be written.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub blocked: Vec<Action>,
+}
+
+/// Refuses a plan with blocked changes, unless `skip_blocked`; the writes otherwise.
+pub fn prepare(plan: &Plan, skip_blocked: bool) -> Result<Batch, Refused> {
+    let blocked: Vec<Action> = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::Blocked { .. }))
+        .cloned()
+        .collect();
+    if !blocked.is_empty() && !skip_blocked {
+        return Err(Refused { blocked });
+    }
+    Ok(Batch {
+        writes: plan
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::Create { .. } | Action::Update { .. }))
+            .cloned()
+            .collect(),
+        skipped_blocked: blocked,
+    })
+}
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Writes at once (at least 1).
+    pub parallelism: usize,
+    pub secrets: SecretStore,
+    /// Asked → no new write starts; writes in flight finish; no verification.
+    pub stop: Stop,
+}
+
+/// A problem of the run rather than of one write.
+#[derive(Debug, thiserror::Error)]
+pub enum RunProblem {
+    #[error("cannot read live state to verify: {0}")]
+    VerifyRead(ProviderError),
+    #[error("cannot save the local state: {0}")]
+    Checkpoint(BoxError),
+    #[error(
+        "a write task failed unexpectedly ({0}); its outcome is unknown: run `intsync plan` again"
+    )]
+    Task(String),
+}
+
+/// What a run did, write by write.
+#[derive(Debug)]
+pub struct Report {
+    /// Every write of the batch, in plan order, with what came of it.
+    pub items: Vec<(Action, Outcome)>,
+    pub skipped_blocked: Vec<Action>,
+    /// Set when a stop was asked for during the run.
+    pub stopped: Option<StopReason>,
+    /// Live state read by verification (`None` when it did not run, or failed).
+    pub verified: Option<Observed>,
+    pub problems: Vec<RunProblem>,
+}
+
+/// How a run ended, for the exit code (design §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every write done and verified.
+    Ok,
+    /// Stopped by a signal: what was in flight finished, nothing new started.
+    Stopped(StopReason),
+    /// Some writes failed, and every failure was a stale (Truto version conflict) item.
+    Stale,
+    /// Some writes (or the run) failed.
+    Failed,
+}
+
+impl Report {
+    pub fn status(&self) -> Status {
+        if let Some(reason) = self.stopped {
+            return Status::Stopped(reason);
+        }
+        let failures: Vec<&ItemError> = self.failures().collect();
+        match (failures.is_empty(), self.problems.is_empty()) {
+            (true, true) => Status::Ok,
+            (false, true) if failures.iter().all(|e| e.is_stale()) => Status::Stale,
+            _ => Status::Failed,
+        }
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &ItemError> {
+        self.items.iter().filter_map(|(_, outcome)| match outcome {
+            Outcome::Failed(error) => Some(error),
+            _ => None,
+        })
+    }
+
+    pub fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.items.iter().filter(|(_, o)| f(o)).count()
+    }
+
+    /// Folds what this run learnt of live state into `held` (`watch`): the verification's
+    /// reading when there is one, else every integration a write returned.
+    pub fn fold_into(&self, held: &mut Observed) {
+        if let Some(verified) = &self.verified {
+            *held = verified.clone();
+            return;
+        }
+        for observed in self.items.iter().filter_map(|(_, o)| o.observed()) {
+            match held
+                .integrations
+                .iter_mut()
+                .find(|h| h.kind == observed.kind && h.id == observed.id)
+            {
+                Some(slot) => *slot = observed.clone(),
+                None => held.integrations.push(observed.clone()),
+            }
+        }
+    }
+}
+
+/// Runs a batch: its writes, at most `parallelism` at once, each one's secret saved as its
+/// answer is read and `on_item` told as it ends; then (unless stopped) verification against a
+/// fresh reading of live state, and the local state's checkpoint.
+pub async fn execute(
+    provider: Arc<Provider>,
+    batch: Batch,
+    options: &Options,
+    mut on_item: impl FnMut(&Action, &Outcome),
+) -> Report {
+    let Batch {
+        writes,
+        skipped_blocked,
+    } = batch;
+    let permits = Arc::new(Semaphore::new(options.parallelism.max(1)));
+    let actions = Arc::new(writes);
+    let mut tasks = JoinSet::new();
+    for index in 0..actions.len() {
+        let (provider, permits, actions) = (
+            Arc::clone(&provider),
+            Arc::clone(&permits),
+            Arc::clone(&actions),
+        );
+        let (secrets, stop) = (options.secrets.clone(), options.stop.clone());
+        tasks.spawn(async move {
+            // Waiting for a turn is not a write: a stop asked for meanwhile starts nothing.
+            let permit = tokio::select! {
+                biased;
+                _ = stop.requested() => None,
+                permit = permits.acquire_owned() => permit.ok(),
+            };
+            let outcome = match permit {
+                Some(_permit) if stop.reason().is_none() => {
+                    run_one(&provider, &secrets, &stop, &actions[index]).await
+                }
+                _ => Outcome::NotDone,
+            };
+            (index, outcome)
+        });
+    }
+    let mut outcomes: Vec<Option<Outcome>> = (0..actions.len()).map(|_| None).collect();
+    let mut problems = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, outcome)) => {
+                on_item(&actions[index], &outcome);
+                outcomes[index] = Some(outcome);
+            }
+            Err(error) => {
+                // A panicking write task is a bug; report it rather than lose the others.
+                tracing::error!(target: "intsync::apply", %error, "a write task failed");
+                problems.push(RunProblem::Task(error.to_string()));
+            }
+        }
+    }
+    let actions = Arc::try_unwrap(actions).unwrap_or_else(|shared| (*shared).clone());
+    let mut items: Vec<(Action, Outcome)> = actions
+        .into_iter()
+        .zip(outcomes)
+        .map(|(action, outcome)| (action, outcome.unwrap_or(Outcome::NotDone)))
+        .collect();
+    let mut verified = None;
+    if options.stop.reason().is_none() && items.iter().any(|(_, o)| o.is_done()) {
+        // Reading only: a stop asked for meanwhile ends it (the writes are done and saved).
+        let reading = tokio::select! {
+            biased;
+            _ = options.stop.requested() => None,
+            reading = provider.observe() => Some(reading),
+        };
+        match reading {
+            Some(Ok(observed)) => {
+                verify(&mut items, &observed);
+                verified = Some(observed);
+            }
+            Some(Err(error)) => problems.push(RunProblem::VerifyRead(error)),
+            None => {}
+        }
+    }
+    let stopped = options.stop.reason();
+    if let Err(error) = provider.checkpoint() {
+        problems.push(RunProblem::Checkpoint(error));
+    }
+    Report {
+        items,
+        skipped_blocked,
+        stopped,
+        verified,
+        problems,
+    }
+}
+
+/// Every write reported done must show in `observed`: a create's whole body, an update's patch.
+/// Those that do not become failures.
+pub fn verify(items: &mut [(Action, Outcome)], observed: &Observed) {
+    for (action, outcome) in items.iter_mut() {
+        let (id, wanted) = match (&*outcome, &*action) {
+            (Outcome::Created { observed, .. }, Action::Create { body, .. }) => {
+                (observed.id.clone(), body)
+            }
+            (Outcome::Updated { observed }, Action::Update { patch, .. }) => {
+                (observed.id.clone(), patch)
+            }
+            _ => continue,
+        };
+        let kind = action.kind();
+        let problem = match observed
+            .integrations
+            .iter()
+            .find(|o| o.kind == kind && o.id == id)
+        {
+            Some(live) if holds(kind, live, wanted) => continue,
+            Some(_) => "was written, but live state does not show the change",
+            None => "was written, but is not listed",
+        };
+        *outcome = Outcome::Failed(ItemError::NotVerified {
+            kind,
+            name: action.name().unwrap_or("(unnamed)").to_owned(),
+            id,
+            problem,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intsync_plan::DesiredIntegration;
+    use serde_json::{Map, Value, json};
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn live(id: &str, fields: Value) -> ObservedIntegration {
+        ObservedIntegration {
+            kind: Kind::AdaPlatformIntegration,
+            id: id.into(),
+            status: Some("development".into()),
+            version: None,
+            fields: object(fields),
+        }
+    }
+
+    fn observed(items: Vec<ObservedIntegration>) -> Observed {
+        Observed {
+            kinds: vec![Kind::AdaPlatformIntegration],
+            integrations: items,
+        }
+    }
+
+    fn desired(name: &str, description: &str) -> DesiredIntegration {
+        DesiredIntegration {
+            kind: Kind::AdaPlatformIntegration,
+            id: None,
+            spec: object(json!({"name": name, "description": description})),
+            manifest: format!("{name}.yaml"),
+        }
+    }
+
+    /// A plan of: update A (old → new), create C, noop B.
+    fn saved_plan() -> (Plan, Observed) {
+        let before = observed(vec![
+            live("a", json!({"name": "A", "description": "old"})),
+            live("b", json!({"name": "B", "description": "same"})),
+        ]);
+        let plan = intsync_plan::plan(
+            "t",
+            &[
+                desired("A", "new"),
+                desired("B", "same"),
+                desired("C", "created"),
+            ],
+            &before,
+        )
+        .unwrap();
+        (plan, before)
+    }
+
+    fn kinds(plan: &Plan) -> Vec<&'static str> {
+        plan.actions
+            .iter()
+            .map(|a| match a {
+                Action::Create { .. } => "create",
+                Action::Update { .. } => "update",
+                Action::Blocked { .. } => "blocked",
+                Action::Noop { .. } => "noop",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recheck_keeps_pending_actions() {
+        let (plan, before) = saved_plan();
+        let again = recheck(plan.clone(), &before).unwrap();
+        assert_eq!(again, plan);
+    }
+
+    #[test]
+    fn recheck_turns_what_was_already_applied_into_noops() {
+        let (plan, _) = saved_plan();
+        let after = observed(vec![
+            live("a", json!({"name": "A", "description": "new"})),
+            live("b", json!({"name": "B", "description": "same"})),
+            live("c", json!({"name": "C", "description": "created"})),
+        ]);
+        let again = recheck(plan, &after).unwrap();
+        assert_eq!(kinds(&again), ["noop", "noop", "noop"]);
+        assert_eq!(again.actions[2].id(), Some("c"), "the create found by name");
+    }
+
+    #[test]
+    fn recheck_refuses_what_moved_and_says_what() {
+        let (plan, _) = saved_plan();
+        let moved = observed(vec![
+            live("a", json!({"name": "A", "description": "someone else"})),
+            live(
+                "c",
+                json!({"name": "C", "description": "not what we wanted"}),
+            ),
+        ]);
+        let problems: Vec<String> = recheck(plan, &moved)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "AdaPlatformIntegration \"A\" (a) changed: description",
+                "AdaPlatformIntegration \"B\" (b) no longer exists",
+                "AdaPlatformIntegration \"C\" now exists live; the plan would create it again",
+            ]
+        );
+    }
+
+    #[test]
+    fn prepare_refuses_blocked_unless_told_to_skip_them() {
+        let frozen = ObservedIntegration {
+            status: Some("approved".into()),
+            ..live("f", json!({"name": "F", "description": "old"}))
+        };
+        let plan = intsync_plan::plan(
+            "t",
+            &[desired("F", "new"), desired("C", "x")],
+            &observed(vec![frozen]),
+        )
+        .unwrap();
+        let refused = prepare(&plan, false).unwrap_err();
+        assert_eq!(refused.blocked.len(), 1);
+        let batch = prepare(&plan, true).unwrap();
+        assert_eq!(batch.writes.len(), 1);
+        assert_eq!(batch.skipped_blocked.len(), 1);
+    }
+
+    fn updated(id: &str, fields: Value) -> Outcome {
+        Outcome::Updated {
+            observed: live(id, fields),
+        }
+    }
+
+    #[test]
+    fn verify_fails_writes_that_live_state_does_not_show() {
+        let (plan, _) = saved_plan();
+        let update = plan.actions[0].clone();
+        let create = plan.actions[2].clone();
+        let mut items = vec![
+            (
+                update.clone(),
+                updated("a", json!({"name": "A", "description": "new"})),
+            ),
+            (
+                create.clone(),
+                Outcome::Created {
+                    observed: live("c", json!({"name": "C", "description": "created"})),
+                    secret: crate::SecretSaved::NoneIssued,
+                    adopted: false,
+                },
+            ),
+        ];
+        // Both show: nothing changes.
+        let shows = observed(vec![
+            live("a", json!({"name": "A", "description": "new"})),
+            live("c", json!({"name": "C", "description": "created"})),
+        ]);
+        verify(&mut items, &shows);
+        assert!(items.iter().all(|(_, o)| o.is_done()));
+        // The update reverted, the create gone: both fail, and say so.
+        let lost = observed(vec![live("a", json!({"name": "A", "description": "old"}))]);
+        verify(&mut items, &lost);
+        let failures: Vec<String> = items
+            .iter()
+            .map(|(_, o)| match o {
+                Outcome::Failed(e) => e.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            failures,
+            [
+                "AdaPlatformIntegration \"A\" (a) was written, but live state does not show the change",
+                "AdaPlatformIntegration \"C\" (c) was written, but is not listed",
+            ]
+        );
+    }
+
+    fn report(outcomes: Vec<Outcome>, stopped: Option<StopReason>) -> Report {
+        let (plan, _) = saved_plan();
+        Report {
+            items: outcomes
+                .into_iter()
+                .map(|o| (plan.actions[0].clone(), o))
+                .collect(),
+            skipped_blocked: Vec::new(),
+            stopped,
+            verified: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn stale() -> Outcome {
+        Outcome::Failed(ItemError::Stale(ProviderError::VersionConflict {
+            method: http_patch(),
+            url: "u".into(),
+            expected: 1,
+            live_version: 2,
+            live: Box::new(live("a", json!({}))),
+        }))
+    }
+
+    fn http_patch() -> http::Method {
+        http::Method::PATCH
+    }
+
+    #[test]
+    fn status_is_stale_only_when_every_failure_is_stale_and_a_stop_outranks_all() {
+        let ok = || updated("a", json!({}));
+        let refused = || {
+            Outcome::Failed(ItemError::Provider(ProviderError::Refused {
+                method: http_patch(),
+                url: "u".into(),
+                status: 400,
+                message: "bad".into(),
+                hint: String::new(),
+            }))
+        };
+        assert_eq!(report(vec![ok(), ok()], None).status(), Status::Ok);
+        assert_eq!(report(vec![ok(), stale()], None).status(), Status::Stale);
+        assert_eq!(
+            report(vec![stale(), refused()], None).status(),
+            Status::Failed
+        );
+        assert_eq!(
+            report(vec![ok(), Outcome::NotDone], Some(StopReason::Terminate)).status(),
+            Status::Stopped(StopReason::Terminate)
+        );
+        let mut with_problem = report(vec![stale()], None);
+        with_problem.problems.push(RunProblem::Task("boom".into()));
+        assert_eq!(with_problem.status(), Status::Failed);
+    }
+
+    #[test]
+    fn results_fold_into_held_state() {
+        let mut held = observed(vec![live("a", json!({"name": "A", "description": "old"}))]);
+        let r = report(
+            vec![
+                updated("a", json!({"name": "A", "description": "new"})),
+                updated("n", json!({"name": "N"})),
+                Outcome::NotDone,
+            ],
+            None,
+        );
+        r.fold_into(&mut held);
+        assert_eq!(held.integrations.len(), 2);
+        assert_eq!(held.integrations[0].fields["description"], "new");
+        assert_eq!(held.integrations[1].id, "n");
+        // A verification's reading replaces the held state whole.
+        let mut verified = report(Vec::new(), None);
+        verified.verified = Some(observed(Vec::new()));
+        verified.fold_into(&mut held);
+        assert!(held.integrations.is_empty());
+    }
+}

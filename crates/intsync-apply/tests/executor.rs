@@ -1,0 +1,377 @@
+//! The engine against the emulator over HTTP (loopback): the per-write rules of
+//! `executor.rs` and the run of `engine.rs`, fault by fault.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use intsync_apply::{ItemError, Options, Outcome, SecretSaved, SecretStore, engine};
+use intsync_emulator::server::RunningServer;
+use intsync_emulator::{Emulator, FaultAction, FaultRule, Faults, Request, Store};
+use intsync_manifest::Kind;
+use intsync_plan::{Action, DesiredIntegration, Plan};
+use intsync_provider::{Provider, RetryPolicy, Secret, Stop, StopReason, Timeouts, Transport};
+use serde_json::{Map, Value, json};
+
+const TOKEN: &str = "engine-test-token";
+
+struct Env {
+    server: RunningServer,
+    dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    Env {
+        server: RunningServer::start(
+            Emulator::new(Store::in_memory(), TOKEN),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap(),
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Env {
+    fn provider(&self, kind: Kind, request_timeout: Duration) -> Arc<Provider> {
+        let transport = Transport::http(
+            &self.server.base_url(),
+            Secret::new(TOKEN),
+            Timeouts {
+                connect: Duration::from_secs(2),
+                request: request_timeout,
+            },
+        )
+        .unwrap();
+        let retry = RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_millis(50),
+        };
+        Arc::new(Provider::new("t", transport, vec![kind], 100, retry, ""))
+    }
+
+    fn options(&self, stop: Stop) -> Options {
+        Options {
+            parallelism: 2,
+            secrets: SecretStore::new(self.dir.path().join("secrets")),
+            stop,
+        }
+    }
+
+    fn fault(&self, method: &str, times: u32, action: FaultAction) {
+        self.server.emulator.set_faults(Faults {
+            latency_ms: 0,
+            rules: vec![FaultRule {
+                api: None,
+                method: Some(method.into()),
+                path_prefix: None,
+                after: 0,
+                times: Some(times),
+                action,
+                seen: 0,
+                applied: 0,
+            }],
+        });
+    }
+
+    fn posts(&self) -> usize {
+        let log = self.server.emulator.requests();
+        log.iter().filter(|r| r.method == "POST").count()
+    }
+
+    fn call(&self, method: http::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = Request::new(method, path).bearer(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.server.emulator.call(request).unwrap().json_body()
+    }
+
+    fn ada_names(&self) -> Vec<String> {
+        self.call(
+            http::Method::GET,
+            "/api/v2/platform-integrations/?limit=100",
+            None,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn ada_body(name: &str) -> Map<String, Value> {
+    json!({
+        "name": name, "description": "d", "author": "a", "contact": "c@example.com",
+        "identifier_field_path": "account.name",
+        "uninstallation_url": "https://example.com/u", "oauth_callback_url": "https://example.com/o",
+        "tags": ["knowledge"], "scopes": ["articles:read"],
+        "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+/// A plan creating these Ada integrations against an empty target.
+fn creates(names: &[&str]) -> Plan {
+    let desired: Vec<DesiredIntegration> = names
+        .iter()
+        .map(|n| DesiredIntegration {
+            kind: Kind::AdaPlatformIntegration,
+            id: None,
+            spec: ada_body(n),
+            manifest: format!("{n}.yaml"),
+        })
+        .collect();
+    let observed = intsync_plan::Observed {
+        kinds: vec![Kind::AdaPlatformIntegration],
+        integrations: Vec::new(),
+    };
+    intsync_plan::plan("t", &desired, &observed).unwrap()
+}
+
+async fn run(env: &Env, provider: Arc<Provider>, plan: &Plan, stop: Stop) -> intsync_apply::Report {
+    let batch = engine::prepare(plan, false).unwrap();
+    engine::execute(provider, batch, &env.options(stop), |_, _| {}).await
+}
+
+fn failure(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Failed(error) => error.to_string(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_saved_and_verified() {
+    let env = env().await;
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let report = run(&env, provider, &creates(&["A", "B"]), Stop::new()).await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    assert!(report.verified.is_some());
+    for (_, outcome) in &report.items {
+        let Outcome::Created {
+            observed,
+            secret: SecretSaved::At(path),
+            adopted: false,
+        } = outcome
+        else {
+            panic!("{outcome:?}")
+        };
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(saved["id"], observed.id.as_str());
+        assert_eq!(saved["client_secret"].as_str().unwrap().len(), 64);
+    }
+}
+
+/// A create answered 200 with its secret but without a field: the secret is kept (saved), the
+/// integration read from live state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_missing_a_field_keeps_its_secret() {
+    let env = env().await;
+    env.fault(
+        "POST",
+        1,
+        FaultAction::DropField {
+            field: "scopes".into(),
+        },
+    );
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let report = run(&env, provider, &creates(&["A"]), Stop::new()).await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    let Outcome::Created {
+        observed,
+        secret: SecretSaved::At(path),
+        adopted: true,
+    } = &report.items[0].1
+    else {
+        panic!("{:?}", report.items[0].1)
+    };
+    assert!(path.ends_with(format!("{}.json", observed.id)));
+    assert_eq!(env.posts(), 1);
+}
+
+/// The answer to a committed create is lost: never sent again; found by listing; Ada's secret
+/// went with the answer, so the item fails and says to rotate it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_never_re_sent_and_its_lost_secret_fails_the_item() {
+    let env = env().await;
+    env.fault("POST", 1, FaultAction::DropAfterCommit);
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let report = run(&env, provider, &creates(&["A"]), Stop::new()).await;
+    let message = failure(&report.items[0].1);
+    assert!(message.contains("its client secret was lost"), "{message}");
+    assert!(
+        message.contains("rotate it in Ada's dashboard"),
+        "{message}"
+    );
+    assert_eq!(env.posts(), 1, "not re-sent");
+    assert_eq!(env.ada_names(), ["A"]);
+}
+
+/// A create the server holds past the client's timeout, and commits later: listed for the grace
+/// window, not found, never re-sent; the item fails; in the end exactly one exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_after_the_timeout_makes_exactly_one() {
+    let env = env().await;
+    env.fault("POST", 1, FaultAction::DelayCommit { ms: 2_000 });
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_millis(500));
+    let report = run(&env, provider, &creates(&["Late"]), Stop::new()).await;
+    let message = failure(&report.items[0].1);
+    assert!(
+        message.contains("outcome unknown; run `intsync plan` again in a minute"),
+        "{message}"
+    );
+    assert!(matches!(
+        report.items[0].1,
+        Outcome::Failed(ItemError::OutcomeUnknown { .. })
+    ));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while env.ada_names().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(env.ada_names(), ["Late"], "committed once, never re-sent");
+}
+
+/// Asked to stop before the run: nothing is sent, every write is not done, nothing verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_starts_no_new_write_and_lets_those_in_flight_finish() {
+    let env = env().await;
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(10));
+    let stop = Stop::new();
+    stop.request(StopReason::Interrupt);
+    let report = run(&env, Arc::clone(&provider), &creates(&["A", "B"]), stop).await;
+    assert_eq!(
+        report.status(),
+        intsync_apply::Status::Stopped(StopReason::Interrupt)
+    );
+    assert!(
+        report
+            .items
+            .iter()
+            .all(|(_, o)| matches!(o, Outcome::NotDone))
+    );
+    assert_eq!(env.posts(), 0);
+
+    // Mid-run: the two in flight (parallelism 2) finish with their secrets; the rest wait.
+    env.fault("POST", 2, FaultAction::Latency { ms: 600 });
+    let stop = Stop::new();
+    let asked = stop.clone();
+    let names = ["C", "D", "E", "F", "G"];
+    let plan = creates(&names);
+    let options = env.options(stop);
+    let running = tokio::spawn({
+        let provider = Arc::clone(&provider);
+        async move {
+            let batch = engine::prepare(&plan, false).unwrap();
+            engine::execute(provider, batch, &options, |_, _| {}).await
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while env.posts() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    asked.request(StopReason::Terminate);
+    let report = running.await.unwrap();
+    let done = report.count(Outcome::is_done);
+    assert_eq!(done, 2, "{report:?}");
+    assert_eq!(report.count(|o| matches!(o, Outcome::NotDone)), 3);
+    assert!(report.verified.is_none(), "not verified when stopped");
+    for (_, outcome) in report.items.iter().filter(|(_, o)| o.is_done()) {
+        assert!(matches!(
+            outcome,
+            Outcome::Created {
+                secret: SecretSaved::At(_),
+                ..
+            }
+        ));
+    }
+    assert_eq!(
+        env.ada_names().len(),
+        2,
+        "A and B were never sent, C and D were"
+    );
+}
+
+/// A secret that cannot be written fails its item, never prints it, and the rest go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_that_cannot_be_saved_fails_its_item() {
+    let env = env().await;
+    let blocker = env.dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let options = Options {
+        parallelism: 1,
+        secrets: SecretStore::new(blocker.join("secrets")),
+        stop: Stop::new(),
+    };
+    let batch = engine::prepare(&creates(&["A"]), false).unwrap();
+    let report = engine::execute(provider, batch, &options, |_, _| {}).await;
+    let message = failure(&report.items[0].1);
+    assert!(
+        message.contains("could not be saved") || message.contains("cannot save it"),
+        "{message}"
+    );
+    assert!(message.contains("rotate it"), "{message}");
+    assert_eq!(report.status(), intsync_apply::Status::Failed);
+    assert_eq!(env.ada_names(), ["A"]);
+}
+
+fn truto_update(id: &str, patch: Value, expected_version: u64) -> Plan {
+    Plan {
+        format_version: 1,
+        target: "t".into(),
+        has_changes: true,
+        summary: intsync_plan::Summary {
+            update: 1,
+            ..Default::default()
+        },
+        actions: vec![Action::Update {
+            kind: Kind::TrutoIntegration,
+            id: id.into(),
+            name: Some("crm".into()),
+            manifest: "crm.yaml".into(),
+            live_status: None,
+            patch: patch.as_object().unwrap().clone(),
+            live: Map::new(),
+            expected_version: Some(expected_version),
+            fingerprint: String::new(),
+        }],
+        unmanaged: Vec::new(),
+        skipped: Vec::new(),
+    }
+}
+
+/// Someone else's change between plan and apply: the update is stale (exit 4's status), not
+/// retried with the fresher version; the same conflict when the change had in fact landed is
+/// success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truto_version_conflicts_are_stale_unless_the_change_landed() {
+    let env = env().await;
+    let created = env.call(
+        http::Method::POST,
+        "/integration",
+        Some(json!({"name": "crm", "category": "crm"})),
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    env.call(
+        http::Method::PATCH,
+        &format!("/integration/{id}"),
+        Some(json!({"category": "sales", "version": 1})),
+    );
+    let provider = env.provider(Kind::TrutoIntegration, Duration::from_secs(5));
+    let plan = truto_update(&id, json!({"category": "helpdesk"}), 1);
+    let report = run(&env, Arc::clone(&provider), &plan, Stop::new()).await;
+    assert_eq!(report.status(), intsync_apply::Status::Stale, "{report:?}");
+    assert!(!report.items[0].1.is_done());
+    let live = env.call(http::Method::GET, &format!("/integration/{id}"), None);
+    assert_eq!(live["category"], "sales", "not overwritten");
+    assert_eq!(live["version"], 2);
+
+    let landed = truto_update(&id, json!({"category": "sales"}), 1);
+    let report = run(&env, provider, &landed, Stop::new()).await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+}

@@ -1,0 +1,105 @@
+//! How the engine's results read, for `apply` and `watch --apply` alike.
+
+use intsync_apply::{Outcome, Report, SecretSaved};
+use intsync_plan::Action;
+
+use crate::output;
+
+/// `AdaPlatformIntegration "Cool Shop"`.
+pub fn label(action: &Action) -> String {
+    format!(
+        "{} {:?}",
+        action.kind(),
+        action.name().unwrap_or("(unnamed)")
+    )
+}
+
+/// One line per finished write.
+pub fn item_line(action: &Action, outcome: &Outcome) -> String {
+    let what = label(action);
+    match outcome {
+        Outcome::Created {
+            observed,
+            adopted: false,
+            ..
+        } => format!("created {what} ({})", observed.id),
+        Outcome::Created {
+            observed,
+            adopted: true,
+            ..
+        } => format!(
+            "created {what} ({}), read from live state as its answer was incomplete",
+            observed.id
+        ),
+        Outcome::Updated { observed } => format!("updated {what} ({})", observed.id),
+        Outcome::NotDone => format!("not done {what}: stopped before it was sent"),
+        Outcome::Failed(_) => format!("FAILED {what}"),
+    }
+}
+
+/// Where a created integration's client secret went, if it has one.
+pub fn secret_line(action: &Action, outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Created {
+            secret: SecretSaved::At(path),
+            ..
+        } => Some(format!(
+            "Saved the client secret of {:?} to {} (mode 0600).",
+            action.name().unwrap_or("(unnamed)"),
+            path.display()
+        )),
+        _ => None,
+    }
+}
+
+/// The summary, what was not done, and every failure, to stderr.
+pub fn print(report: &Report) {
+    let created = report.count(|o| matches!(o, Outcome::Created { .. }));
+    let updated = report.count(|o| matches!(o, Outcome::Updated { .. }));
+    let not_done = report.count(|o| matches!(o, Outcome::NotDone));
+    let failed = report.count(|o| matches!(o, Outcome::Failed(_))) + report.problems.len();
+    let not_done_text = if not_done > 0 {
+        format!(", {not_done} not done")
+    } else {
+        String::new()
+    };
+    eprintln!("Apply: {created} created, {updated} updated, {failed} failed{not_done_text}.");
+    if let Some(reason) = report.stopped {
+        let signal = match reason {
+            intsync_provider::StopReason::Interrupt => "SIGINT",
+            intsync_provider::StopReason::Terminate => "SIGTERM",
+        };
+        eprintln!(
+            "Stopped by {signal}: the writes in flight finished and were saved; {not_done} write{} not started{}",
+            output::plural(not_done),
+            if not_done > 0 { ":" } else { "." }
+        );
+        for (action, _) in report
+            .items
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::NotDone))
+        {
+            eprintln!("  - {} ({})", label(action), action.manifest());
+        }
+        eprintln!(
+            "Not verified. Run `intsync apply` again to finish: it plans from live state and never creates duplicates."
+        );
+    }
+    if failed == 0 {
+        return;
+    }
+    eprintln!("Failures:");
+    for (action, outcome) in &report.items {
+        if let Outcome::Failed(error) = outcome {
+            eprintln!("  - {}: {error}", label(action));
+        }
+    }
+    for problem in &report.problems {
+        eprintln!("  - {problem}");
+    }
+    if report.stopped.is_none() {
+        eprintln!(
+            "Run `intsync apply` again to finish: it plans from live state and never creates duplicates."
+        );
+    }
+}
