@@ -21,17 +21,104 @@ pub fn manifest(data: &[u8]) {
         width: 100,
     };
     let _ = intsync_manifest::render::human(&loaded.diagnostics, style);
-    // What validates must plan.
+    // What validates must plan: against an empty target, and against live state made from the
+    // manifests themselves — each one unchanged (noop), changed (update), or changed and no
+    // longer in development (blocked, on Ada) — with the plan saying exactly that.
+    let valid = !loaded.has_errors();
     let desired: Vec<_> = loaded
         .manifests
         .into_iter()
         .map(intsync_plan::DesiredIntegration::from_manifest)
         .collect();
-    let observed = intsync_plan::Observed {
-        kinds: vec![Kind::AdaPlatformIntegration, Kind::TrutoIntegration],
+    let kinds = vec![Kind::AdaPlatformIntegration, Kind::TrutoIntegration];
+    let empty = intsync_plan::Observed {
+        kinds: kinds.clone(),
         integrations: Vec::new(),
     };
-    let _ = intsync_plan::plan("fuzz", &desired, &observed);
+    let planned = intsync_plan::plan("fuzz", &desired, &empty);
+    assert!(
+        planned.is_ok() || !valid,
+        "input that validated does not plan: {planned:?}"
+    );
+    // Three rotations, so that even a file of one manifest meets all three.
+    for rotation in 0..3 {
+        let (integrations, expected): (Vec<_>, Vec<_>) = desired
+            .iter()
+            .enumerate()
+            .map(|(i, want)| live_twin(i + rotation, want))
+            .unzip();
+        let observed = intsync_plan::Observed {
+            kinds: kinds.clone(),
+            integrations,
+        };
+        match intsync_plan::plan("fuzz", &desired, &observed) {
+            Ok(plan) => {
+                let got: Vec<&str> = plan.actions.iter().map(action_name).collect();
+                assert_eq!(got, expected, "the plan against live twins");
+                render_and_read_back(&plan);
+            }
+            Err(errors) => assert!(!valid, "input that validated does not plan: {errors:?}"),
+        }
+    }
+}
+
+/// A live integration made from manifest `i`, and the action the plan must then have for it:
+/// unchanged (`noop`), one managed string field changed (`update`), or changed on an Ada
+/// integration that is no longer in development (`blocked`).
+fn live_twin(
+    i: usize,
+    want: &intsync_plan::DesiredIntegration,
+) -> (intsync_plan::ObservedIntegration, &'static str) {
+    let mut fields = want.spec.clone();
+    let ada = want.kind == Kind::AdaPlatformIntegration;
+    let variant = i % 3;
+    // A managed string field other than the name (identity), changed live.
+    let changed = (variant > 0)
+        .then(|| {
+            fields
+                .iter_mut()
+                .find(|(k, v)| k.as_str() != "name" && v.is_string())
+                .map(|(_, v)| {
+                    *v = serde_json::Value::String(format!(
+                        "{}-live",
+                        v.as_str().unwrap_or_default()
+                    ))
+                })
+        })
+        .flatten()
+        .is_some();
+    let frozen = ada && variant == 2;
+    let live = intsync_plan::ObservedIntegration {
+        kind: want.kind,
+        id: want.id.clone().unwrap_or_else(|| format!("live-{i}")),
+        status: ada.then(|| if frozen { "approved" } else { "development" }.to_owned()),
+        version: (!ada).then_some(1),
+        fields,
+    };
+    let expected = match (changed, frozen) {
+        (false, _) => "noop",
+        (true, true) => "blocked",
+        (true, false) => "update",
+    };
+    (live, expected)
+}
+
+fn action_name(action: &intsync_plan::Action) -> &'static str {
+    match action {
+        intsync_plan::Action::Create { .. } => "create",
+        intsync_plan::Action::Update { .. } => "update",
+        intsync_plan::Action::Blocked { .. } => "blocked",
+        intsync_plan::Action::Noop { .. } => "noop",
+    }
+}
+
+/// Every rendering works, and the plan document reads back as the same plan (`apply --plan`).
+fn render_and_read_back(plan: &intsync_plan::Plan) {
+    let json = intsync_plan::render::json(plan);
+    let _ = intsync_plan::render::text(plan, intsync_plan::render::Style { color: false });
+    let _ = intsync_plan::render::markdown(plan);
+    let back: intsync_plan::Plan = serde_json::from_str(&json).expect("the plan document parses");
+    assert_eq!(&back, plan, "the plan document reads back as the plan");
 }
 
 /// A provider's answer: any bytes as a list page (Ada or Truto, by the first byte), the way
@@ -63,8 +150,6 @@ pub fn response(data: &[u8]) {
         integrations,
     };
     if let Ok(plan) = intsync_plan::plan("fuzz", &[], &observed) {
-        let _ = intsync_plan::render::json(&plan);
-        let _ = intsync_plan::render::text(&plan, intsync_plan::render::Style { color: false });
-        let _ = intsync_plan::render::markdown(&plan);
+        render_and_read_back(&plan);
     }
 }

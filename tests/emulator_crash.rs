@@ -169,8 +169,18 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
         let writers: Vec<_> = (0..6)
             .map(|w| tokio::spawn(writer(base.clone(), round * 10 + w, Arc::clone(&acked))))
             .collect();
-        // Kill at a moment that depends on the round, while every writer is mid-stream.
-        tokio::time::sleep(Duration::from_millis(300 + 170 * round as u64)).await;
+        // Kill at a moment that depends on the round, while every writer is mid-stream: once
+        // this round has had a number of creates acknowledged (a condition, not a sleep).
+        let before = acked.lock().unwrap().ada.len();
+        let wanted = before + 12 + 9 * round;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while acked.lock().unwrap().ada.len() < wanted {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: the writers did not get going"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         for w in writers {

@@ -59,7 +59,7 @@ impl Watcher {
     /// The next printed plan (lines up to its `Plan:` summary) that contains `needle`; a save
     /// can be seen as more than one change, so earlier plans are skipped.
     fn plan(&self, needle: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(10);
         let mut block = Vec::new();
         let mut skipped = Vec::new();
         loop {
@@ -80,7 +80,7 @@ impl Watcher {
                 Err(_) => {
                     let stderr: Vec<String> = self.stderr.try_iter().collect();
                     panic!(
-                        "no plan with {needle:?} within 2 s; plans: {skipped:#?} then {block:#?}; stderr: {stderr:#?}"
+                        "no plan with {needle:?} within 10 s; plans: {skipped:#?} then {block:#?}; stderr: {stderr:#?}"
                     );
                 }
             }
@@ -148,9 +148,10 @@ fn saves_replan_invalid_saves_are_survived() {
 
     env.manifest("w.yaml", &ada_manifest("Watched", "newer"));
     watcher.plan("description: \"old\" → \"newer\"");
-    // Watch only reads: no write reached the API.
-    assert!(env.requests().iter().all(|r| r["method"] == "GET"));
+    // Watch only reads: once it has stopped (so a write after the last plan would be in the
+    // log), no write reached the API.
     watcher.stop();
+    assert!(env.requests().iter().all(|r| r["method"] == "GET"));
 }
 
 #[test]
@@ -179,6 +180,11 @@ fn apply_writes_once_per_meaningful_save() {
         &format!("\n\n{}   \n", ada_manifest("Applied", "v2")),
     );
     watcher.plan("0 to update, 0 blocked, 1 unchanged");
+    // A marker: a later save that does write. Saves are handled one after another, so once its
+    // write is done, a write of the save that changed nothing would be in the log too.
+    env.manifest("marker.yaml", &ada_manifest("Marker", "x"));
+    watcher.plan("\"Marker\" will be created");
+    Watcher::wait(&watcher.stderr, "applied 1 change", Duration::from_secs(5));
     let patches = env
         .requests()
         .iter()

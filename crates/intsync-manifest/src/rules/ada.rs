@@ -51,15 +51,33 @@ pub(super) fn is_web_url(text: &str) -> bool {
     }
 }
 
+/// A valid URL close to `text`, to show in the help: the host added to a bare path
+/// (`/icon.png` → `https://example.com/icon.png`), or the scheme to a bare host
+/// (`example.com/x` → `https://example.com/x`). `None` when no example would be valid.
+fn suggest_url(text: &str) -> Option<String> {
+    if text.contains("://") || text.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let example = if text.starts_with('/') {
+        format!("https://example.com{text}")
+    } else {
+        let host = text.split(['/', '?', '#']).next().unwrap_or_default();
+        if !host.contains('.') || host.starts_with('.') || host.ends_with('.') {
+            return None;
+        }
+        format!("https://{text}")
+    };
+    is_web_url(&example).then_some(example)
+}
+
 fn check_url(checker: &mut Checker<'_>, field: &str, node: &Node) {
     let Some(text) = node.as_str() else { return };
     if text.is_empty() {
         check_length(checker, field, node, None);
     } else if !is_web_url(text) {
-        let help = if !text.contains("://") && text.contains('.') {
-            format!("write an absolute URL, e.g. `https://{text}`")
-        } else {
-            "write an absolute URL starting with `https://` (or `http://`)".to_owned()
+        let help = match suggest_url(text) {
+            Some(example) => format!("write an absolute URL, e.g. `{example}`"),
+            None => "write an absolute URL starting with `https://` (or `http://`)".to_owned(),
         };
         checker
             .error(
@@ -147,7 +165,7 @@ fn check_error_codes(checker: &mut Checker<'_>, node: &Node) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_web_url;
+    use super::{is_web_url, suggest_url};
 
     #[test]
     fn web_urls() {
@@ -158,5 +176,31 @@ mod tests {
         assert!(!is_web_url("/relative"));
         assert!(!is_web_url("https://exa mple.com"));
         assert!(!is_web_url("https://"));
+    }
+
+    #[test]
+    fn url_suggestions_are_valid_urls_or_none() {
+        let cases = [
+            ("/icon.png", Some("https://example.com/icon.png")),
+            (
+                "example.com/oauth/callback",
+                Some("https://example.com/oauth/callback"),
+            ),
+            ("coolshop.example.com", Some("https://coolshop.example.com")),
+            ("ftp://example.com/uninstall", None),
+            ("icon.png/", Some("https://icon.png/")),
+            ("nothing", None),
+            (".hidden/x", None),
+            ("a b.com", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            let got = suggest_url(text);
+            assert_eq!(got.as_deref(), want, "{text:?}");
+            if let Some(example) = got {
+                assert!(is_web_url(&example), "{example} is not valid");
+                assert!(!example.contains(":///"), "{example}");
+            }
+        }
     }
 }
