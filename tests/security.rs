@@ -1,8 +1,11 @@
 //! Security promises, end to end: plan files hold no secret, a parent directory's
 //! `intsync.toml` is never read silently, and `http://` is refused for hosts off loopback.
-//! (Tokens absent from all output at `RUST_LOG=trace`: tests/plan.rs and tests/apply.rs; secret
-//! files 0600: tests/apply.rs; panics and errors scrubbed: unit tests in src/output.rs and
-//! intsync-provider's secret.rs; constant-time token comparison: intsync-emulator's emulator.rs.)
+//! (Tokens and client secrets absent from all output at `RUST_LOG=trace`, every command on both
+//! vendors, through retries and failures: tests/leaks.rs; no redirect followed: tests/redirects.rs;
+//! `NO_COLOR` on a terminal: tests/color.rs; secret files 0600: tests/apply.rs; panics and errors
+//! scrubbed: unit tests in src/output.rs and intsync-provider's secret.rs; constant-time token
+//! comparison: intsync-emulator's emulator.rs. The promises and their tests are listed in the
+//! Security section of docs/reliability.md.)
 
 mod common;
 

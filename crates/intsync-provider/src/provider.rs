@@ -28,6 +28,27 @@ pub enum ProviderError {
         message: String,
         hint: String,
     },
+    /// The API answered with a redirect (a 3xx). intsync follows no redirect: requests, and the
+    /// token, go only to the target's `base_url`; where the answer points is named, never
+    /// asked. Never retried, and never sent where it points.
+    ///
+    /// For a write this is a definite failure, not an unknown outcome: a 3xx is not a success
+    /// status, it says the request was not processed at this URL (ask there instead). So a
+    /// `POST` answered 3xx certainly did not create, and a `PATCH` did not update: the item
+    /// fails at once, with no search of live state for it.
+    #[error(
+        "{method} {url} answered {status}{}; intsync follows no redirect: if the API moved, update `base_url` of target `{target}` in intsync.toml",
+        points_to(location.as_deref())
+    )]
+    Redirected {
+        method: Method,
+        url: String,
+        status: u16,
+        /// The `Location` header as sent (control characters removed, cut at
+        /// [`MAX_LOCATION_CHARS`]); `None` when there was none.
+        location: Option<String>,
+        target: String,
+    },
     /// Every attempt failed with something worth retrying.
     #[error(
         "{method} {url} failed {attempts} times; last: {last} (the API is down, rate limiting or unreachable: try again later, or allow more attempts with `retry` in intsync.toml)"
@@ -79,6 +100,27 @@ pub enum ProviderError {
         attempts: u32,
         last: String,
     },
+}
+
+/// The longest `Location` a message quotes (a server chooses it; it must not flood a terminal).
+pub const MAX_LOCATION_CHARS: usize = 300;
+
+fn points_to(location: Option<&str>) -> String {
+    match location {
+        Some(location) => format!(" and points to `{location}`"),
+        None => " without a `Location`".to_owned(),
+    }
+}
+
+/// A `Location` header fit to quote: no control characters (no terminal escapes), at most
+/// [`MAX_LOCATION_CHARS`] characters.
+fn shown_location(raw: &str) -> String {
+    let mut chars = raw.chars().filter(|c| !c.is_control());
+    let mut shown: String = chars.by_ref().take(MAX_LOCATION_CHARS).collect();
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 fn stopped_after(attempts: u32, last: &str) -> String {
@@ -189,7 +231,8 @@ impl Provider {
     /// Sends one request with retries. `idempotent` requests are retried on 5xx and lost
     /// answers; others (POST) only when they certainly did not take effect (429, no connection).
     /// With `stop`, a stop asked for before an attempt is sent (its turn under the rate limit
-    /// included) ends the request there: [`ProviderError::Stopped`].
+    /// included) ends the request there: [`ProviderError::Stopped`]. A 3xx is
+    /// [`ProviderError::Redirected`], whatever the method.
     async fn execute(
         &self,
         method: Method,
@@ -227,6 +270,16 @@ impl Provider {
                 Ok(reply) => {
                     tracing::debug!(target: "intsync::http", method = %method, path, status = reply.status, latency_ms = elapsed as u64, attempt);
                     match reply.status {
+                        // Not followed, not retried: the request goes nowhere but `base_url`.
+                        300..=399 => {
+                            return Err(ProviderError::Redirected {
+                                method,
+                                url,
+                                status: reply.status,
+                                location: reply.location.as_deref().map(shown_location),
+                                target: self.target.clone(),
+                            });
+                        }
                         429 => {
                             last = "429 Too Many Requests".to_owned();
                             reply.retry_after
@@ -583,6 +636,7 @@ mod tests {
                 status: 401,
                 retry_after: None,
                 content_type: None,
+                location: None,
                 body: bytes::Bytes::from_static(b"{}"),
             },
         );
@@ -596,5 +650,146 @@ mod tests {
         for text in texts {
             assert!(!text.contains(token), "{text}");
         }
+    }
+
+    /// A tiny HTTP/1.1 server on loopback: reads each request (head and body), writes
+    /// `answer(path and query)` as the whole raw answer, closes. Counts the requests it read.
+    async fn raw_server(
+        answer: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> (u16, std::sync::Arc<AtomicU64>) {
+        use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = std::sync::Arc::new(AtomicU64::new(0));
+        let answer = std::sync::Arc::new(answer);
+        let seen = std::sync::Arc::clone(&count);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (seen, answer) = (std::sync::Arc::clone(&seen), std::sync::Arc::clone(&answer));
+                tokio::spawn(async move {
+                    let mut stream = tokio::io::BufReader::new(stream);
+                    let mut line = String::new();
+                    stream.read_line(&mut line).await?;
+                    let path = line
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_owned();
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        stream.read_line(&mut header).await?;
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    stream.read_exact(&mut body).await?;
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    stream.get_mut().write_all(answer(&path).as_bytes()).await?;
+                    stream.get_mut().shutdown().await
+                });
+            }
+        });
+        (port, count)
+    }
+
+    /// A 3xx is an error naming the status and the `Location`; it is neither followed (the
+    /// place it points to is never asked) nor retried, for a read as for a create.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redirects_are_not_followed_nor_retried() {
+        let (elsewhere, asked_elsewhere) = raw_server(|_| {
+            let body = r#"{"data":[],"meta":{"next_page_url":null}}"#;
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        })
+        .await;
+        let (api, asked) = raw_server(move |path| {
+            format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://localhost:{elsewhere}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        })
+        .await;
+        let provider = Provider::new(
+            "ada",
+            Transport::http(
+                &format!("http://127.0.0.1:{api}"),
+                Secret::new("redirect-token"),
+                Timeouts::default(),
+            )
+            .unwrap(),
+            vec![Kind::AdaPlatformIntegration],
+            100,
+            RetryPolicy::default(),
+            "",
+        );
+        let list = "/api/v2/platform-integrations/?limit=100";
+        let error = provider
+            .list(Kind::AdaPlatformIntegration)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                ProviderError::Redirected { status: 307, location: Some(location), .. }
+                    if *location == format!("http://localhost:{elsewhere}{list}")
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "GET http://127.0.0.1:{api}{list} answered 307 and points to `http://localhost:{elsewhere}{list}`; intsync follows no redirect: if the API moved, update `base_url` of target `ada` in intsync.toml"
+            )
+        );
+        let error = provider
+            .create(Kind::AdaPlatformIntegration, &Map::new(), &Stop::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ProviderError::Redirected { status: 307, method, .. } if *method == Method::POST),
+            "{error:?}"
+        );
+        assert_eq!(provider.request_count(), 2, "neither was retried");
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            asked_elsewhere.load(Ordering::SeqCst),
+            0,
+            "nothing followed"
+        );
+    }
+
+    #[test]
+    fn a_location_is_quoted_without_control_characters_and_cut() {
+        assert_eq!(shown_location("/v3\u{1b}[31m/x\r\n"), "/v3[31m/x");
+        let long = "a".repeat(MAX_LOCATION_CHARS + 5);
+        let shown = shown_location(&long);
+        assert_eq!(shown.chars().count(), MAX_LOCATION_CHARS + 1);
+        assert!(shown.ends_with('…'));
+        assert_eq!(
+            shown_location(&long[..MAX_LOCATION_CHARS]),
+            long[..MAX_LOCATION_CHARS]
+        );
+        let error = ProviderError::Redirected {
+            method: Method::GET,
+            url: "https://x.example/a".to_owned(),
+            status: 302,
+            location: None,
+            target: "ada".to_owned(),
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("GET https://x.example/a answered 302 without a `Location`; intsync follows no redirect"),
+            "{error}"
+        );
     }
 }

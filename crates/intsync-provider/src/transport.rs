@@ -20,6 +20,9 @@ pub struct Reply {
     pub retry_after: Option<Duration>,
     /// The `Content-Type` header, if any (for messages: the body is read as JSON regardless).
     pub content_type: Option<String>,
+    /// The `Location` header, if any, as sent (for the message of a redirect, which is never
+    /// followed).
+    pub location: Option<String>,
     pub body: Bytes,
 }
 
@@ -157,6 +160,9 @@ impl Transport {
         install_crypto_provider();
         let client = reqwest::Client::builder()
             .user_agent(concat!("intsync/", env!("CARGO_PKG_VERSION")))
+            // Requests (and the token) go only to `base_url`: a 3xx comes back as an answer,
+            // which the provider reports (`ProviderError::Redirected`), never follows.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .build()
@@ -240,10 +246,14 @@ impl Transport {
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-                let content_type = response
-                    .headers()
-                    .get(http::header::CONTENT_TYPE)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                let header = |name: http::header::HeaderName| {
+                    response
+                        .headers()
+                        .get(name)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                };
+                let content_type = header(http::header::CONTENT_TYPE);
+                let location = header(http::header::LOCATION);
                 let too_large = || TransportError::TooLarge {
                     url: url.clone(),
                     status,
@@ -275,6 +285,7 @@ impl Transport {
                     status,
                     retry_after,
                     content_type,
+                    location,
                     body,
                 })
             }
@@ -298,6 +309,7 @@ impl Transport {
                             retry_after: header("retry-after")
                                 .and_then(|v| parse_retry_after(v, std::time::SystemTime::now())),
                             content_type: header("content-type").map(str::to_owned),
+                            location: header("location").map(str::to_owned),
                             body: answer.body,
                         })
                     }

@@ -191,15 +191,17 @@ fn path_and_query(url: &str) -> Result<String, Unreadable> {
 pub fn error_message(body: &[u8]) -> String {
     match serde_json::from_slice::<Value>(body) {
         Ok(value) => {
+            // The vendor's own words are cleaned and cut like anything else a server sends: no
+            // terminal escape sequence, no page of text, reaches an error line.
             if let Some(first) = value.get("errors").and_then(|e| e.get(0)) {
                 let message = first.get("message").and_then(Value::as_str).unwrap_or("");
-                return match first.get("details").and_then(Value::as_str) {
+                return truncate(&match first.get("details").and_then(Value::as_str) {
                     Some(details) if !details.is_empty() => format!("{message} ({details})"),
                     _ => message.to_owned(),
-                };
+                });
             }
             if let Some(message) = value.get("message").and_then(Value::as_str) {
-                return message.to_owned();
+                return truncate(message);
             }
             truncate(&value.to_string())
         }
@@ -296,6 +298,18 @@ mod tests {
             "version mismatch"
         );
         assert_eq!(error_message(b"<html>oops</html>"), "<html>oops</html>");
+        let hostile = format!(
+            r#"{{"statusCode":400,"message":"bad \u001b[31mred\u001b[0m {}"}}"#,
+            "x".repeat(500)
+        );
+        let shown = error_message(hostile.as_bytes());
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert_eq!(shown.chars().count(), 200, "cut to 200 characters");
+        let ada = format!(
+            r#"{{"errors":[{{"type":"bad_request","message":"m\u0007","details":"{}"}}]}}"#,
+            "d".repeat(500)
+        );
+        assert_eq!(error_message(ada.as_bytes()).chars().count(), 200);
         assert_eq!(error_message(b""), "(empty body)");
     }
 }
