@@ -157,3 +157,81 @@ pub fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Re
     });
     rx
 }
+
+/// The spec `truto_manifest(name, category)` writes, as JSON (to seed or compare live state).
+pub fn truto_spec(name: &str, category: &str) -> Value {
+    json!({"name": name, "category": category, "config": {"base_url": "https://api.example.com", "timeout": 30}})
+}
+
+impl Env {
+    /// Truto's live integrations (one page of up to 100), as the API answers them.
+    pub fn truto_live(&self) -> Vec<Value> {
+        self.call(reqwest::Method::GET, "/integration?limit=100", None)["result"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+/// A write (any request but a `GET`) as the emulator logged it, with its body serialized in the
+/// key order the client sent (see [`Env::log_bodies`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LoggedWrite {
+    pub method: String,
+    pub path: String,
+    pub status: Option<u64>,
+    /// `serde_json::to_string` of the logged body: compare it with the exact body expected.
+    pub body: String,
+}
+
+impl Env {
+    /// Turns on the emulator's logging of request bodies (off by default), for the requests
+    /// that follow.
+    pub fn log_bodies(&self) {
+        let set = self.call(
+            reqwest::Method::PUT,
+            "/_emulator/log",
+            Some(json!({"bodies": true})),
+        );
+        assert_eq!(set, json!({"bodies": true}));
+    }
+
+    /// Every logged write (POST, PATCH, DELETE), in the order handled, with its body. Needs
+    /// [`Env::log_bodies`] on before the writes were sent.
+    pub fn logged_writes(&self) -> Vec<LoggedWrite> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["method"] != "GET")
+            .map(|r| LoggedWrite {
+                method: r["method"].as_str().unwrap().to_owned(),
+                path: r["path"].as_str().unwrap().to_owned(),
+                status: r["status"].as_u64(),
+                body: serde_json::to_string(
+                    r.get("body")
+                        .unwrap_or_else(|| panic!("no body logged (is log_bodies on?): {r}")),
+                )
+                .unwrap(),
+            })
+            .collect()
+    }
+}
+
+/// Polls `check` until it gives a value, at most `timeout`; panics naming `what` when it never
+/// does. A wait on a condition, for where a test would otherwise sleep and hope.
+pub fn wait_until<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::wire::Api;
 
@@ -180,7 +181,8 @@ impl RateLimits {
     }
 }
 
-/// One request as the log shows it.
+/// One request as the log shows it. It never holds the `Authorization` header (nor any other
+/// header): the log is readable by anything that has the token, and is printed by failing tests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoggedRequest {
     pub seq: u64,
@@ -194,6 +196,36 @@ pub struct LoggedRequest {
     /// The injected fault, if one acted on the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// The request body, when body logging is on ([`LogSettings::bodies`]): the body parsed as
+    /// JSON with its keys in the order they were sent, or `Some(Value::Null)` when there was no
+    /// body or it was not JSON. `None` (and absent from the JSON) when body logging is off.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "logged_body"
+    )]
+    pub body: Option<Value>,
+}
+
+/// `"body": null` is a logged empty or non-JSON body (`Some(Null)`), not an absent one.
+fn logged_body<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The body of a request as the log keeps it: JSON in the order sent, `null` when empty or not
+/// JSON.
+pub fn body_for_log(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+/// What the request log records (`GET`/`PUT /_emulator/log`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Keep each request's body. Off by default: benchmarks send tens of thousands of requests,
+    /// and a body costs a parse and its memory for as long as the entry is kept.
+    #[serde(default)]
+    pub bodies: bool,
 }
 
 /// The request log keeps the most recent entries only, so a long benchmark cannot exhaust memory.
@@ -244,6 +276,73 @@ mod tests {
             serde_json::from_str::<FaultAction>(r#"{"type": "delay_commit"}"#).is_err(),
             "`ms` is required"
         );
+    }
+
+    #[test]
+    fn logged_body_json_keeps_null_apart_from_absent() {
+        let entry = LoggedRequest {
+            seq: 1,
+            api: Api::Ada,
+            method: "POST".into(),
+            path: "/api/v2/platform-integrations/".into(),
+            query: None,
+            status: Some(200),
+            fault: None,
+            body: None,
+        };
+        let off = serde_json::to_value(&entry).unwrap();
+        assert!(off.get("body").is_none(), "no `body` key when off: {off}");
+        assert_eq!(serde_json::from_value::<LoggedRequest>(off).unwrap(), entry);
+
+        let empty = LoggedRequest {
+            body: Some(Value::Null),
+            ..entry.clone()
+        };
+        let json = serde_json::to_string(&empty).unwrap();
+        assert!(json.ends_with(r#","body":null}"#), "{json}");
+        assert_eq!(
+            serde_json::from_str::<LoggedRequest>(&json).unwrap(),
+            empty,
+            "`null` reads back as a logged empty body"
+        );
+
+        let sent = LoggedRequest {
+            body: Some(body_for_log(br#"{"z": 1, "a": {"y": 2, "b": 3}}"#)),
+            ..entry
+        };
+        let json = serde_json::to_string(&sent).unwrap();
+        assert!(
+            json.ends_with(r#","body":{"z":1,"a":{"y":2,"b":3}}}"#),
+            "the order sent: {json}"
+        );
+        assert_eq!(serde_json::from_str::<LoggedRequest>(&json).unwrap(), sent);
+    }
+
+    #[test]
+    fn bodies_for_the_log() {
+        assert_eq!(body_for_log(b""), Value::Null);
+        assert_eq!(body_for_log(b"{"), Value::Null);
+        assert_eq!(body_for_log(b"<html>"), Value::Null);
+        assert_eq!(body_for_log(b"[1, 2]"), serde_json::json!([1, 2]));
+        assert_eq!(
+            serde_json::to_string(&body_for_log(br#"{"version": 3, "name": "x"}"#)).unwrap(),
+            r#"{"version":3,"name":"x"}"#
+        );
+    }
+
+    #[test]
+    fn log_settings_json() {
+        assert_eq!(LogSettings::default(), LogSettings { bodies: false });
+        assert_eq!(
+            serde_json::from_str::<LogSettings>(r#"{"bodies": true}"#).unwrap(),
+            LogSettings { bodies: true }
+        );
+        assert_eq!(
+            serde_json::from_str::<LogSettings>("{}").unwrap(),
+            LogSettings::default()
+        );
+        assert!(serde_json::from_str::<LogSettings>(r#"{"body": true}"#).is_err());
+        assert!(serde_json::from_str::<LogSettings>(r#"{"bodies": "yes"}"#).is_err());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::controls::{
-    ADA_DOCUMENTED, FaultAction, Faults, LOG_CAPACITY, LoggedRequest, RateLimits, TRUTO_DOCUMENTED,
-    Window,
+    ADA_DOCUMENTED, FaultAction, Faults, LOG_CAPACITY, LogSettings, LoggedRequest, RateLimits,
+    TRUTO_DOCUMENTED, Window, body_for_log,
 };
 use crate::store::{Change, Store, StoreError};
 use crate::wire::{Api, ApiError, Request, Response};
@@ -158,6 +158,7 @@ struct Controls {
     limits: RateLimits,
     log: std::collections::VecDeque<LoggedRequest>,
     log_seq: u64,
+    log_settings: LogSettings,
 }
 
 /// Both vendor APIs over one state.
@@ -201,6 +202,7 @@ impl Emulator {
                 limits: RateLimits::default(),
                 log: std::collections::VecDeque::new(),
                 log_seq: 0,
+                log_settings: LogSettings::default(),
             }),
         }
     }
@@ -227,6 +229,17 @@ impl Emulator {
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {
         self.controls().faults = faults;
+    }
+
+    /// Turns the logging of request bodies on or off (off by default; `PUT /_emulator/log`).
+    /// Only requests logged from now on are affected.
+    pub fn set_log_bodies(&self, bodies: bool) {
+        self.controls().log_settings.bodies = bodies;
+    }
+
+    /// Whether request bodies are logged.
+    pub fn log_bodies(&self) -> bool {
+        self.controls().log_settings.bodies
     }
 
     /// Blocks until the change `seq` is on disk.
@@ -449,6 +462,8 @@ impl Emulator {
         outcome: Outcome,
         fault: Option<String>,
     ) -> Outcome {
+        // Parsed outside the lock: a large body must not hold up the other requests.
+        let body = self.log_bodies().then(|| body_for_log(&request.body));
         let mut controls = self.controls();
         controls.log_seq += 1;
         let entry = LoggedRequest {
@@ -459,6 +474,7 @@ impl Emulator {
             query: request.query.clone(),
             status: (outcome.delivery == Delivery::Respond).then_some(outcome.response.status),
             fault,
+            body,
         };
         if controls.log.len() >= LOG_CAPACITY {
             controls.log.pop_front();
@@ -584,6 +600,16 @@ impl Emulator {
                 let truto = parse(body.get("truto"), &TRUTO_DOCUMENTED)?;
                 self.controls().limits = RateLimits::new(ada, truto);
                 Ok(Response::json(200, &json!({ "ok": true })))
+            }
+            (&Method::GET, ["log"]) => {
+                Ok(Response::json(200, &json!(self.controls().log_settings)))
+            }
+            (&Method::PUT, ["log"]) => {
+                let settings: LogSettings = serde_json::from_value(body()?).map_err(|e| {
+                    ApiError::bad_request(format!("expected {{\"bodies\": true|false}}: {e}"))
+                })?;
+                self.controls().log_settings = settings;
+                Ok(Response::json(200, &json!(settings)))
             }
             (&Method::GET, ["requests"]) => Ok(Response::json(200, &json!(self.controls().log))),
             (&Method::DELETE, ["requests"]) => {
@@ -751,6 +777,177 @@ mod tests {
         assert_eq!(answer.map(|r| r.status), Ok(201));
         assert!(took >= hold, "answered after {took:?}");
         assert_eq!(truto_names(&emulator), [json!("late")]);
+    }
+
+    #[test]
+    fn the_log_keeps_bodies_only_when_asked_in_the_order_sent() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        assert!(!emulator.log_bodies(), "off by default");
+        let create = |name: &str| {
+            Request::new(Method::POST, "/integration")
+                .bearer(TOKEN)
+                .json(&json!({"name": name, "config": {"z": 1, "a": 2}, "category": "crm"}))
+        };
+        let id = emulator.call(create("before")).unwrap().json_body()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(emulator.requests()[0].body, None, "off: no body");
+
+        emulator.set_log_bodies(true);
+        assert!(emulator.log_bodies());
+        emulator.call(create("after")).unwrap();
+        let patch = Request::new(Method::PATCH, &format!("/integration/{id}"))
+            .bearer(TOKEN)
+            .json(&json!({"sharing": "deny", "category": "x", "version": 1}));
+        assert_eq!(emulator.call(patch).unwrap().status, 200);
+        emulator
+            .call(Request::new(Method::GET, "/integration?limit=5").bearer(TOKEN))
+            .unwrap();
+        let mut garbage = Request::new(Method::POST, "/integration").bearer(TOKEN);
+        garbage.body = bytes::Bytes::from_static(b"{\"name\": ");
+        assert_eq!(emulator.call(garbage).unwrap().status, 400);
+
+        let bodies: Vec<String> = emulator.requests()[1..]
+            .iter()
+            .map(|r| serde_json::to_string(r.body.as_ref().expect("logged")).unwrap())
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                r#"{"name":"after","config":{"z":1,"a":2},"category":"crm"}"#,
+                r#"{"sharing":"deny","category":"x","version":1}"#,
+                "null",
+                "null",
+            ],
+            "the bodies as sent, key order included; `null` for none or not JSON"
+        );
+
+        emulator.set_log_bodies(false);
+        emulator.call(create("off again")).unwrap();
+        assert_eq!(emulator.requests().last().unwrap().body, None);
+    }
+
+    #[test]
+    fn a_held_request_is_logged_with_its_body() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        emulator.set_log_bodies(true);
+        emulator.set_faults(delay_commit(0));
+        let answer = emulator
+            .call(
+                Request::new(Method::POST, "/integration")
+                    .bearer(TOKEN)
+                    .json(&json!({"name": "late", "is_beta": true})),
+            )
+            .unwrap();
+        assert_eq!(answer.status, 201);
+        let logged = &emulator.requests()[0];
+        assert_eq!(logged.fault.as_deref(), Some("delay_commit"));
+        assert_eq!(
+            serde_json::to_string(logged.body.as_ref().unwrap()).unwrap(),
+            r#"{"name":"late","is_beta":true}"#
+        );
+    }
+
+    #[test]
+    fn the_log_never_holds_the_authorization_header() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        let control = |method: Method, path: &str, body: Option<Value>| {
+            let mut request = Request::new(method, path).bearer(TOKEN);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            emulator.call(request).unwrap()
+        };
+        let set = control(Method::PUT, "/_emulator/log", Some(json!({"bodies": true})));
+        assert_eq!(
+            (set.status, set.json_body()),
+            (200, json!({"bodies": true}))
+        );
+        for token in [TOKEN, "a-wrong-token-5e2f"] {
+            for request in [
+                Request::new(Method::GET, "/api/v2/platform-integrations/"),
+                Request::new(Method::POST, "/integration").json(&json!({"name": "n"})),
+                Request::new(Method::PATCH, "/api/v2/platform-integrations/0")
+                    .json(&json!({"name": "n"})),
+            ] {
+                emulator.call(request.bearer(token)).unwrap();
+            }
+        }
+        let log = control(Method::GET, "/_emulator/requests", None);
+        let text = String::from_utf8(log.body.to_vec()).unwrap();
+        assert_eq!(log.json_body().as_array().map(Vec::len), Some(6), "{text}");
+        assert!(
+            text.contains(r#""body":{"name":"n"}"#),
+            "bodies are on: {text}"
+        );
+        for secret in [TOKEN, "a-wrong-token-5e2f", "Bearer", "uthorization"] {
+            assert!(!text.contains(secret), "{secret:?} in the log: {text}");
+        }
+    }
+
+    #[test]
+    fn log_control_routes() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        let send = |method: Method, body: Option<&[u8]>, token: Option<&str>| {
+            let mut request = Request::new(method, "/_emulator/log");
+            if let Some(token) = token {
+                request = request.bearer(token);
+            }
+            if let Some(body) = body {
+                request.body = bytes::Bytes::copy_from_slice(body);
+            }
+            let answer = emulator.call(request).unwrap();
+            (answer.status, answer.json_body())
+        };
+        let t = Some(TOKEN);
+        // Each call and the answer it must get, in order.
+        // (method, body, token, the status it must get, the answer when 200)
+        type Row<'a> = (Method, Option<&'a [u8]>, Option<&'a str>, u16, Value);
+        let table: [Row; 9] = [
+            (Method::GET, None, t, 200, json!({"bodies": false})),
+            (Method::GET, None, None, 401, Value::Null),
+            (
+                Method::PUT,
+                Some(br#"{"bodies": true}"#),
+                None,
+                401,
+                Value::Null,
+            ),
+            (
+                Method::PUT,
+                Some(br#"{"bodies": true}"#),
+                t,
+                200,
+                json!({"bodies": true}),
+            ),
+            (Method::GET, None, t, 200, json!({"bodies": true})),
+            (Method::PUT, Some(br#"{"bodies": 1}"#), t, 400, Value::Null),
+            (
+                Method::PUT,
+                Some(br#"{"bodys": false}"#),
+                t,
+                400,
+                Value::Null,
+            ),
+            (
+                Method::POST,
+                Some(br#"{"bodies": false}"#),
+                t,
+                404,
+                Value::Null,
+            ),
+            (Method::PUT, Some(b"{}"), t, 200, json!({"bodies": false})),
+        ];
+        for (i, (method, body, token, status, answer)) in table.into_iter().enumerate() {
+            let call = format!("call {i}: {method} {:?}", body.map(String::from_utf8_lossy));
+            let (got, got_body) = send(method, body, token);
+            assert_eq!(got, status, "{call}: {got_body}");
+            if status == 200 {
+                assert_eq!(got_body, answer, "{call}");
+            }
+        }
+        assert!(!emulator.log_bodies(), "`{{}}` is the default: off");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod store;
 mod truto;
 mod wire;
 
-pub use controls::{FaultAction, FaultRule, Faults, LoggedRequest};
+pub use controls::{FaultAction, FaultRule, Faults, LogSettings, LoggedRequest};
 pub use emulator::{Delivery, Dropped, Emulator, Held, MAX_BODY_BYTES, Outcome, RateLimitPreset};
 pub use store::{Store, StoreError};
 pub use wire::{Api, ApiError, Request, Response};

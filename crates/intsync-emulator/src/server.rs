@@ -233,3 +233,108 @@ impl RunningServer {
         (&mut self.task).await.unwrap_or(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    const TOKEN: &str = "server-unit";
+
+    /// Sends `method path` with a raw body; the status and the body as text.
+    async fn send(
+        http: &reqwest::Client,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: &'static str,
+    ) -> (u16, String) {
+        let response = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("answered");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn over_http_the_log_keeps_bodies_as_sent_once_turned_on() {
+        let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
+        let server = RunningServer::start(
+            Emulator::new(Store::in_memory(), TOKEN),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let (base, http) = (server.base_url(), reqwest::Client::new());
+        use reqwest::Method;
+
+        assert_eq!(
+            send(&http, &base, Method::GET, "/_emulator/log", "").await,
+            (200, r#"{"bodies":false}"#.to_owned())
+        );
+        let (status, _) = send(
+            &http,
+            &base,
+            Method::POST,
+            "/integration",
+            r#"{"name": "off"}"#,
+        )
+        .await;
+        assert_eq!(status, 201);
+        assert_eq!(
+            send(
+                &http,
+                &base,
+                Method::PUT,
+                "/_emulator/log",
+                r#"{"bodies": true}"#
+            )
+            .await,
+            (200, r#"{"bodies":true}"#.to_owned())
+        );
+        assert!(server.emulator.log_bodies(), "the same setting in process");
+        let (status, created) = send(
+            &http,
+            &base,
+            Method::POST,
+            "/integration",
+            r#"{ "name" : "on", "config": {"timeout": 30, "base_url": "https://x.example"}, "category": "crm" }"#,
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let (status, _) = send(
+            &http,
+            &base,
+            Method::POST,
+            "/api/v2/platform-integrations/",
+            "not json",
+        )
+        .await;
+        assert_eq!(status, 400);
+
+        let (status, log) = send(&http, &base, Method::GET, "/_emulator/requests", "").await;
+        assert_eq!(status, 200);
+        let log: serde_json::Value = serde_json::from_str(&log).unwrap();
+        let entries = log.as_array().unwrap();
+        assert_eq!(entries.len(), 3, "{log}");
+        assert!(entries[0].get("body").is_none(), "logged while off: {log}");
+        assert_eq!(
+            serde_json::to_string(&entries[1]["body"]).unwrap(),
+            r#"{"name":"on","config":{"timeout":30,"base_url":"https://x.example"},"category":"crm"}"#,
+            "the key order sent, through the log's own JSON"
+        );
+        assert!(
+            entries[2]
+                .get("body")
+                .is_some_and(serde_json::Value::is_null),
+            "`null` for a body that is not JSON: {log}"
+        );
+        assert!(!log.to_string().contains(TOKEN), "{log}");
+        server.stop().await.unwrap();
+    }
+}

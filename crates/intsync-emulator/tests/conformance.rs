@@ -49,7 +49,29 @@ struct Check {
     checked: Vec<String>,
 }
 
+/// One step of the conformance run: an API call and the status it must get (its body is then
+/// validated against the spec's schema for that status), or a test control that must succeed.
+enum Step<'a> {
+    Call {
+        method: Method,
+        path: String,
+        spec_path: &'a str,
+        body: Option<Value>,
+        token: Option<&'a str>,
+        expect: u16,
+        why: &'a str,
+    },
+    Control {
+        method: Method,
+        path: String,
+        body: Value,
+    },
+}
+
 impl Check {
+    /// Sends the call, asserts that it got `expect` (the status of this very call, not one seen
+    /// somewhere in the run), and validates its body against the spec.
+    #[allow(clippy::too_many_arguments)] // reason: one call's whole description, as in the table
     async fn call(
         &mut self,
         method: Method,
@@ -57,6 +79,8 @@ impl Check {
         spec_path: &str,
         body: Option<Value>,
         token: Option<&str>,
+        expect: u16,
+        why: &str,
     ) -> Value {
         let mut request = self
             .http
@@ -70,6 +94,10 @@ impl Check {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let body: Value = response.json().await.expect("JSON body");
+        assert_eq!(
+            status, expect,
+            "{method} {path} ({why}) answered {status}, not {expect}: {body}"
+        );
         let (validator, reference) = validator(
             &self.spec,
             spec_path,
@@ -87,6 +115,36 @@ impl Check {
         self.checked
             .push(format!("{method} {spec_path} {status} ({reference})"));
         body
+    }
+
+    async fn run(&mut self, steps: Vec<Step<'_>>) {
+        for step in steps {
+            match step {
+                Step::Call {
+                    method,
+                    path,
+                    spec_path,
+                    body,
+                    token,
+                    expect,
+                    why,
+                } => {
+                    self.call(method, &path, spec_path, body, token, expect, why)
+                        .await;
+                }
+                Step::Control { method, path, body } => {
+                    let response = self
+                        .http
+                        .request(method.clone(), format!("{}{path}", self.server.base_url()))
+                        .bearer_auth(TOKEN)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status().as_u16(), 200, "control {method} {path}");
+                }
+            }
+        }
     }
 }
 
@@ -135,14 +193,17 @@ async fn ada_responses_match_the_openapi_schemas() {
     let collection = "/v2/platform-integrations/";
     let item = "/v2/platform-integrations/{id}";
     let t = Some(TOKEN);
+    let ada = "/api/v2/platform-integrations/";
 
     let created = c
         .call(
             Method::POST,
-            "/api/v2/platform-integrations/",
+            ada,
             collection,
             Some(create_body("one")),
             t,
+            200,
+            "create with every field",
         )
         .await;
     let id = created["id"].as_str().unwrap().to_owned();
@@ -150,135 +211,63 @@ async fn ada_responses_match_the_openapi_schemas() {
     for optional in ["icon_url", "call_to_action", "error_codes"] {
         minimal.as_object_mut().unwrap().remove(optional);
     }
-    c.call(
-        Method::POST,
-        "/api/v2/platform-integrations/",
-        collection,
-        Some(minimal),
-        t,
-    )
-    .await;
-    c.call(
-        Method::POST,
-        "/api/v2/platform-integrations/",
-        collection,
-        Some(json!({"name": 1})),
-        t,
-    )
-    .await; // 400
-    c.call(
-        Method::POST,
-        "/api/v2/platform-integrations/",
-        collection,
-        Some(create_body("x")),
-        None,
-    )
-    .await; // 401
-
-    c.call(
-        Method::GET,
-        "/api/v2/platform-integrations/?limit=1",
-        collection,
-        None,
-        t,
-    )
-    .await; // next_page_url set
-    c.call(
-        Method::GET,
-        "/api/v2/platform-integrations/",
-        collection,
-        None,
-        t,
-    )
-    .await; // next_page_url null
-    c.call(
-        Method::GET,
-        "/api/v2/platform-integrations/",
-        collection,
-        None,
-        None,
-    )
-    .await; // 401
-    c.call(
-        Method::GET,
-        "/api/v2/platform-integrations/?cursor=nope",
-        collection,
-        None,
-        t,
-    )
-    .await; // 400
-
     let path = format!("/api/v2/platform-integrations/{id}");
-    c.call(
-        Method::PATCH,
-        &path,
-        item,
-        Some(json!({"description": "new", "icon_url": null, "error_codes": null})),
-        t,
-    )
-    .await;
-    c.call(
-        Method::PATCH,
-        &path,
-        item,
-        Some(json!({"tags": ["nope"]})),
-        t,
-    )
-    .await; // 400
-    c.call(
-        Method::PATCH,
-        "/api/v2/platform-integrations/000000000000000000000000",
-        item,
-        Some(json!({})),
-        t,
-    )
-    .await; // 404
-    c.call(Method::PATCH, &path, item, Some(json!({})), None)
-        .await; // 401
-    c.http
-        .post(format!("{}/_emulator/ada/{id}/status", c.server.base_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"status": "approved"}))
-        .send()
-        .await
-        .unwrap();
-    c.call(
-        Method::PATCH,
-        &path,
-        item,
-        Some(json!({"name": "frozen"})),
-        t,
-    )
-    .await; // 403
+    let call = |method: Method,
+                path: &str,
+                spec_path: &'static str,
+                body: Option<Value>,
+                token: Option<&'static str>,
+                expect: u16,
+                why: &'static str| Step::Call {
+        method,
+        path: path.to_owned(),
+        spec_path,
+        body,
+        token,
+        expect,
+        why,
+    };
+    let control = |method: Method, path: &str, body: Value| Step::Control {
+        method,
+        path: path.to_owned(),
+        body,
+    };
+    // Each call with the status it must get, in order; a route that answers one of them with
+    // another status fails here, at that call.
+    let approve = json!({"status": "approved"});
+    let faults = json!({"rules": [
+        {"method": "GET", "times": 1, "action": {"type": "status", "status": 429}},
+        {"method": "GET", "after": 1, "times": 1, "action": {"type": "status", "status": 500}}
+    ]});
+    let clear = json!({"description": "new", "icon_url": null, "error_codes": null});
+    let unknown = "/api/v2/platform-integrations/000000000000000000000000";
+    let (first, bad_cursor) = (format!("{ada}?limit=1"), format!("{ada}?cursor=nope"));
+    let (status, faults_path) = (format!("/_emulator/ada/{id}/status"), "/_emulator/faults");
+    use Method as M;
+    #[rustfmt::skip]
+    let steps = vec![
+        call(M::POST, ada, collection, Some(minimal), t, 200, "create without the optional fields"),
+        call(M::POST, ada, collection, Some(json!({"name": 1})), t, 400, "create with a wrong type"),
+        call(M::POST, ada, collection, Some(create_body("x")), None, 401, "create without a token"),
+        call(M::GET, &first, collection, None, t, 200, "a page with next_page_url"),
+        call(M::GET, ada, collection, None, t, 200, "the last page: next_page_url null"),
+        call(M::GET, ada, collection, None, None, 401, "list without a token"),
+        call(M::GET, &bad_cursor, collection, None, t, 400, "an unknown cursor"),
+        call(M::PATCH, &path, item, Some(clear), t, 200, "update, clearing the nullable fields"),
+        call(M::PATCH, &path, item, Some(json!({"tags": ["nope"]})), t, 400, "a tag Ada refuses"),
+        call(M::PATCH, unknown, item, Some(json!({})), t, 404, "update of an unknown id"),
+        call(M::PATCH, &path, item, Some(json!({})), None, 401, "update without a token"),
+        control(M::POST, &status, approve),
+        call(M::PATCH, &path, item, Some(json!({"name": "frozen"})), t, 403, "update when approved"),
+        // Injected 429 and 500 use the same envelope.
+        control(M::PUT, faults_path, faults),
+        call(M::GET, ada, collection, None, t, 429, "an injected 429"),
+        call(M::GET, ada, collection, None, t, 500, "an injected 500"),
+        call(M::GET, ada, collection, None, t, 200, "the faults are spent"),
+    ];
+    c.run(steps).await;
 
-    // Injected 429 and 500 use the same envelope.
-    c.http
-        .put(format!("{}/_emulator/faults", c.server.base_url()))
-        .bearer_auth(TOKEN)
-        .json(&json!({"rules": [
-            {"method": "GET", "times": 1, "action": {"type": "status", "status": 429}},
-            {"method": "GET", "after": 1, "times": 1, "action": {"type": "status", "status": 500}}
-        ]}))
-        .send()
-        .await
-        .unwrap();
-    c.call(
-        Method::GET,
-        "/api/v2/platform-integrations/",
-        collection,
-        None,
-        t,
-    )
-    .await;
-    c.call(
-        Method::GET,
-        "/api/v2/platform-integrations/",
-        collection,
-        None,
-        t,
-    )
-    .await;
-
+    // The table covers every status the spec's error envelope is checked for.
     let statuses: Vec<&str> = c
         .checked
         .iter()
