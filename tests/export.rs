@@ -22,6 +22,42 @@ fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The `(kind, name)` of every file in `dir`, each parsed as a manifest, sorted (a name two
+/// files hold shows twice).
+fn exported(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let doc: Value = serde_saphyr::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
+            let name = &doc["spec"]["name"];
+            (
+                doc["kind"].as_str().unwrap_or("(no kind)").to_owned(),
+                name.as_str()
+                    .map_or_else(|| name.to_string(), str::to_owned),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The `(kind, name)` of every live integration `target` serves, sorted.
+fn live(env: &Env, target: &str) -> Vec<(String, String)> {
+    let (kind, items) = match target {
+        "ada" => ("AdaPlatformIntegration", env.ada_live()),
+        _ => ("TrutoIntegration", env.truto_live()),
+    };
+    let mut live: Vec<(String, String)> = items
+        .iter()
+        .map(|i| (kind.to_owned(), i["name"].as_str().unwrap().to_owned()))
+        .collect();
+    live.sort();
+    live
+}
+
 fn ada(name: &str) -> Value {
     json!({
         "name": name, "description": "Sync: articles # not a comment", "author": "Zoë Ünïcode ✓",
@@ -68,6 +104,13 @@ fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
         );
         assert_eq!(code, 0, "{stderr}");
         assert!(!stderr.contains("warning:"), "{stderr}");
+        // One file per live integration, each with its own: `plan` cannot see a dropped one
+        // (an unmanaged integration is no change).
+        assert_eq!(
+            exported(&env.dir.path().join(format!("exported-{target}"))),
+            live(&env, target),
+            "{target}"
+        );
         let (code, stdout, stderr) = run(
             env.dir.path(),
             &[
@@ -151,6 +194,52 @@ fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
             modified,
             "{name} was rewritten"
         );
+    }
+}
+
+/// Names that differ only in what the file-name slug drops (punctuation, case) go to files of
+/// their own, each with its own name: none overwrites another.
+#[test]
+fn names_that_slug_alike_are_exported_to_files_of_their_own() {
+    let env = Env::new(2); // several pages
+    let names = [
+        "Cool Shop!",
+        "Cool Shop?",
+        "cool shop",
+        "COOL-SHOP",
+        "a/b",
+        "a b",
+        "A_B",
+        "✓✓",
+        "✗",
+    ];
+    for name in names {
+        env.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(ada(name)),
+        );
+        env.call(
+            reqwest::Method::POST,
+            "/integration",
+            Some(json!({"name": name})),
+        );
+    }
+    for target in ["ada", "truto"] {
+        let dir = format!("out-{target}");
+        let (code, _, stderr) = run(
+            env.dir.path(),
+            &["export", "--target", target, "--dir", &dir],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let files = exported(&env.dir.path().join(&dir));
+        assert_eq!(files.len(), names.len(), "{target}: {files:?}");
+        assert_eq!(files, live(&env, target), "{target}");
+        let (code, stdout, stderr) = run(
+            env.dir.path(),
+            &["plan", "--target", target, "--detailed-exitcode", &dir],
+        );
+        assert_eq!(code, 0, "{target}: {stdout}{stderr}");
     }
 }
 
@@ -295,6 +384,14 @@ proptest! {
         let (code, _, stderr) = run(dir.path(), &["export", "--dir", "out"]);
         prop_assert_eq!(code, 0, "{}", stderr);
         prop_assert!(!stderr.contains("warning:"), "{}", stderr);
+        // One file per integration, each with its own name, whatever the names slug to.
+        let mut want: Vec<(String, String)> = ada_names
+            .iter()
+            .map(|n| ("AdaPlatformIntegration".to_owned(), n.clone()))
+            .chain(truto_names.iter().map(|n| ("TrutoIntegration".to_owned(), n.clone())))
+            .collect();
+        want.sort();
+        prop_assert_eq!(exported(&dir.path().join("out")), want);
         let (code, stdout, stderr) = run(dir.path(), &["plan", "--detailed-exitcode", "out"]);
         prop_assert_eq!(code, 0, "{}{}", stdout, stderr);
     }

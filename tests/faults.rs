@@ -3,14 +3,19 @@
 //! a faithful export) or fail with a clear error and exit 1; never panic, never create a
 //! duplicate, never write to an integration that is not in `development`.
 //!
-//! `INTSYNC_FAULT_REPORT=FILE cargo test --test faults` also writes the matrix as the Markdown
-//! table of `docs/reliability.md`.
+//! The matrix's table is committed in `docs/reliability.md`, between two marker comments; the
+//! test fails when the run's table differs from it (run-specific values, integration ids and
+//! byte counts, are replaced by placeholders). `INTSYNC_FAULT_REPORT=1 cargo test --test faults`
+//! rewrites the committed table instead. `INTSYNC_FAULT_FILTER=TEXT` runs only the faults whose
+//! name contains TEXT, or one of several `|`-separated TEXTs (and compares, or rewrites, only
+//! their rows).
 
 mod common;
 
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
-use common::{Env, ada_manifest, truto_manifest};
+use common::{Env, ada_manifest, ada_spec, truto_manifest, truto_spec};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -195,7 +200,7 @@ fn account() -> Account {
         env.call(
             Method::POST,
             "/integration",
-            Some(json!({"name": name, "category": category, "config": {"base_url": "https://api.example.com", "timeout": 30}})),
+            Some(truto_spec(name, category)),
         );
     }
     env.manifest("keep.yaml", &ada_manifest("Keep", "new"));
@@ -250,19 +255,175 @@ fn run(env: &Env, args: &[&str]) -> Run {
     }
 }
 
-fn live_names(env: &Env) -> Vec<String> {
-    let mut names = Vec::new();
-    for (path, key) in [
-        ("/api/v2/platform-integrations/?limit=100", "data"),
-        ("/integration?limit=100", "result"),
-    ] {
-        let page = env.call(Method::GET, path, None);
-        for item in page[key].as_array().unwrap() {
-            names.push(item["name"].as_str().unwrap().to_owned());
+/// Which state the live integrations must be in.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Expect {
+    /// As seeded: nothing was written (plan, export).
+    Seeded,
+    /// As the manifests say: the approved `Frozen` excepted (its change is blocked).
+    Applied,
+    /// After an apply that failed: each integration as seeded or as its manifest says, and
+    /// nothing else.
+    Partial,
+}
+
+/// A managed integration of `account()`: as seeded (`None`: apply creates it), and the fields
+/// its manifest sets, as apply must leave them live.
+struct Managed {
+    api: &'static str,
+    name: &'static str,
+    seeded: Option<Value>,
+    applied: Value,
+}
+
+fn managed() -> Vec<Managed> {
+    let ada = |name, seeded: Option<&str>, applied| Managed {
+        api: "ada",
+        name,
+        seeded: seeded.map(|d| ada_spec(name, d)),
+        applied: ada_spec(name, applied),
+    };
+    let truto = |name, seeded: Option<&str>, applied| Managed {
+        api: "truto",
+        name,
+        seeded: seeded.map(|c| truto_spec(name, c)),
+        applied: truto_spec(name, applied),
+    };
+    vec![
+        ada("Keep", Some("old"), "new"),
+        // Approved: the manifest says "new", but that change is blocked, never written.
+        ada("Frozen", Some("old"), "old"),
+        ada("Fresh", None, "brand new"),
+        truto("Tracker", Some("crm"), "ticketing"),
+        truto("Filler", Some("crm"), "crm"),
+        truto("New CRM", None, "crm"),
+    ]
+}
+
+/// Whether a live value is the desired one, compared the way the planner compares: `tags` and
+/// `scopes` as sets, numbers by value, objects whatever their key order.
+fn same(field: &str, want: &Value, live: Option<&Value>) -> bool {
+    fn equal(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal(a, b))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| equal(v, w)))
+            }
+            _ => a == b,
         }
     }
-    names.sort();
-    names
+    let set = |v: &Value| -> Option<BTreeSet<String>> {
+        Some(v.as_array()?.iter().map(Value::to_string).collect())
+    };
+    match live {
+        None => false,
+        Some(live) if matches!(field, "tags" | "scopes") => set(want) == set(live),
+        Some(live) => equal(want, live),
+    }
+}
+
+/// The fields `want` sets that differ live.
+fn differences(want: &Value, live: &Value) -> Vec<String> {
+    want.as_object()
+        .unwrap()
+        .iter()
+        .filter(|(field, value)| !same(field, value, live.get(field.as_str())))
+        .map(|(field, value)| {
+            let live = live
+                .get(field.as_str())
+                .map_or("absent".into(), Value::to_string);
+            format!("`{field}` is {live} live, want {value}")
+        })
+        .collect()
+}
+
+/// Reads live state through the emulator's APIs and compares it with `expect`, field by field:
+/// every managed integration exactly once, with the fields its manifest (or its seed) sets, and
+/// no other integration. Returns what differs.
+fn live_problems(account: &Account, expect: Expect) -> Vec<String> {
+    let env = &account.env;
+    let mut live: Vec<(&str, Value)> = env.ada_live().into_iter().map(|i| ("ada", i)).collect();
+    live.extend(env.truto_live().into_iter().map(|i| ("truto", i)));
+    let managed = managed();
+    let mut problems = Vec::new();
+    for (api, item) in &live {
+        if !managed
+            .iter()
+            .any(|m| m.api == *api && item["name"] == m.name)
+        {
+            problems.push(format!("{api}: an integration no manifest names: {item}"));
+        }
+    }
+    for m in &managed {
+        let found: Vec<&Value> = live
+            .iter()
+            .filter(|(api, item)| *api == m.api && item["name"] == m.name)
+            .map(|(_, item)| item)
+            .collect();
+        let allowed: Vec<&Value> = match expect {
+            Expect::Seeded => m.seeded.iter().collect(),
+            Expect::Applied => vec![&m.applied],
+            Expect::Partial => m.seeded.iter().chain([&m.applied]).collect(),
+        };
+        match found[..] {
+            [] if allowed.is_empty() || (expect == Expect::Partial && m.seeded.is_none()) => {}
+            [] => problems.push(format!("{} {:?} is missing", m.api, m.name)),
+            [_] if allowed.is_empty() => problems.push(format!(
+                "{} {:?} exists, but nothing should have created it",
+                m.api, m.name
+            )),
+            [item] => {
+                if !allowed
+                    .iter()
+                    .any(|want| differences(want, item).is_empty())
+                {
+                    let want = allowed.last().unwrap(); // the manifest's, unless nothing was applied
+                    problems.push(format!(
+                        "{} {:?}: {}",
+                        m.api,
+                        m.name,
+                        differences(want, item).join("; ")
+                    ));
+                }
+            }
+            _ => problems.push(format!(
+                "{} {:?} exists {} times (a duplicate)",
+                m.api,
+                m.name,
+                found.len()
+            )),
+        }
+    }
+    if let Some((_, frozen)) = live
+        .iter()
+        .find(|(api, item)| *api == "ada" && item["name"] == "Frozen")
+        && (frozen["id"] != account.frozen.as_str() || frozen["status"] != "approved")
+    {
+        problems.push(format!(
+            "the approved integration is no longer the approved one seeded: {frozen}"
+        ));
+    }
+    problems
+}
+
+/// After a converged apply on `target`, intsync's own plan must show only the blocked change
+/// (Ada) or nothing (Truto).
+fn plan_after_apply(env: &Env, target: &str) -> Option<String> {
+    let after = run(env, &["plan", "--target", target, "--detailed-exitcode"]);
+    let (code, summary) = if target == "ada" {
+        (3, "Plan: 0 to create, 0 to update, 1 blocked, 2 unchanged")
+    } else {
+        (0, "Plan: 0 to create, 0 to update, 0 blocked, 3 unchanged")
+    };
+    (after.code != code || !after.stdout.contains(summary)).then(|| {
+        format!(
+            "plan exits {} (want {code} and \"{summary}\"):\n{}{}",
+            after.code, after.stdout, after.stderr
+        )
+    })
 }
 
 /// The first line of stderr that says what went wrong.
@@ -275,6 +436,74 @@ fn error_line(stderr: &str) -> String {
         .trim_start_matches("error: ")
         .trim_start_matches("- ")
         .to_owned()
+}
+
+/// What an error line lacks, if anything: it must name the request (method and path) and the
+/// cause.
+fn unclear(line: &str) -> Option<&'static str> {
+    const METHODS: &[&str] = &["GET ", "POST ", "PATCH "];
+    const PATHS: &[&str] = &["/api/v2/platform-integrations/", "/integration"];
+    const CAUSES: &[&str] = &[
+        "no answer",
+        "not JSON",
+        "has no",
+        "outcome is unknown",
+        "outcome unknown",
+        "timed out",
+        "client secret was lost",
+    ];
+    let status = line
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.len() == 3 && w.parse::<u16>().is_ok_and(|s| (400..600).contains(&s)));
+    if !METHODS.iter().any(|m| line.contains(m)) {
+        Some("names no request method")
+    } else if !PATHS.iter().any(|p| line.contains(p)) {
+        Some("names no request path")
+    } else if !status && !CAUSES.iter().any(|c| line.contains(c)) {
+        Some("names no cause")
+    } else {
+        None
+    }
+}
+
+/// `text` with what differs from run to run replaced: integration ids (Ada's 24 hex digits,
+/// Truto's UUIDs) by `<id>`, byte counts and column numbers by `<n>`.
+fn normalise(text: &str) -> String {
+    fn is_id(word: &str) -> bool {
+        let hex = |s: &str| s.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'));
+        let uuid = word.len() == 36
+            && word.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+            && hex(&word.replace('-', ""));
+        (word.len() == 24 && hex(word)) || uuid
+    }
+    // Words (letters, digits, dashes) and the single characters between them.
+    let mut tokens: Vec<String> = Vec::new();
+    for c in text.chars() {
+        let word = c.is_ascii_alphanumeric() || c == '-';
+        match tokens.last_mut() {
+            Some(last) if word && last.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+                last.push(c);
+            }
+            _ => tokens.push(c.to_string()),
+        }
+    }
+    let number = |t: &String| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    let mut out = String::with_capacity(text.len());
+    for (i, token) in tokens.iter().enumerate() {
+        let before = i
+            .checked_sub(2)
+            .and_then(|j| tokens.get(j))
+            .map(String::as_str);
+        let after = tokens.get(i + 2).map(String::as_str);
+        if is_id(token) {
+            out.push_str("<id>");
+        } else if number(token) && (after == Some("bytes") || before == Some("column")) {
+            out.push_str("<n>");
+        } else {
+            out.push_str(token);
+        }
+    }
+    out
 }
 
 /// Runs `op` on both targets under the fault; returns the cell's text, and pushes every broken
@@ -337,18 +566,15 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
                 r.code, r.stderr
             ));
         }
-        if r.code == 1 && error_line(&r.stderr) == "(no error line)" {
-            broken(format!(
-                "{target}: exit 1 without an error message: {}",
-                r.stderr
-            ));
+        if r.code == 1 {
+            let line = error_line(&r.stderr);
+            if let Some(lack) = unclear(&line) {
+                broken(format!(
+                    "{target}: exit 1, but the error line {lack}: {line:?}\n{}",
+                    r.stderr
+                ));
+            }
         }
-    }
-    let names = live_names(env);
-    let mut unique = names.clone();
-    unique.dedup();
-    if unique != names {
-        broken(format!("duplicate integrations: {names:?}"));
     }
     let frozen_path = format!("/api/v2/platform-integrations/{}", account.frozen);
     if requests
@@ -361,8 +587,16 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
         broken(format!("{} sent a write", op.name()));
     }
 
-    // Did it converge?
+    // Did it converge? Live state, read directly, says what was written.
     let converged = results.iter().all(|(_, _, r)| r.code == 0);
+    let expect = match (op, converged) {
+        (Op::Apply, true) => Expect::Applied,
+        (Op::Apply, false) => Expect::Partial,
+        (Op::Plan | Op::Export, _) => Expect::Seeded,
+    };
+    for problem in live_problems(&account, expect) {
+        broken(format!("live state ({expect:?}): {problem}"));
+    }
     if converged {
         for (target, dir, r) in &results {
             match op {
@@ -377,13 +611,8 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
                     }
                 }
                 Op::Apply => {
-                    let after = run(env, &["plan", "--target", target, "--detailed-exitcode"]);
-                    let want = if *target == "ada" { 3 } else { 0 }; // only the blocked change is left
-                    if after.code != want {
-                        broken(format!(
-                            "{target}: not converged: plan exits {}:\n{}",
-                            after.code, after.stdout
-                        ));
+                    if let Some(problem) = plan_after_apply(env, target) {
+                        broken(format!("{target}: not converged: {problem}"));
                     }
                 }
                 Op::Export => {
@@ -406,9 +635,6 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
                 }
             }
         }
-        if op == Op::Apply && names != ["Filler", "Fresh", "Frozen", "Keep", "New CRM", "Tracker"] {
-            broken(format!("live integrations after apply: {names:?}"));
-        }
     }
     let must_converge = match (forever, op) {
         (_, Op::Apply) if fault.post_outcome_unknown => false,
@@ -430,18 +656,20 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
                     "--skip-blocked",
                 ],
             );
-            let after = run(env, &["plan", "--target", target, "--detailed-exitcode"]);
-            let want = if target == "ada" { 3 } else { 0 };
-            if again.code != 0 || after.code != want {
+            if again.code != 0 {
                 broken(format!(
-                    "{target}: a re-run without the fault does not converge: apply exits {}, plan {}:\n{}{}",
-                    again.code, after.code, again.stderr, after.stdout
+                    "{target}: a re-run without the fault exits {}:\n{}",
+                    again.code, again.stderr
+                ));
+            }
+            if let Some(problem) = plan_after_apply(env, target) {
+                broken(format!(
+                    "{target}: a re-run without the fault does not converge: {problem}"
                 ));
             }
         }
-        let names = live_names(env);
-        if names != ["Filler", "Fresh", "Frozen", "Keep", "New CRM", "Tracker"] {
-            broken(format!("live integrations after the re-run: {names:?}"));
+        for problem in live_problems(&account, Expect::Applied) {
+            broken(format!("live state after the re-run: {problem}"));
         }
         rerun.push_str("; a re-run converges");
     }
@@ -474,32 +702,123 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
         {
             line.truncate(hint);
         }
-        format!("exit 1: `{line}`{rerun}")
+        format!("exit 1: `{}`{rerun}", normalise(&line))
     }
+}
+
+const BEGIN: &str = "<!-- fault-matrix:begin";
+const END: &str = "<!-- fault-matrix:end -->";
+const HEADER: &str = "| fault | mode | plan | apply | export |\n|---|---|---|---|---|\n";
+
+fn reliability_md() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/reliability.md")
+}
+
+/// The byte range of the table between the marker comments of `doc`.
+fn table_range(doc: &str) -> std::ops::Range<usize> {
+    let begin = doc
+        .find(BEGIN)
+        .expect("docs/reliability.md has the begin marker");
+    let start = begin + doc[begin..].find('\n').unwrap() + 1;
+    let end = start
+        + doc[start..]
+            .find(END)
+            .expect("docs/reliability.md has the end marker");
+    start..end
+}
+
+/// A row's fault and mode: the first two cells.
+fn row_key(row: &str) -> &str {
+    row.match_indices('|')
+        .nth(2)
+        .map_or(row, |(i, _)| &row[..i])
+}
+
+/// The committed table with the rows of this run in place of theirs: the whole table when every
+/// fault ran.
+fn merged(committed: &str, rows: &[String], all: bool) -> String {
+    if all {
+        return format!("{HEADER}{}", rows.concat());
+    }
+    let mut table: Vec<String> = committed.lines().map(|l| format!("{l}\n")).collect();
+    for row in rows {
+        match table.iter_mut().find(|l| row_key(l) == row_key(row)) {
+            Some(line) => line.clone_from(row),
+            None => table.push(row.clone()),
+        }
+    }
+    table.concat()
 }
 
 #[test]
 fn fault_matrix() {
+    let started = std::time::Instant::now();
+    let filter = std::env::var("INTSYNC_FAULT_FILTER").unwrap_or_default();
+    let faults: Vec<Fault> = faults()
+        .into_iter()
+        .filter(|f| filter.split('|').any(|part| f.name.contains(part)))
+        .collect();
+    assert!(
+        !faults.is_empty(),
+        "INTSYNC_FAULT_FILTER={filter:?} names no fault"
+    );
+    let all = filter.is_empty();
     let mut violations = Vec::new();
-    let mut table =
-        String::from("| fault | mode | plan | apply | export |\n|---|---|---|---|---|\n");
-    for fault in faults() {
+    let mut rows = Vec::new();
+    for fault in &faults {
         for forever in [false, true] {
             let cells: Vec<String> = [Op::Plan, Op::Apply, Op::Export]
                 .into_iter()
-                .map(|op| cell(op, &fault, forever, &mut violations))
+                .map(|op| cell(op, fault, forever, &mut violations))
                 .collect();
             let mode = if forever { "persistent" } else { "transient" };
-            let _ = writeln!(table, "| {} | {mode} | {} |", fault.name, cells.join(" | "));
+            rows.push(format!(
+                "| {} | {mode} | {} |\n",
+                fault.name,
+                cells.join(" | ")
+            ));
         }
     }
-    if let Ok(path) = std::env::var("INTSYNC_FAULT_REPORT") {
-        std::fs::write(path, &table).unwrap();
+    eprintln!(
+        "fault matrix: {} cells in {:.0} s",
+        rows.len() * 3,
+        started.elapsed().as_secs_f64()
+    );
+
+    let path = reliability_md();
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let range = table_range(&doc);
+    let committed = &doc[range.clone()];
+    let table = merged(committed, &rows, all);
+    let mut stale = Vec::new();
+    if table != committed {
+        if std::env::var_os("INTSYNC_FAULT_REPORT").is_some() {
+            let mut doc = doc.clone();
+            doc.replace_range(range, &table);
+            std::fs::write(&path, doc).unwrap();
+        } else {
+            let old: BTreeSet<&str> = committed.lines().collect();
+            let new: BTreeSet<&str> = table.lines().collect();
+            for row in old.difference(&new) {
+                stale.push(format!("- committed: {row}"));
+            }
+            for row in new.difference(&old) {
+                stale.push(format!("+ this run:  {row}"));
+            }
+        }
     }
     assert!(
         violations.is_empty(),
-        "{} broken promises:\n{}\n\n{table}",
+        "{} broken promises:\n{}\n\n{}{}",
         violations.len(),
-        violations.join("\n\n")
+        violations.join("\n\n"),
+        HEADER,
+        rows.concat()
+    );
+    assert!(
+        stale.is_empty(),
+        "the fault matrix in docs/reliability.md is not this run's (rewrite it with \
+         INTSYNC_FAULT_REPORT=1 if the change is intended):\n{}",
+        stale.join("\n")
     );
 }

@@ -172,6 +172,8 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         parallelism: usize::from(args.parallelism),
         secrets: SecretStore::new(&args.secrets_dir),
         stop: signals.stop(),
+        // A saved plan has no manifests with it: verification checks what it wrote.
+        desired,
     };
     let mut done = 0usize;
     let result = runtime.block_on(engine::execute(

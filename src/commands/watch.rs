@@ -124,6 +124,7 @@ async fn cycle(
         parallelism: usize::from(args.parallelism),
         secrets: SecretStore::new(&args.secrets_dir),
         stop: signals.stop(),
+        desired: Some(desired),
     };
     let result = engine::execute(Arc::clone(provider), batch, &options, |action, outcome| {
         match outcome {

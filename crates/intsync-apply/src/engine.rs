@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use intsync_manifest::Kind;
-use intsync_plan::{Action, Observed, ObservedIntegration, Plan};
+use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, Plan};
 use intsync_provider::{BoxError, Provider, ProviderError, Stop, StopReason};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -202,6 +202,11 @@ pub struct Options {
     pub secrets: SecretStore,
     /// Asked → no new write starts; writes in flight finish; no verification.
     pub stop: Stop,
+    /// The manifests the plan was made from, when there are any (not for `apply --plan`):
+    /// verification then also re-plans, and every written integration must plan as unchanged
+    /// (design §8.6) — which catches a change the plan itself missed, not only a write that did
+    /// not land.
+    pub desired: Option<Vec<DesiredIntegration>>,
 }
 
 /// A problem of the run rather than of one write.
@@ -215,6 +220,8 @@ pub enum RunProblem {
         "a write task failed unexpectedly ({0}); its outcome is unknown: run `intsync plan` again"
     )]
     Task(String),
+    #[error("cannot plan again to verify: {}", .0.join("; "))]
+    Replan(Vec<String>),
 }
 
 /// What a run did, write by write.
@@ -357,7 +364,20 @@ pub async fn execute(
         };
         match reading {
             Some(Ok(observed)) => {
-                verify(&mut items, &observed);
+                let replanned = options
+                    .desired
+                    .as_deref()
+                    .map(|desired| intsync_plan::plan(provider.target(), desired, &observed));
+                match replanned {
+                    Some(Err(errors)) => {
+                        verify(&mut items, &observed, None);
+                        problems.push(RunProblem::Replan(
+                            errors.iter().map(ToString::to_string).collect(),
+                        ));
+                    }
+                    Some(Ok(plan)) => verify(&mut items, &observed, Some(&plan)),
+                    None => verify(&mut items, &observed, None),
+                }
                 verified = Some(observed);
             }
             Some(Err(error)) => problems.push(RunProblem::VerifyRead(error)),
@@ -377,9 +397,35 @@ pub async fn execute(
     }
 }
 
-/// Every write reported done must show in `observed`: a create's whole body, an update's patch.
-/// Those that do not become failures.
-pub fn verify(items: &mut [(Action, Outcome)], observed: &Observed) {
+/// What the plan `replanned` still wants to change about integration `id`, if anything.
+fn still_changes(replanned: &Plan, kind: Kind, id: &str) -> Option<String> {
+    replanned.actions.iter().find_map(|action| match action {
+        Action::Update {
+            kind: k,
+            id: i,
+            patch,
+            ..
+        }
+        | Action::Blocked {
+            kind: k,
+            id: i,
+            patch,
+            ..
+        } if *k == kind && i == id => Some(
+            patch
+                .keys()
+                .map(|field| format!("`{field}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        _ => None,
+    })
+}
+
+/// Every write reported done must show in `observed`: a create's whole body, an update's patch;
+/// and, given `replanned` (the manifests planned again against `observed`), every written
+/// integration must now be a noop. Those that are not become failures.
+pub fn verify(items: &mut [(Action, Outcome)], observed: &Observed, replanned: Option<&Plan>) {
     for (action, outcome) in items.iter_mut() {
         let (id, wanted) = match (&*outcome, &*action) {
             (Outcome::Created { observed, .. }, Action::Create { body, .. }) => {
@@ -396,9 +442,16 @@ pub fn verify(items: &mut [(Action, Outcome)], observed: &Observed) {
             .iter()
             .find(|o| o.kind == kind && o.id == id)
         {
-            Some(live) if holds(kind, live, wanted) => continue,
-            Some(_) => "was written, but live state does not show the change",
-            None => "was written, but is not listed",
+            Some(live) if holds(kind, live, wanted) => {
+                match replanned.and_then(|p| still_changes(p, kind, &id)) {
+                    None => continue,
+                    Some(fields) => format!(
+                        "was written, but still differs from its manifest in {fields} (the plan missed a change: please report it)"
+                    ),
+                }
+            }
+            Some(_) => "was written, but live state does not show the change".to_owned(),
+            None => "was written, but is not listed".to_owned(),
         };
         *outcome = Outcome::Failed(ItemError::NotVerified {
             kind,
@@ -570,11 +623,11 @@ mod tests {
             live("a", json!({"name": "A", "description": "new"})),
             live("c", json!({"name": "C", "description": "created"})),
         ]);
-        verify(&mut items, &shows);
+        verify(&mut items, &shows, None);
         assert!(items.iter().all(|(_, o)| o.is_done()));
         // The update reverted, the create gone: both fail, and say so.
         let lost = observed(vec![live("a", json!({"name": "A", "description": "old"}))]);
-        verify(&mut items, &lost);
+        verify(&mut items, &lost, None);
         let failures: Vec<String> = items
             .iter()
             .map(|(_, o)| match o {
@@ -588,6 +641,41 @@ mod tests {
                 "AdaPlatformIntegration \"A\" (a) was written, but live state does not show the change",
                 "AdaPlatformIntegration \"C\" (c) was written, but is not listed",
             ]
+        );
+    }
+
+    /// A written integration whose patch landed, but that still differs from its manifest (the
+    /// plan missed a field): verification against a fresh plan of the manifests says so.
+    #[test]
+    fn verify_replans_and_fails_what_still_differs_from_its_manifest() {
+        let (plan, _) = saved_plan();
+        let mut update = plan.actions[0].clone();
+        // As if the planner had left `author` out of the patch.
+        let want = DesiredIntegration {
+            spec: object(json!({"name": "A", "description": "new", "author": "Ada Lovelace"})),
+            ..desired("A", "new")
+        };
+        if let Action::Update { patch, .. } = &mut update {
+            assert!(!patch.contains_key("author"));
+        }
+        let live_now = observed(vec![live(
+            "a",
+            json!({"name": "A", "description": "new", "author": "someone"}),
+        )]);
+        let replanned = intsync_plan::plan("t", &[want], &live_now).unwrap();
+        let mut items = vec![(
+            update.clone(),
+            updated("a", json!({"name": "A", "description": "new"})),
+        )];
+        verify(&mut items, &live_now, None);
+        assert!(items[0].1.is_done(), "the patch itself landed");
+        verify(&mut items, &live_now, Some(&replanned));
+        let Outcome::Failed(error) = &items[0].1 else {
+            panic!("{:?}", items[0].1)
+        };
+        assert_eq!(
+            error.to_string(),
+            "AdaPlatformIntegration \"A\" (a) was written, but still differs from its manifest in `author` (the plan missed a change: please report it)"
         );
     }
 

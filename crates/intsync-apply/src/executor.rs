@@ -82,8 +82,8 @@ pub enum ItemError {
     Stale(ProviderError),
     /// A create whose outcome is unknown, and no integration of that name appeared.
     #[error(
-        "{error}; no integration named {name:?} appeared in live state within {} s: outcome unknown; run `intsync plan` again in a minute{}",
-        waited.as_secs(),
+        "{error}; no integration named {name:?} appeared in live state {}: outcome unknown; run `intsync plan` again in a minute{}",
+        within(*grace),
         if *secret_lost {
             " (if it appears, its client secret was in the answer that was lost: rotate it in Ada's dashboard)"
         } else {
@@ -93,7 +93,8 @@ pub enum ItemError {
     OutcomeUnknown {
         error: ProviderError,
         name: String,
-        waited: Duration,
+        /// How long live state was searched ([`Provider::outcome_grace`]).
+        grace: Duration,
         /// Ada's secret was in the answer that was lost (it is shown only once).
         secret_lost: bool,
     },
@@ -139,7 +140,7 @@ pub enum ItemError {
         kind: Kind,
         name: String,
         id: String,
-        problem: &'static str,
+        problem: String,
     },
 }
 
@@ -147,6 +148,16 @@ impl ItemError {
     /// A Truto version conflict: nothing was written; the plan is out of date.
     pub fn is_stale(&self) -> bool {
         matches!(self, ItemError::Stale(_))
+    }
+}
+
+/// "within 3 s" (the grace window, as configured: the same words every run), or "when listed"
+/// for an in-process target (one listing).
+fn within(grace: Duration) -> String {
+    match grace.as_millis() {
+        0 => "when listed".to_owned(),
+        ms if ms % 1000 == 0 => format!("within {} s", ms / 1000),
+        ms => format!("within {:.1} s", ms as f64 / 1000.0),
     }
 }
 
@@ -159,6 +170,7 @@ enum Find<'a> {
 
 enum Resolve {
     Found(ObservedIntegration),
+    /// Not there after searching for this long.
     Absent(Duration),
     Many(Vec<String>),
     ListFailed(ProviderError),
@@ -187,7 +199,7 @@ async fn find_created(provider: &Provider, kind: Kind, find: Find<'_>, grace: Du
         }
         let waited = started.elapsed();
         if waited >= grace {
-            return Resolve::Absent(waited);
+            return Resolve::Absent(grace);
         }
         tokio::time::sleep(pause.min(grace - waited)).await;
         pause = (pause * 2).min(Duration::from_secs(5));
@@ -205,10 +217,10 @@ fn settle(
 ) -> Outcome {
     match resolve {
         Resolve::Found(observed) => found(observed, error, name),
-        Resolve::Absent(waited) => Outcome::Failed(ItemError::OutcomeUnknown {
+        Resolve::Absent(grace) => Outcome::Failed(ItemError::OutcomeUnknown {
             error,
             name,
-            waited,
+            grace,
             secret_lost,
         }),
         Resolve::Many(ids) => Outcome::Failed(ItemError::Duplicates { error, name, ids }),

@@ -56,6 +56,7 @@ impl Env {
             parallelism: 2,
             secrets: SecretStore::new(self.dir.path().join("secrets")),
             stop,
+            desired: None,
         }
     }
 
@@ -307,6 +308,7 @@ async fn a_secret_that_cannot_be_saved_fails_its_item() {
         parallelism: 1,
         secrets: SecretStore::new(blocker.join("secrets")),
         stop: Stop::new(),
+        desired: None,
     };
     let batch = engine::prepare(&creates(&["A"]), false).unwrap();
     let report = engine::execute(provider, batch, &options, |_, _| {}).await;
