@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Env, TOKEN, ada_manifest, ada_spec, lines, truto_manifest};
+use common::{Env, ada_manifest, ada_spec, truto_manifest};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -102,20 +102,7 @@ struct Running {
 
 impl Running {
     fn start(env: &Env, args: &[&str]) -> Running {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-            .args(args)
-            .current_dir(env.dir.path())
-            .env("TEST_ADA_TOKEN", TOKEN)
-            .env("TEST_TRUTO_TOKEN", TOKEN)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
+        let (child, stdout, stderr) = env.spawn(args);
         Running {
             child,
             stdout,

@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{Env, TOKEN, ada_manifest, lines};
+use common::{Env, ada_manifest};
 
 struct Watcher {
     child: Child,
@@ -17,19 +17,10 @@ struct Watcher {
 
 impl Watcher {
     fn start(env: &Env, extra: &[&str]) -> Watcher {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-            .arg("watch")
-            .args(extra)
-            .current_dir(env.dir.path())
-            .env("TEST_ADA_TOKEN", TOKEN)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
+        let args: Vec<&str> = std::iter::once("watch")
+            .chain(extra.iter().copied())
+            .collect();
+        let (child, stdout, stderr) = env.spawn(&args);
         Watcher {
             child,
             stdout,

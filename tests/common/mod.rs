@@ -110,6 +110,34 @@ impl Env {
         self.call(reqwest::Method::DELETE, "/_emulator/requests", None);
     }
 
+    /// The real binary, started in the background in the test directory (both tokens set, no
+    /// colour, no `RUST_LOG`, no standard input), and its stdout and stderr a line at a time.
+    pub fn spawn(
+        &self,
+        args: &[&str],
+    ) -> (
+        std::process::Child,
+        std::sync::mpsc::Receiver<String>,
+        std::sync::mpsc::Receiver<String>,
+    ) {
+        use std::process::Stdio;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TEST_ADA_TOKEN", TOKEN)
+            .env("TEST_TRUTO_TOKEN", TOKEN)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        (child, stdout, stderr)
+    }
+
     pub fn intsync(&self) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
         cmd.current_dir(self.dir.path())
