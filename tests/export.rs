@@ -299,10 +299,34 @@ fn live_integrations_that_break_the_rules_are_exported_with_their_problems() {
     );
 }
 
+/// Characters YAML forbids unescaped (and their neighbours): random `char`s rarely hit them.
+const AWKWARD: [char; 16] = [
+    '\u{0}',
+    '\u{1b}',
+    '\u{7f}',
+    '\u{80}',
+    '\u{85}',
+    '\u{9f}',
+    '\u{a0}',
+    '\u{2028}',
+    '\u{feff}',
+    '\u{fffe}',
+    '\u{ffff}',
+    '\u{10ffff}',
+    '"',
+    '\\',
+    '\t',
+    'x',
+];
+
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z][a-zA-Z0-9 _.-]{0,20}",
         "\\PC{1,16}",
+        // All of Unicode, and the characters YAML forbids unescaped.
+        prop::collection::vec(any::<char>(), 1..12).prop_map(|c| c.into_iter().collect()),
+        prop::collection::vec(prop::sample::select(AWKWARD.to_vec()), 1..8)
+            .prop_map(|c| c.into_iter().collect()),
         prop::sample::select(vec![
             "yes",
             "no",

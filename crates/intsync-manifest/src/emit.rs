@@ -12,7 +12,7 @@ fn plain_ok(text: &str) -> bool {
     let Some(first) = text.chars().next() else {
         return false;
     };
-    if text != text.trim() || text.chars().any(|c| c.is_control()) {
+    if text != text.trim() || text.chars().any(|c| c.is_control() || must_escape(c)) {
         return false;
     }
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
@@ -30,13 +30,38 @@ fn plain_ok(text: &str) -> bool {
     matches!(crate::tree::plain_scalar(text), crate::tree::Value::String(s) if s == text)
 }
 
+/// Characters a YAML file may not hold as they are (YAML 1.2 §5.1: outside the printable set —
+/// C0 controls, DEL, C1 controls, U+FFFE, U+FFFF — and the byte order mark, allowed only at
+/// the start of a stream), and the line separators U+2028/U+2029 that YAML 1.1 tools read as
+/// line breaks. Written escaped, in double quotes.
+fn must_escape(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}')
+}
+
 fn scalar(text: &str) -> String {
     if plain_ok(text) {
-        text.to_owned()
-    } else {
-        // JSON's string escapes are valid in YAML double-quoted scalars.
-        serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+        return text.to_owned();
     }
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            c if must_escape(c) && u32::from(c) <= 0xff => {
+                let _ = write!(quoted, "\\x{:02X}", u32::from(c));
+            }
+            c if must_escape(c) => {
+                let _ = write!(quoted, "\\u{:04X}", u32::from(c));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 fn inline(value: &Value) -> Option<String> {
@@ -162,6 +187,56 @@ mod tests {
             "o": 1.5, "p": -3, "q": true, "r": null, "s": [], "t": {}, "u": ["x", 1, null, {"v": [1, [2, 3]], "w": {}}],
             "trailing:": "colon", "1": "numeric key", "with space": "ok", ".5": "dot"
         }}));
+    }
+
+    /// Every character YAML forbids unescaped, and its neighbours, survive a round trip, quoted
+    /// and escaped where they must be.
+    #[test]
+    fn characters_yaml_forbids_are_escaped() {
+        let awkward = [
+            '\u{0}',
+            '\u{1}',
+            '\u{8}',
+            '\u{b}',
+            '\u{c}',
+            '\u{1b}',
+            '\u{1f}',
+            '\u{7f}',
+            '\u{80}',
+            '\u{85}',
+            '\u{9f}',
+            '\u{a0}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{d7ff}',
+            '\u{e000}',
+            '\u{feff}',
+            '\u{fffd}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{10000}',
+            '\u{10ffff}',
+            '"',
+            '\\',
+            '\t',
+            '\r',
+            '\n',
+        ];
+        for c in awkward {
+            for text in [
+                format!("{c}"),
+                format!("a{c}b"),
+                format!("{c}start"),
+                format!("end{c}"),
+            ] {
+                round_trip(json!({"name": "crm", "config": {"k": text, text.clone(): "as a key"}}));
+                let written = scalar(&text);
+                assert!(
+                    !written.chars().any(must_escape),
+                    "{text:?} written as {written:?}"
+                );
+            }
+        }
     }
 
     #[test]
