@@ -344,13 +344,18 @@ impl Provider {
         })
     }
 
-    fn refused(&self, method: Method, path: &str, reply: &Reply) -> ProviderError {
-        let hint = match reply.status {
-            401 => format!(" — {}", self.auth_hint),
-            403 if method == Method::PATCH => {
+    fn refused(&self, kind: Kind, method: Method, path: &str, reply: &Reply) -> ProviderError {
+        // Each vendor's own reasons: only Ada freezes integrations that left `development`;
+        // Truto refuses changes to integrations another team (or Truto) owns.
+        let hint = match (reply.status, kind) {
+            (401, _) => format!(" — {}", self.auth_hint),
+            (403, Kind::AdaPlatformIntegration) if method == Method::PATCH => {
                 " — it may have left `development` since it was read (run `intsync plan` again), or the token lacks permission for it".to_owned()
             }
-            403 => " — the token lacks permission for this request".to_owned(),
+            (403, Kind::TrutoIntegration) if method == Method::PATCH => {
+                " — it may belong to another team, or be one of Truto's own (only your team's integrations can be changed), or the token lacks permission for it".to_owned()
+            }
+            (403, _) => " — the token lacks permission for this request".to_owned(),
             _ => String::new(),
         };
         ProviderError::Refused {
@@ -430,7 +435,7 @@ impl Provider {
         loop {
             let reply = self.execute(Method::GET, path, None, true, None).await?;
             if reply.status != 200 {
-                return Err(self.refused(Method::GET, path, &reply));
+                return Err(self.refused(kind, Method::GET, path, &reply));
             }
             let read = self.json(&Method::GET, path, &reply).and_then(|body| {
                 let (page, next) = wire::page(kind, body, self.page_size)
@@ -482,7 +487,7 @@ impl Provider {
             .execute(Method::POST, path, Some(&body), false, Some(stop))
             .await?;
         if !matches!(reply.status, 200 | 201) {
-            return Err(self.refused(Method::POST, path, &reply));
+            return Err(self.refused(kind, Method::POST, path, &reply));
         }
         let value = self.json(&Method::POST, path, &reply)?;
         let client_secret = wire::client_secret(&value);
@@ -519,7 +524,7 @@ impl Provider {
             .execute(Method::PATCH, &path, Some(&body), true, Some(stop))
             .await?;
         if reply.status != 200 {
-            let refused = self.refused(Method::PATCH, &path, &reply);
+            let refused = self.refused(kind, Method::PATCH, &path, &reply);
             if let (400, Some(expected)) = (reply.status, expected_version) {
                 return Err(self
                     .version_conflict(kind, id, expected)
@@ -630,6 +635,7 @@ mod tests {
             "check ADA_API_TOKEN",
         );
         let error = provider.refused(
+            Kind::AdaPlatformIntegration,
             Method::GET,
             "/api/v2/platform-integrations/",
             &Reply {
@@ -650,6 +656,60 @@ mod tests {
         for text in texts {
             assert!(!text.contains(token), "{text}");
         }
+    }
+
+    /// A 403 to a PATCH gives each vendor's own reasons: Ada's `development` status is never
+    /// offered as the cause of a Truto refusal.
+    #[test]
+    fn refusal_hints_are_the_vendors_own() {
+        let provider = Provider::new(
+            "t",
+            Transport::http(
+                "https://x.example",
+                Secret::new("hint-token-1"),
+                Timeouts::default(),
+            )
+            .unwrap(),
+            Kind::ALL.to_vec(),
+            100,
+            RetryPolicy::default(),
+            "check the token",
+        );
+        let forbidden = Reply {
+            status: 403,
+            retry_after: None,
+            content_type: None,
+            location: None,
+            body: bytes::Bytes::from_static(b"{}"),
+        };
+        let ada = provider
+            .refused(
+                Kind::AdaPlatformIntegration,
+                Method::PATCH,
+                "/api/v2/platform-integrations/a",
+                &forbidden,
+            )
+            .to_string();
+        assert!(ada.contains("`development`"), "{ada}");
+        let truto = provider
+            .refused(
+                Kind::TrutoIntegration,
+                Method::PATCH,
+                "/integration/t",
+                &forbidden,
+            )
+            .to_string();
+        assert!(!truto.contains("development"), "{truto}");
+        assert!(truto.contains("another team"), "{truto}");
+        let post = provider
+            .refused(
+                Kind::TrutoIntegration,
+                Method::POST,
+                "/integration",
+                &forbidden,
+            )
+            .to_string();
+        assert!(post.contains("the token lacks permission"), "{post}");
     }
 
     /// A tiny HTTP/1.1 server on loopback: reads each request (head and body), writes
