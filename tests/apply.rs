@@ -657,20 +657,24 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
     child.kill().unwrap();
     child.wait().unwrap();
 
+    // How many of the creates exist live, and how many of the updates landed.
+    let progress = |live: &[Value]| {
+        let created = live
+            .iter()
+            .filter(|r| created_names.iter().any(|n| r["name"] == n.as_str()))
+            .count();
+        let landed = live
+            .iter()
+            .filter(|r| {
+                updated_ids.iter().any(|id| r["id"] == id.as_str()) && r["description"] == "new"
+            })
+            .count();
+        (created, landed)
+    };
+
     // The kill landed mid-run: some writes were done, and some were not.
     let (posts, patches) = committed(&env);
-    let live = all_ada(&env);
-    let created = created_names
-        .iter()
-        .filter(|n| live.iter().any(|r| r["name"] == n.as_str()))
-        .count();
-    let landed = updated_ids
-        .iter()
-        .filter(|id| {
-            live.iter()
-                .any(|r| r["id"] == id.as_str() && r["description"] == "new")
-        })
-        .count();
+    let (created, landed) = progress(&all_ada(&env));
     assert!(
         posts + patches >= 1 && created + landed >= 1,
         "the kill came before any write: {posts} POSTs and {patches} PATCHes committed, \
@@ -684,17 +688,7 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
 
     env.call(reqwest::Method::DELETE, "/_emulator/faults", None);
     // Read again: a write the killed process had sent may have been handled since.
-    let live = all_ada(&env);
-    let created = live
-        .iter()
-        .filter(|r| created_names.iter().any(|n| r["name"] == n.as_str()))
-        .count();
-    let landed = live
-        .iter()
-        .filter(|r| {
-            updated_ids.iter().any(|id| r["id"] == id.as_str()) && r["description"] == "new"
-        })
-        .count();
+    let (created, landed) = progress(&all_ada(&env));
     let (code, _, stderr) = apply(&env, &["--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(

@@ -81,17 +81,12 @@ struct Leaks {
 impl Leaks {
     fn new() -> Leaks {
         let env = Env::new(100);
-        let base = env.server.base_url();
-        let common = "retry = { attempts = 4, base_delay_ms = 10, max_delay_ms = 50, max_retry_after_ms = 50 }\nrate_limit = \"off\"";
-        std::fs::write(
-            env.dir.path().join("intsync.toml"),
-            format!(
-                "default_target = \"ada\"\n\
-                 [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\n{common}\n\
-                 [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\n{common}\n"
-            ),
-        )
-        .unwrap();
+        common::write_config(
+            env.dir.path(),
+            &env.server.base_url(),
+            100,
+            "retry = { attempts = 4, base_delay_ms = 10, max_delay_ms = 50, max_retry_after_ms = 50 }",
+        );
         Leaks {
             env,
             runs: Vec::new(),

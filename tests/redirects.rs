@@ -160,17 +160,12 @@ fn redirect(status: u16, to: &str, request: &Request) -> Answer {
 /// manifest of each vendor that does not exist there (so a plan from an empty list is a create).
 fn env_at(base: &str) -> Env {
     let env = Env::new(100);
-    let retry =
-        "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }\nrate_limit = \"off\"";
-    std::fs::write(
-        env.dir.path().join("intsync.toml"),
-        format!(
-            "default_target = \"ada\"\n\
-             [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\n{retry}\n\
-             [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\n{retry}\n"
-        ),
-    )
-    .unwrap();
+    common::write_config(
+        env.dir.path(),
+        base,
+        100,
+        "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }",
+    );
     env.manifest("a.yaml", &ada_manifest("Redirected", "x"));
     env.manifest("t.yaml", &truto_manifest("redirected", "crm"));
     env

@@ -17,6 +17,21 @@ pub struct Env {
     pub http: reqwest::Client,
 }
 
+/// Writes `dir/intsync.toml`: targets `ada` (the default) and `truto` at `base`, tokens from
+/// `TEST_ADA_TOKEN` / `TEST_TRUTO_TOKEN`, no client-side rate limit, and `settings` (TOML lines,
+/// e.g. a `retry` table) on both.
+pub fn write_config(dir: &std::path::Path, base: &str, page_size: usize, settings: &str) {
+    std::fs::write(
+        dir.join("intsync.toml"),
+        format!(
+            "default_target = \"ada\"\n\
+             [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = {page_size}\nrate_limit = \"off\"\n{settings}\n\
+             [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\npage_size = {page_size}\nrate_limit = \"off\"\n{settings}\n"
+        ),
+    )
+    .unwrap();
+}
+
 impl Env {
     pub fn new(page_size: usize) -> Env {
         let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
@@ -32,17 +47,12 @@ impl Env {
             ))
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let base = server.base_url();
-        let retry = "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }\nrate_limit = \"off\"";
-        std::fs::write(
-            dir.path().join("intsync.toml"),
-            format!(
-                "default_target = \"ada\"\n\
-                 [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = {page_size}\n{retry}\n\
-                 [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\npage_size = {page_size}\n{retry}\n"
-            ),
-        )
-        .unwrap();
+        write_config(
+            dir.path(),
+            &server.base_url(),
+            page_size,
+            "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }",
+        );
         std::fs::create_dir(dir.path().join("manifests")).unwrap();
         Env {
             dir,

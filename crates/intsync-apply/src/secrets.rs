@@ -28,12 +28,8 @@ impl SecretStore {
         SecretStore { dir: dir.into() }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The file the secret of integration `id` goes to.
-    pub fn path_for(&self, id: &str) -> PathBuf {
+    fn path_for(&self, id: &str) -> PathBuf {
         let safe: String = id
             .chars()
             .map(|c| {
