@@ -10,7 +10,7 @@ use crate::store::{Change, Record, Store};
 use crate::wire::{ApiError, Request, Response};
 
 /// Writable fields (OpenAPI `PlatformIntegrationCreateRequest`), in response order.
-const FIELDS: &[Field] = &[
+pub const FIELDS: &[Field] = &[
     field(
         "identifier_field_path",
         Ty::Str { min: 1, max: None },

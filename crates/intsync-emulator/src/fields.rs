@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::wire::ApiError;
 
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Ty {
+pub enum Ty {
     /// A string of `min..=max` characters.
     Str {
         min: usize,
@@ -25,7 +25,7 @@ pub(crate) enum Ty {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Field {
+pub struct Field {
     pub name: &'static str,
     pub ty: Ty,
     pub required_on_create: bool,
@@ -77,7 +77,8 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
     }
 }
 
-fn is_web_url(text: &str) -> bool {
+/// An absolute http(s) URL with a host (Ada's `format: url`).
+pub fn is_web_url(text: &str) -> bool {
     url::Url::parse(text).is_ok_and(|u| {
         matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
     })

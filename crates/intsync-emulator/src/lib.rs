@@ -24,6 +24,14 @@ pub use emulator::{Delivery, Dropped, Emulator, Held, MAX_BODY_BYTES, Outcome, R
 pub use store::{Store, StoreError};
 pub use wire::{Api, ApiError, Request, Response};
 
+/// The emulator's own copy of what each vendor accepts, kept apart from the manifest crate's on
+/// purpose (a test checks both against Ada's OpenAPI file and Truto's documented fields).
+pub mod vendor {
+    pub use crate::ada::FIELDS as ADA_FIELDS;
+    pub use crate::fields::{Field, Ty, is_web_url};
+    pub use crate::truto::{CREATE_FIELDS as TRUTO_CREATE_FIELDS, UPDATE_FIELDS as TRUTO_UPDATE_FIELDS};
+}
+
 /// The in-process emulator behind the `local` target: the state at `path`, and a token that only
 /// this process knows.
 pub fn local(path: &std::path::Path) -> Result<Emulator, StoreError> {

@@ -12,11 +12,21 @@ use crate::wire::{ApiError, Request, Response};
 
 const SHARING: &[&str] = &["allow", "ask", "deny"];
 
-const FIELDS: &[Field] = &[
+/// The documented create body (`POST /integration`): anything else is refused with a 400.
+pub const CREATE_FIELDS: &[Field] = &[
     field("name", Ty::Str { min: 1, max: None }, true, false),
     field("category", Ty::Str { min: 0, max: None }, false, false),
-    field("is_beta", Ty::Bool, false, false),
     field("config", Ty::Object, false, false),
+    field("is_beta", Ty::Bool, false, false),
+];
+
+/// The update body (`PATCH /integration/{id}`, besides `version`): the create fields and the
+/// sharing policy, which the update page's description names.
+pub const UPDATE_FIELDS: &[Field] = &[
+    field("name", Ty::Str { min: 1, max: None }, true, false),
+    field("category", Ty::Str { min: 0, max: None }, false, false),
+    field("config", Ty::Object, false, false),
+    field("is_beta", Ty::Bool, false, false),
     field("sharing", Ty::Enum(SHARING), false, false),
 ];
 
@@ -85,7 +95,7 @@ pub(crate) fn create(
     now: SystemTime,
 ) -> Result<(Response, u64), ApiError> {
     let body = fields::object_body(&req.body)?;
-    fields::validate(&body, FIELDS, &[], true)?;
+    fields::validate(&body, CREATE_FIELDS, &[], true)?;
     let timestamp = ids::truto_timestamp(now);
     let get = |k: &str, default: Value| body.get(k).cloned().unwrap_or(default);
     let mut record = Map::new();
@@ -145,7 +155,7 @@ pub(crate) fn update(
         .change(|state| {
             let Some(current) = state.truto.get(id) else { return Err(not_found(id)) };
             let mut body = body?;
-            fields::validate(&body, FIELDS, &["version"], false)?;
+            fields::validate(&body, UPDATE_FIELDS, &["version"], false)?;
             let current_version = current.get("version").and_then(Value::as_u64).unwrap_or(0);
             match body.remove("version") {
                 None => return Err(ApiError::bad_request("`version` is required for concurrency control")),

@@ -112,6 +112,9 @@ pub struct FieldDef {
     pub required_on_create: bool,
     /// The API accepts `null` for it (clears the value).
     pub nullable: bool,
+    /// The vendor's create body takes it. A field it does not (Truto's `sharing`) is set by an
+    /// update right after the create.
+    pub in_create_body: bool,
 }
 
 const fn field(
@@ -125,6 +128,7 @@ const fn field(
         ty,
         required_on_create,
         nullable,
+        in_create_body: true,
     }
 }
 
@@ -151,7 +155,10 @@ const TRUTO_FIELDS: &[FieldDef] = &[
     field("category", FieldType::String, false, false),
     field("is_beta", FieldType::Bool, false, false),
     field("config", FieldType::Object, false, false),
-    field("sharing", FieldType::String, false, false),
+    FieldDef {
+        in_create_body: false,
+        ..field("sharing", FieldType::String, false, false)
+    },
 ];
 
 /// Ada's documented OAuth scopes. Others are accepted by the API, so intsync only warns.
