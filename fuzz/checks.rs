@@ -34,6 +34,7 @@ pub fn manifest(data: &[u8]) {
     let empty = intsync_plan::Observed {
         kinds: kinds.clone(),
         integrations: Vec::new(),
+        ignored: Vec::new(),
     };
     let planned = intsync_plan::plan("fuzz", &desired, &empty);
     assert!(
@@ -50,6 +51,7 @@ pub fn manifest(data: &[u8]) {
         let observed = intsync_plan::Observed {
             kinds: kinds.clone(),
             integrations,
+            ignored: Vec::new(),
         };
         match intsync_plan::plan("fuzz", &desired, &observed) {
             Ok(plan) => {
@@ -148,6 +150,7 @@ pub fn response(data: &[u8]) {
     let observed = intsync_plan::Observed {
         kinds: vec![kind],
         integrations,
+        ignored: Vec::new(),
     };
     if let Ok(plan) = intsync_plan::plan("fuzz", &[], &observed) {
         render_and_read_back(&plan);

@@ -43,6 +43,7 @@ struct TargetFile {
     page_size: Option<usize>,
     retry: Option<RetryFile>,
     timeout_secs: Option<u64>,
+    team_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +90,9 @@ pub struct Target {
     pub timeouts: Timeouts,
     /// `None`: no client-side limit.
     pub rate_limit: Option<RateLimit>,
+    /// Truto: the team whose integrations this target manages; `None`: asked of
+    /// `GET /environment`.
+    pub team_id: Option<String>,
 }
 
 /// The loaded configuration.
@@ -169,7 +173,8 @@ impl Target {
             self.page_size,
             self.retry,
             hint,
-        );
+        )
+        .with_team_id(self.team_id.clone());
         Ok(match self.rate_limit {
             None => provider,
             Some(limit) => {
@@ -239,6 +244,7 @@ fn built_in_local(base: &Path) -> Target {
         retry: RetryPolicy::default(),
         timeouts: Timeouts::default(),
         rate_limit: None,
+        team_id: None,
     }
 }
 
@@ -337,6 +343,20 @@ impl Config {
                     })
                 }
             };
+            let team_id = match (t.team_id, t.provider) {
+                (None, _) => None,
+                (Some(team), ProviderName::Truto) if !team.trim().is_empty() => {
+                    Some(team.trim().to_owned())
+                }
+                (Some(_), ProviderName::Truto) => {
+                    bail!(
+                        "target `{name}`: team_id is empty; give your Truto team's id, or leave it out to have it read from GET /environment"
+                    )
+                }
+                (Some(_), _) => bail!(
+                    "target `{name}`: team_id is only for Truto targets (the team whose integrations the target manages)"
+                ),
+            };
             let page_size = t.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
             if page_size == 0 {
                 bail!("target `{name}`: page_size must be at least 1");
@@ -368,6 +388,7 @@ impl Config {
                     retry,
                     timeouts,
                     rate_limit,
+                    team_id,
                 },
             );
         }

@@ -152,7 +152,10 @@ spec:
     base_url: https://api.example.com
     auth: {type: oauth2, scopes: [write, read]}
 ";
-const TICKETS_BODY: &str = r#"{"name":"tickets","sharing":"deny","category":"ticketing","is_beta":true,"config":{"timeout":30,"base_url":"https://api.example.com","auth":{"type":"oauth2","scopes":["write","read"]}}}"#;
+/// Truto's documented create fields only, in the manifest's order: no `sharing`.
+const TICKETS_BODY: &str = r#"{"name":"tickets","category":"ticketing","is_beta":true,"config":{"timeout":30,"base_url":"https://api.example.com","auth":{"type":"oauth2","scopes":["write","read"]}}}"#;
+/// `sharing`, set right after the create, from the version the create answered.
+const TICKETS_SHARING: &str = r#"{"sharing":"deny","version":1}"#;
 
 impl BodyScenario {
     /// Seeds `env` and writes the manifests; body logging is on from here.
@@ -219,7 +222,7 @@ impl BodyScenario {
     /// `(method, body)`, sorted, for comparing runs whose ids differ.
     fn check(&self, env: &Env) -> Vec<(String, String)> {
         let writes = env.logged_writes();
-        assert_eq!(writes.len(), 4, "{writes:#?}");
+        assert_eq!(writes.len(), 5, "{writes:#?}");
         let ada = "/api/v2/platform-integrations/";
         assert_eq!(
             BodyScenario::body(&writes, "PATCH", &format!("{ada}{}", self.ada_id)),
@@ -239,7 +242,14 @@ impl BodyScenario {
         assert_eq!(
             BodyScenario::body(&writes, "POST", "/integration"),
             TICKETS_BODY,
-            "Truto create: the manifest's spec, in its order"
+            "Truto create: the manifest's spec but `sharing`, in its order"
+        );
+        let tickets = env.call(reqwest::Method::GET, "/integration?name=tickets", None);
+        let tickets_id = tickets["result"][0]["id"].as_str().unwrap();
+        assert_eq!(
+            BodyScenario::body(&writes, "PATCH", &format!("/integration/{tickets_id}")),
+            TICKETS_SHARING,
+            "Truto create: `sharing` set by a PATCH right after it"
         );
         let mut sent: Vec<(String, String)> =
             writes.into_iter().map(|w| (w.method, w.body)).collect();

@@ -84,7 +84,12 @@ fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
             Some(ada(name)),
         );
     }
-    env.call(reqwest::Method::POST, "/integration", Some(json!({"name": "crm", "config": {"base_url": "https://x", "n": 1.5, "list": [], "o": {}, "t": "{{id}}"}, "is_beta": true, "sharing": "ask"})));
+    // Seeded: Truto's create does not take `sharing`.
+    env.call(
+        reqwest::Method::POST,
+        "/_emulator/truto/integrations",
+        Some(json!({"owner": "own", "integration": {"name": "crm", "config": {"base_url": "https://x", "n": 1.5, "list": [], "o": {}, "t": "{{id}}"}, "is_beta": true, "sharing": "ask"}})),
+    );
     env.call(
         reqwest::Method::POST,
         "/integration",

@@ -442,7 +442,11 @@ fn error_line(stderr: &str) -> String {
 /// cause.
 fn unclear(line: &str) -> Option<&'static str> {
     const METHODS: &[&str] = &["GET ", "POST ", "PATCH "];
-    const PATHS: &[&str] = &["/api/v2/platform-integrations/", "/integration"];
+    const PATHS: &[&str] = &[
+        "/api/v2/platform-integrations/",
+        "/integration",
+        "/environment",
+    ];
     const CAUSES: &[&str] = &[
         "no answer",
         "not JSON",

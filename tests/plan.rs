@@ -275,9 +275,14 @@ fn truto_target_plans_with_the_version() {
         "30 and 30.0 are the same number"
     );
     let requests = env.requests();
-    assert_eq!(requests.len(), 3, "ceil(5 / 2) pages: {requests:#?}");
+    assert_eq!(
+        requests.len(),
+        4,
+        "the token's team, then ceil(5 / 2) pages: {requests:#?}"
+    );
+    assert_eq!(requests[0]["path"], "/environment");
     assert!(
-        requests
+        requests[1..]
             .iter()
             .all(|r| r["method"] == "GET" && r["path"] == "/integration")
     );

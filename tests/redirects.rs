@@ -166,6 +166,13 @@ fn env_at(base: &str) -> Env {
         100,
         "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }",
     );
+    // The team given, so the Truto target asks these servers only for its integrations.
+    let config = env.dir.path().join("intsync.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "token_env = \"TEST_TRUTO_TOKEN\"",
+        "token_env = \"TEST_TRUTO_TOKEN\"\nteam_id = \"redirect-team\"",
+    );
+    std::fs::write(config, text).unwrap();
     env.manifest("a.yaml", &ada_manifest("Redirected", "x"));
     env.manifest("t.yaml", &truto_manifest("redirected", "crm"));
     env

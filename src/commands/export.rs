@@ -84,13 +84,22 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     }
     let runtime = runtime()?;
     let mut live = Vec::new();
+    let mut ignored = 0;
     for kind in &kinds {
-        live.extend(runtime.block_on(provider.list(*kind)).with_context(|| {
+        let listing = runtime.block_on(provider.listing(*kind)).with_context(|| {
             format!(
                 "cannot read the live integrations of target `{}`",
                 target.name
             )
-        })?);
+        })?;
+        live.extend(listing.integrations);
+        ignored += listing.ignored.len();
+    }
+    if ignored > 0 {
+        eprintln!(
+            "note: {ignored} listed integration{} owned by Truto or by other teams left out (only your team's are exported)",
+            output::plural(ignored)
+        );
     }
 
     let header = vec![

@@ -90,6 +90,7 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                 name,
                 manifest,
                 body,
+                ..
             } => {
                 let existing: Vec<&ObservedIntegration> = observed
                     .integrations
@@ -486,6 +487,7 @@ mod tests {
         Observed {
             kinds: vec![Kind::AdaPlatformIntegration],
             integrations: items,
+            ignored: Vec::new(),
         }
     }
 

@@ -118,6 +118,16 @@ pub enum ItemError {
         id: String,
         error: SecretError,
     },
+    /// Created, but the PATCH that sets what the create does not take (Truto's `sharing`) failed.
+    #[error(
+        "created {name:?} ({id}), but setting {fields} right after it failed: {error}; run `intsync apply` again to set it"
+    )]
+    NotFinished {
+        name: String,
+        id: String,
+        fields: String,
+        error: Box<ItemError>,
+    },
     /// After an unclear answer, more than one live integration has the name.
     #[error("{error}; now {} integrations are named {name:?} ({})", ids.len(), ids.join(", "))]
     Duplicates {
@@ -236,7 +246,10 @@ pub async fn run_one(
     action: &Action,
 ) -> Outcome {
     match action {
-        Action::Create { kind, body, .. } => create(provider, secrets, stop, *kind, body).await,
+        Action::Create { kind, body, .. } => {
+            let created = create(provider, secrets, stop, *kind, body).await;
+            set_after_create(provider, *kind, body, created).await
+        }
         Action::Update {
             kind,
             id,
@@ -350,6 +363,69 @@ async fn create(
                 }
             })
         }
+    }
+}
+
+/// Sets the fields of `body` the vendor's create does not take (Truto's `sharing`) with a PATCH
+/// right after the create, from the version the create left. Part of the create: it runs even
+/// when a stop was asked for meanwhile (the create was in flight, so it is finished).
+async fn set_after_create(
+    provider: &Provider,
+    kind: Kind,
+    body: &Map<String, Value>,
+    created: Outcome,
+) -> Outcome {
+    let Outcome::Created {
+        observed,
+        secret,
+        adopted,
+    } = created
+    else {
+        return created;
+    };
+    let patch: Map<String, Value> = body
+        .iter()
+        .filter(|(field, value)| {
+            kind.field(field).is_some_and(|f| !f.in_create_body)
+                && !normalize::field_equal(kind, field, value, observed.fields.get(*field))
+        })
+        .map(|(field, value)| (field.clone(), value.clone()))
+        .collect();
+    if patch.is_empty() {
+        return Outcome::Created {
+            observed,
+            secret,
+            adopted,
+        };
+    }
+    let never = Stop::new();
+    match update(
+        provider,
+        &never,
+        kind,
+        &observed.id,
+        &patch,
+        observed.version,
+    )
+    .await
+    {
+        Outcome::Updated { observed } => Outcome::Created {
+            observed,
+            secret,
+            adopted,
+        },
+        Outcome::Failed(error) => Outcome::Failed(ItemError::NotFinished {
+            name: observed.name().unwrap_or_default().to_owned(),
+            id: observed.id,
+            fields: patch
+                .keys()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            error: Box::new(error),
+        }),
+        // Only a stop asked for makes an update not done, and this one cannot be stopped.
+        other => other,
     }
 }
 

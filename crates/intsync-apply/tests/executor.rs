@@ -130,6 +130,7 @@ fn creates(names: &[&str]) -> Plan {
     let observed = intsync_plan::Observed {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: Vec::new(),
+        ignored: Vec::new(),
     };
     intsync_plan::plan("t", &desired, &observed).unwrap()
 }
@@ -344,6 +345,7 @@ fn truto_update(id: &str, patch: Value, expected_version: u64) -> Plan {
         }],
         unmanaged: Vec::new(),
         skipped: Vec::new(),
+        ignored: 0,
     }
 }
 
@@ -376,4 +378,96 @@ async fn truto_version_conflicts_are_stale_unless_the_change_landed() {
     let landed = truto_update(&id, json!({"category": "sales"}), 1);
     let report = run(&env, provider, &landed, Stop::new()).await;
     assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+}
+
+/// A plan creating one Truto integration with `sharing` (which Truto's create does not take).
+fn truto_create(name: &str, sharing: &str) -> Plan {
+    let desired = [DesiredIntegration {
+        kind: Kind::TrutoIntegration,
+        id: None,
+        spec: json!({"name": name, "category": "crm", "sharing": sharing, "config": {"base_url": "https://x"}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        manifest: format!("{name}.yaml"),
+    }];
+    let observed = intsync_plan::Observed {
+        kinds: vec![Kind::TrutoIntegration],
+        integrations: Vec::new(),
+        ignored: Vec::new(),
+    };
+    intsync_plan::plan("t", &desired, &observed).unwrap()
+}
+
+impl Env {
+    fn truto(&self, name: &str) -> Vec<Value> {
+        self.call(
+            http::Method::GET,
+            &format!("/integration?name={name}"),
+            None,
+        )["result"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+/// `sharing` is set by a PATCH right after the create — also when the create's answer was lost
+/// and the integration adopted from live state — and the run verifies it. When that PATCH is
+/// refused, the item fails saying the integration was created and how to finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truto_sharing_is_set_right_after_the_create() {
+    let env = env().await;
+    let provider = env.provider(Kind::TrutoIntegration, Duration::from_secs(5));
+    let report = run(
+        &env,
+        Arc::clone(&provider),
+        &truto_create("a", "deny"),
+        Stop::new(),
+    )
+    .await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    assert_eq!(env.truto("a")[0]["sharing"], "deny");
+
+    env.fault("POST", 1, FaultAction::DropAfterCommit);
+    let report = run(
+        &env,
+        Arc::clone(&provider),
+        &truto_create("b", "ask"),
+        Stop::new(),
+    )
+    .await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    assert!(matches!(
+        report.items[0].1,
+        Outcome::Created { adopted: true, .. }
+    ));
+    assert_eq!(env.truto("b")[0]["sharing"], "ask");
+
+    env.fault(
+        "PATCH",
+        1,
+        FaultAction::Status {
+            status: 403,
+            retry_after: None,
+        },
+    );
+    let report = run(&env, provider, &truto_create("c", "ask"), Stop::new()).await;
+    let message = failure(&report.items[0].1);
+    let id = env.truto("c")[0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "created \"c\" ({id}), but setting `sharing` right after it failed: PATCH"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("run `intsync apply` again to set it"),
+        "{message}"
+    );
+    assert_eq!(
+        env.truto("c")[0]["sharing"],
+        "allow",
+        "Truto's default stays"
+    );
 }

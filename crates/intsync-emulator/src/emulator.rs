@@ -12,6 +12,7 @@ use crate::controls::{
     TRUTO_DOCUMENTED, Window, body_for_log,
 };
 use crate::store::{Change, Store, StoreError};
+use crate::truto::Owner;
 use crate::wire::{Api, ApiError, Request, Response};
 use crate::{ada, truto};
 
@@ -186,6 +187,34 @@ fn api_of(path: &str) -> Api {
     } else {
         Api::Truto
     }
+}
+
+/// The body of `POST /_emulator/truto/integrations`:
+/// `{"owner": "own"|"truto"|"other", "integration": {...}}`, `owner` defaulting to `own`.
+fn seed_body(body: Value) -> Result<(Owner, Value), ApiError> {
+    let Value::Object(mut body) = body else {
+        return Err(ApiError::bad_request(
+            "expected {\"owner\": \"own\"|\"truto\"|\"other\", \"integration\": {...}}",
+        ));
+    };
+    if let Some(key) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "owner" | "integration"))
+    {
+        return Err(
+            ApiError::bad_request(format!("unknown field `{key}`")).with_details(key.clone())
+        );
+    }
+    let owner = match body.remove("owner") {
+        None => Owner::Own,
+        Some(owner) => serde_json::from_value(owner).map_err(|_| {
+            ApiError::bad_request("`owner` must be one of: own, truto, other").with_details("owner")
+        })?,
+    };
+    let integration = body.remove("integration").ok_or_else(|| {
+        ApiError::bad_request("missing required fields: integration").with_details("integration")
+    })?;
+    Ok((owner, integration))
 }
 
 fn method_not_allowed(method: &Method) -> ApiError {
@@ -505,6 +534,10 @@ impl Emulator {
                 Method::PATCH => write(ada::update(&self.store, request, id, now)),
                 _ => Err(method_not_allowed(method)),
             },
+            (Api::Truto, ["environment"]) => match *method {
+                Method::GET => read(truto::environments(request)),
+                _ => Err(method_not_allowed(method)),
+            },
             (Api::Truto, ["integration"]) => match *method {
                 Method::GET => read(truto::list(&self.store, request)),
                 Method::POST => write(truto::create(&self.store, request, now)),
@@ -565,6 +598,11 @@ impl Emulator {
                 };
                 committed(ada::set_status(&self.store, id, status))
             }
+            (&Method::POST, ["truto", "integrations"]) => {
+                let (owner, integration) = seed_body(body()?)?;
+                let record = self.seed_truto(owner, integration)?;
+                Ok(Response::json(201, &record))
+            }
             (&Method::GET, ["faults"]) => Ok(Response::json(200, &json!(self.controls().faults))),
             (&Method::PUT, ["faults"]) => {
                 let faults: Faults = serde_json::from_value(body()?)
@@ -621,6 +659,18 @@ impl Emulator {
                 request.method, request.path
             ))),
         }
+    }
+
+    /// Stores a Truto integration owned by `owner` (the token's team, Truto, or another team), as
+    /// `POST /_emulator/truto/integrations` does: `integration` has the update fields (`name`
+    /// required, `sharing` allowed, nothing else), names are unique within the owner's team
+    /// (409). Durable before it returns. Answers the whole stored record, `config` included.
+    pub fn seed_truto(&self, owner: Owner, integration: Value) -> Result<Value, ApiError> {
+        let (record, seq) = truto::seed(&self.store, owner, &integration, SystemTime::now())?;
+        self.store
+            .wait_durable(seq)
+            .map_err(|e| ApiError::new(500, e.to_string()))?;
+        Ok(Value::Object(record))
     }
 
     /// The request log (most recent last).
@@ -948,6 +998,91 @@ mod tests {
             }
         }
         assert!(!emulator.log_bodies(), "`{{}}` is the default: off");
+    }
+
+    #[test]
+    fn the_seeding_control_body() {
+        let integration = json!({"name": "hubspot"});
+        assert_eq!(
+            seed_body(json!({"integration": integration})),
+            Ok((Owner::Own, integration.clone())),
+            "owner defaults to own"
+        );
+        for (owner, expected) in [
+            ("own", Owner::Own),
+            ("truto", Owner::Truto),
+            ("other", Owner::Other),
+        ] {
+            assert_eq!(
+                seed_body(json!({"owner": owner, "integration": integration})),
+                Ok((expected, integration.clone()))
+            );
+        }
+        for bad in [
+            json!({"owner": "Truto", "integration": integration}),
+            json!({"owner": null, "integration": integration}),
+            json!({"owner": "own"}),
+            json!({"integration": integration, "team_id": "x"}),
+            json!("own"),
+        ] {
+            assert_eq!(
+                seed_body(bad.clone()).map_err(|e| e.status),
+                Err(400),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_integrations_over_the_in_process_transport() {
+        let emulator = Emulator::new(Store::in_memory(), TOKEN);
+        let call = |method: Method, path: &str, body: Option<Value>| {
+            let mut request = Request::new(method, path).bearer(TOKEN);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let answer = emulator.call(request).unwrap();
+            (answer.status, answer.json_body())
+        };
+        let (status, seeded) = call(
+            Method::POST,
+            "/_emulator/truto/integrations",
+            Some(json!({"owner": "other", "integration": {"name": "crm", "config": {"k": "v"}}})),
+        );
+        assert_eq!(status, 201, "{seeded}");
+        assert_eq!(seeded["config"], json!({"k": "v"}));
+        assert_eq!(seeded["team"]["name"], "Acme Corp");
+        let id = seeded["id"].as_str().unwrap();
+        let (status, got) = call(Method::GET, &format!("/integrations/{id}"), None);
+        assert_eq!(status, 200);
+        assert_eq!(got.get("config"), None, "stripped: {got}");
+        // 403 before the body is looked at: a malformed PATCH of another team's is still 403.
+        for body in [json!([]), json!({"unknown": 1}), json!({"category": "x"})] {
+            let (status, refused) = call(Method::PATCH, &format!("/integration/{id}"), Some(body));
+            assert_eq!(
+                (status, &refused["error"]),
+                (403, &json!("Forbidden")),
+                "{refused}"
+            );
+        }
+        // Hiding it: the other team stops sharing.
+        let hidden = emulator
+            .seed_truto(Owner::Other, json!({"name": "private", "sharing": "deny"}))
+            .unwrap();
+        let hidden_id = hidden["id"].as_str().unwrap();
+        assert_eq!(hidden["team_id"], truto::OTHER_TEAM_ID);
+        for method in [Method::GET, Method::DELETE] {
+            assert_eq!(
+                call(method, &format!("/integration/{hidden_id}"), None).0,
+                404
+            );
+        }
+        assert_eq!(truto_names(&emulator), [json!("crm")]);
+        let (status, env) = call(Method::GET, "/environment", None);
+        assert_eq!(status, 200);
+        assert_eq!(env["result"][0]["team_id"], truto::TEAM_ID);
+        assert_eq!(env["result"][0]["id"], truto::ENVIRONMENT_ID);
+        assert_eq!(call(Method::DELETE, "/environment", None).0, 405);
     }
 
     #[test]

@@ -78,7 +78,16 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
 }
 
 /// An absolute http(s) URL with a host (Ada's `format: url`).
+///
+/// Whitespace and control characters anywhere are refused: the `url` crate silently drops tabs
+/// and newlines and trims spaces and controls at either end, so on its own it would accept text
+/// that is not the URL it stands for, and the emulator must never be more lenient than Ada. The
+/// manifest crate has its own copy of this rule (`intsync_manifest::vendor::is_web_url`); a test
+/// of the root package checks that the two agree.
 pub fn is_web_url(text: &str) -> bool {
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
     url::Url::parse(text).is_ok_and(|u| {
         matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
     })
@@ -212,5 +221,30 @@ pub(crate) fn limit(raw: Option<String>, default: usize, max: usize) -> Result<u
             ))),
             Ok(n) => Ok(n.min(max)),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_url;
+
+    #[test]
+    fn web_urls_refuse_whitespace_and_controls() {
+        assert!(is_web_url("https://coolshop.example.com/oauth/callback"));
+        assert!(is_web_url("http://localhost:8080/x"));
+        for text in [
+            "ftp://example.com",
+            "example.com/path",
+            "https://",
+            "https://example.com/a b",
+            "https://example.com/a\tb",
+            "https://exa\nmple.com",
+            " https://example.com",
+            "https://example.com\r\n",
+            "\u{1}https://example.com",
+            "https://example.com/\u{a0}",
+        ] {
+            assert!(!is_web_url(text), "{text:?}");
+        }
     }
 }

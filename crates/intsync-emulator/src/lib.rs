@@ -22,6 +22,7 @@ mod wire;
 pub use controls::{FaultAction, FaultRule, Faults, LogSettings, LoggedRequest};
 pub use emulator::{Delivery, Dropped, Emulator, Held, MAX_BODY_BYTES, Outcome, RateLimitPreset};
 pub use store::{Store, StoreError};
+pub use truto::Owner;
 pub use wire::{Api, ApiError, Request, Response};
 
 /// The emulator's own copy of what each vendor accepts, kept apart from the manifest crate's on
@@ -29,7 +30,9 @@ pub use wire::{Api, ApiError, Request, Response};
 pub mod vendor {
     pub use crate::ada::FIELDS as ADA_FIELDS;
     pub use crate::fields::{Field, Ty, is_web_url};
-    pub use crate::truto::{CREATE_FIELDS as TRUTO_CREATE_FIELDS, UPDATE_FIELDS as TRUTO_UPDATE_FIELDS};
+    pub use crate::truto::{
+        CREATE_FIELDS as TRUTO_CREATE_FIELDS, UPDATE_FIELDS as TRUTO_UPDATE_FIELDS,
+    };
 }
 
 /// The in-process emulator behind the `local` target: the state at `path`, and a token that only

@@ -195,6 +195,11 @@ mod tests {
             truto.json_body(),
             serde_json::json!({"statusCode": 404, "error": "Not Found", "message": "no such integration"})
         );
+        let forbidden = ApiError::new(403, "another team's").into_response(Api::Truto);
+        assert_eq!(
+            forbidden.json_body(),
+            serde_json::json!({"statusCode": 403, "error": "Forbidden", "message": "another team's"})
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Malformed and random requests never make the emulator panic or answer 5xx.
 
 use bytes::Bytes;
-use intsync_emulator::{Emulator, Request, Store};
+use intsync_emulator::{Emulator, Owner, Request, Store};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -28,6 +28,8 @@ const KEYS: &[&str] = &[
     "version",
     "status",
     "id",
+    "owner",
+    "integration",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -40,6 +42,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::String("https://example.com/x".into())),
         Just(Value::String("knowledge".into())),
         Just(Value::String("allow".into())),
+        Just(Value::String("deny".into())),
+        Just(Value::String("truto".into())),
+        Just(Value::String("other".into())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
@@ -65,6 +70,8 @@ fn path() -> impl Strategy<Value = String> {
         Just("/api/v2/platform-integrations".to_owned()),
         "[a-f0-9]{0,24}".prop_map(|id| format!("/api/v2/platform-integrations/{id}")),
         Just("/integration".to_owned()),
+        Just("/environment".to_owned()),
+        Just("/_emulator/truto/integrations".to_owned()),
         "[a-z0-9-]{0,36}".prop_map(|id| format!("/integration/{id}")),
         "[a-z0-9-]{0,36}".prop_map(|id| format!("/integrations/{id}")),
         "/[a-z/_%.]{0,30}",
@@ -97,6 +104,11 @@ proptest! {
         prop_assert_eq!(emulator.call(seed_ada).unwrap().status, 200);
         let seed_truto = Request::new(http::Method::POST, "/integration").bearer(TOKEN).json(&serde_json::json!({"name": "t"}));
         prop_assert_eq!(emulator.call(seed_truto).unwrap().status, 201);
+        // And integrations of other teams: Truto's, one shared, one not.
+        for (owner, sharing) in [(Owner::Truto, "allow"), (Owner::Other, "allow"), (Owner::Other, "deny")] {
+            let seeded = emulator.seed_truto(owner, serde_json::json!({"name": format!("t-{sharing}"), "sharing": sharing}));
+            prop_assert!(seeded.is_ok(), "{:?}", seeded);
+        }
 
         let mut request = Request::new(method, &path);
         request.query = query;
@@ -121,6 +133,11 @@ proptest! {
         let id = created.json_body()["id"].as_str().unwrap_or("none").to_owned();
         let response = emulator.call(Request::new(http::Method::PATCH, &format!("/integration/{id}")).bearer(TOKEN).json(&patch)).unwrap();
         prop_assert!(response.status < 500);
+        // Another team's integration is refused before its body is even read.
+        let theirs = emulator.seed_truto(Owner::Truto, serde_json::json!({"name": "theirs"})).unwrap();
+        let path = format!("/integration/{}", theirs["id"].as_str().unwrap());
+        let response = emulator.call(Request::new(http::Method::PATCH, &path).bearer(TOKEN).json(&patch)).unwrap();
+        prop_assert_eq!(response.status, 403);
         for path in ["/api/v2/platform-integrations/", "/integration"] {
             let listed = emulator.call(Request::new(http::Method::GET, path).bearer(TOKEN)).unwrap();
             prop_assert_eq!(listed.status, 200);

@@ -1,7 +1,7 @@
 //! Every route, envelope and error of the emulator, over real HTTP on 127.0.0.1:0.
 
 use intsync_emulator::server::RunningServer;
-use intsync_emulator::{Emulator, Store};
+use intsync_emulator::{Emulator, Owner, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -567,6 +567,19 @@ async fn truto_routes_versions_and_envelopes() {
         400,
         "Bad Request",
     );
+    // Create takes only its documented keys: `sharing` is for PATCH.
+    let with_sharing = c
+        .post("/integration", json!({"name": "shared", "sharing": "deny"}))
+        .await;
+    assert_truto_error(&with_sharing, 400, "Bad Request");
+    assert!(
+        with_sharing.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("`sharing`"),
+        "names the unknown field: {}",
+        with_sharing.body
+    );
 
     // Delete, then 404.
     let deleted = c
@@ -917,4 +930,310 @@ async fn delay_commit_fault_round_trips() {
         )
         .await;
     assert_eq!(missing_ms.status, 400, "{}", missing_ms.body);
+}
+
+fn names(reply: &Reply) -> Vec<String> {
+    reply.body["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list page: {}", reply.body))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn truto_environment_names_the_tokens_team() {
+    let c = Client::start().await;
+    let env = c.get("/environment").await;
+    assert_eq!(env.status, 200, "{}", env.body);
+    assert_eq!(env.body["next_cursor"], Value::Null);
+    assert_eq!(env.body["limit"], 100);
+    let result = env.body["result"].as_array().unwrap();
+    assert_eq!(result.len(), 1, "{}", env.body);
+    let environment = result[0].as_object().unwrap();
+    let mut keys: Vec<&str> = environment.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["created_at", "id", "name", "team_id", "updated_at"]);
+    assert_eq!(environment["team_id"], Owner::Own.team_id());
+    assert_eq!(environment["name"], "emulator");
+    assert!(environment["id"].as_str().unwrap().len() == 36);
+
+    // Our own integrations carry that team id.
+    let created = c.post("/integration", json!({"name": "mine"})).await;
+    assert_eq!(created.body["team_id"], environment["team_id"]);
+
+    assert_truto_error(
+        &c.post("/environment", json!({})).await,
+        405,
+        "Method Not Allowed",
+    );
+    assert_truto_error(
+        &c.send(Method::GET, "/environment", None, None).await,
+        401,
+        "Unauthorized",
+    );
+}
+
+#[tokio::test]
+async fn truto_lists_own_truto_built_and_shared_integrations() {
+    let c = Client::start().await;
+    let seed = |owner: Option<&str>, integration: Value| {
+        let mut body = json!({ "integration": integration });
+        if let Some(owner) = owner {
+            body["owner"] = json!(owner);
+        }
+        c.control(Method::POST, "truto/integrations", body)
+    };
+    let truto = seed(
+        Some("truto"),
+        json!({"name": "hubspot", "category": "crm", "config": {"base_url": "https://api.hubapi.com"}}),
+    )
+    .await;
+    assert_eq!(truto.status, 201, "{}", truto.body);
+    assert_eq!(truto.body["team_id"], Owner::Truto.team_id());
+    assert_eq!(truto.body["team"]["id"], Owner::Truto.team_id());
+    assert_eq!(truto.body["team"]["name"], "Truto");
+    assert_eq!(truto.body["team"]["is_verified"], true);
+    assert_eq!(
+        truto.body["config"],
+        json!({"base_url": "https://api.hubapi.com"}),
+        "the control answers the whole record"
+    );
+    assert_eq!(truto.body["version"], 1);
+    assert_eq!(truto.body["sharing"], "allow");
+    assert_eq!(truto.body["installed_environment"], json!([]));
+    let shared = seed(
+        Some("other"),
+        json!({"name": "acme_crm", "config": {"secret": "s3"}, "sharing": "allow", "is_beta": true}),
+    )
+    .await;
+    assert_eq!(shared.status, 201, "{}", shared.body);
+    assert_eq!(shared.body["team_id"], Owner::Other.team_id());
+    assert_eq!(shared.body["team"]["name"], "Acme Corp");
+    assert_eq!(shared.body["is_beta"], true);
+    let private = seed(
+        Some("other"),
+        json!({"name": "acme_private", "config": {"secret": "p"}, "sharing": "deny"}),
+    )
+    .await;
+    assert_eq!(private.status, 201, "{}", private.body);
+    let own = seed(None, json!({"name": "mine", "config": {"k": 1}})).await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    assert_eq!(
+        own.body["team_id"],
+        Owner::Own.team_id(),
+        "owner defaults to own"
+    );
+    let id = |reply: &Reply| reply.body["id"].as_str().unwrap().to_owned();
+    let (truto_id, shared_id, private_id, own_id) =
+        (id(&truto), id(&shared), id(&private), id(&own));
+
+    // The list: own, Truto-built and shared; never the other team's `deny` one; foreign
+    // `config` stripped.
+    let listed = c.get("/integration").await;
+    assert_eq!(names(&listed), ["hubspot", "acme_crm", "mine"]);
+    for item in listed.body["result"].as_array().unwrap() {
+        if item["name"] == "mine" {
+            assert_eq!(item["config"], json!({"k": 1}), "own config kept");
+        } else {
+            assert!(item.get("config").is_none(), "config stripped: {item}");
+            assert!(item["team"].is_object());
+        }
+    }
+    // Pages of one walk exactly the visible ones.
+    let (mut walked, mut cursors, mut cursor) = (Vec::new(), Vec::new(), String::new());
+    loop {
+        let page = c
+            .get(&format!("/integration?limit=1&next_cursor={cursor}"))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        walked.extend(names(&page));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => {
+                cursor = next.to_owned();
+                cursors.push(cursor.clone());
+            }
+            None => break,
+        }
+    }
+    assert_eq!(walked, ["hubspot", "acme_crm", "mine"]);
+    assert_eq!(cursors, [shared_id.clone(), own_id.clone()]);
+    // Filters apply among the visible ones.
+    assert!(names(&c.get("/integration?sharing=deny").await).is_empty());
+    assert!(names(&c.get("/integration?name=acme_private").await).is_empty());
+    assert_eq!(
+        names(&c.get("/integration?category=crm").await),
+        ["hubspot"]
+    );
+
+    // GET: foreign without config; the hidden one is 404.
+    for prefix in ["/integration", "/integrations"] {
+        let got = c.get(&format!("{prefix}/{truto_id}")).await;
+        assert_eq!(got.status, 200);
+        assert!(got.body.get("config").is_none(), "{}", got.body);
+        assert_eq!(
+            c.get(&format!("{prefix}/{own_id}")).await.body["config"],
+            json!({"k": 1})
+        );
+        assert_truto_error(
+            &c.get(&format!("{prefix}/{private_id}")).await,
+            404,
+            "Not Found",
+        );
+    }
+
+    // Writes: only our own. Ownership is checked before the version.
+    for prefix in ["/integration", "/integrations"] {
+        for (foreign, version) in [(&truto_id, 1), (&shared_id, 1), (&truto_id, 9)] {
+            let refused = c
+                .patch(
+                    &format!("{prefix}/{foreign}"),
+                    json!({"category": "x", "version": version}),
+                )
+                .await;
+            assert_eq!(
+                refused.body,
+                json!({"statusCode": 403, "error": "Forbidden", "message": refused.body["message"]}),
+            );
+            assert_truto_error(&refused, 403, "Forbidden");
+        }
+        assert_truto_error(
+            &c.patch(
+                &format!("{prefix}/{private_id}"),
+                json!({"category": "x", "version": 1}),
+            )
+            .await,
+            404,
+            "Not Found",
+        );
+        let deleted = c
+            .send(
+                Method::DELETE,
+                &format!("{prefix}/{shared_id}"),
+                None,
+                Some(TOKEN),
+            )
+            .await;
+        assert_truto_error(&deleted, 403, "Forbidden");
+        assert_truto_error(
+            &c.send(
+                Method::DELETE,
+                &format!("{prefix}/{private_id}"),
+                None,
+                Some(TOKEN),
+            )
+            .await,
+            404,
+            "Not Found",
+        );
+    }
+    let patched = c
+        .patch(
+            &format!("/integration/{own_id}"),
+            json!({"category": "x", "version": 1}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["version"], 2);
+    let unchanged = c.get(&format!("/integration/{truto_id}")).await;
+    assert_eq!(
+        (
+            unchanged.body["version"].clone(),
+            unchanged.body["category"].clone()
+        ),
+        (json!(1), json!("crm"))
+    );
+    assert_eq!(
+        names(&c.get("/integration").await),
+        ["hubspot", "acme_crm", "mine"],
+        "nothing foreign was deleted"
+    );
+
+    // Names are unique within a team only.
+    let ours = c
+        .post(
+            "/integration",
+            json!({"name": "hubspot", "config": {"a": 1}}),
+        )
+        .await;
+    assert_eq!(ours.status, 201, "{}", ours.body);
+    assert_eq!(ours.body["team_id"], Owner::Own.team_id());
+    assert_truto_error(
+        &c.post("/integration", json!({"name": "hubspot"})).await,
+        409,
+        "Conflict",
+    );
+    let by_name = c.get("/integration?name=hubspot").await;
+    let teams: Vec<&Value> = by_name.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["team_id"])
+        .collect();
+    assert_eq!(
+        teams,
+        [Owner::Truto.team_id(), Owner::Own.team_id()],
+        "{}",
+        by_name.body
+    );
+    let renamed = c
+        .patch(
+            &format!("/integration/{own_id}"),
+            json!({"name": "acme_private", "version": 2}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "another team's name: {}", renamed.body);
+    assert_truto_error(
+        &c.patch(
+            &format!("/integration/{own_id}"),
+            json!({"name": "hubspot", "version": 3}),
+        )
+        .await,
+        409,
+        "Conflict",
+    );
+
+    // The control: validation, uniqueness within the owner's team.
+    assert_eq!(
+        seed(Some("truto"), json!({"name": "hubspot"})).await.status,
+        409
+    );
+    assert_eq!(
+        seed(Some("other"), json!({"name": "hubspot"})).await.status,
+        201
+    );
+    for bad in [
+        json!({"owner": "someone", "integration": {"name": "x"}}),
+        json!({"owner": "truto"}),
+        json!({"integration": {"category": "crm"}}),
+        json!({"integration": {"name": "x", "version": 1}}),
+        json!({"integration": {"name": "x", "sharing": "public"}}),
+        json!({"integration": "x"}),
+        json!({"integration": {"name": "x"}, "extra": 1}),
+        json!([]),
+    ] {
+        let refused = c
+            .control(Method::POST, "truto/integrations", bad.clone())
+            .await;
+        assert_ada_error(&refused, 400, "bad_request");
+        assert!(
+            !names(&c.get("/integration").await).contains(&"x".to_owned()),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        c.send(
+            Method::POST,
+            "/_emulator/truto/integrations",
+            Some(json!({"integration": {"name": "x"}})),
+            None
+        )
+        .await
+        .status,
+        401
+    );
+
+    // Reset forgets the seeded ones too.
+    c.control(Method::POST, "reset", json!({})).await;
+    assert!(names(&c.get("/integration").await).is_empty());
 }

@@ -1,14 +1,21 @@
 //! The JSON Schema of the manifest format, for editors (yaml-language-server) and other tools.
 //!
 //! These types exist only to describe the format; loading goes through the spanned tree and the
-//! rules in `rules/`. A test keeps the two in step (`fields_match_the_rule_tables`), and another
-//! keeps the committed copy in `schemas/` identical to what `intsync schema` prints.
+//! rules in `rules/`. The `spec` properties are generated from the vendor tables
+//! ([`crate::vendor`]), so the schema and the rules cannot disagree on a field, a limit or a set;
+//! `tests/vendor_tables.rs` checks them against the vendors' documents, and another test keeps
+//! the committed copy in `schemas/` identical to what `intsync schema` prints.
 
 #![allow(dead_code, clippy::large_enum_variant)] // reason: the types are read by the schemars derive, never built
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+
+use crate::diagnostic::Severity;
+use crate::model::Kind;
+use crate::vendor::{FieldType, Format};
 
 /// One intsync manifest: a platform integration kept in git.
 #[derive(JsonSchema)]
@@ -48,65 +55,21 @@ struct AdaDocument {
     spec: AdaSpec,
 }
 
-/// The fields of an Ada platform integration, named as the API names them. An omitted field is
-/// not managed; `null` clears a nullable one.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct AdaSpec {
-    /// JMESPath into `configuration_fields` naming the field that identifies an installation
-    /// (e.g. `credentials.account_name`); it must be a required `type: string` field.
-    #[serde(default)]
-    identifier_field_path: String,
-    /// The name of the integration (1 to 160 characters).
-    #[serde(default)]
-    #[schemars(length(min = 1, max = 160))]
-    name: String,
-    /// What the integration does and how to use it.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    description: String,
-    /// The integration developer (1 to 160 characters).
-    #[serde(default)]
-    #[schemars(length(min = 1, max = 160))]
-    author: String,
-    /// A URL or e-mail address where users can reach out for support.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    contact: String,
-    /// The `delete` endpoint that starts the uninstallation flow.
-    #[serde(default)]
-    #[schemars(url)]
-    uninstallation_url: String,
-    /// The `get` endpoint invoked after OAuth authorization.
-    #[serde(default)]
-    #[schemars(url)]
-    oauth_callback_url: String,
-    /// Tags describing the type of integration.
-    #[serde(default)]
-    tags: Vec<AdaTag>,
-    /// OAuth scopes requested on install, e.g. `articles:read`, `knowledge_sources:write`.
-    #[serde(default)]
-    scopes: Vec<String>,
-    /// The JSON Schema of the form shown to installers.
-    #[serde(default)]
-    configuration_fields: serde_json::Map<String, serde_json::Value>,
-    /// URL of the integration's icon; `null` clears it.
-    #[serde(default)]
-    #[schemars(url)]
-    icon_url: Option<String>,
-    /// The call-to-action text; `null` clears it.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    call_to_action: Option<String>,
-    /// Error codes and the messages shown on the OAuth failure page; `null` clears them.
-    #[serde(default)]
-    error_codes: Option<BTreeMap<String, String>>,
-}
+/// The `spec` of an `AdaPlatformIntegration`: generated from Ada's table.
+struct AdaSpec;
 
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum AdaTag {
-    Knowledge,
+impl JsonSchema for AdaSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "AdaSpec".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        spec_schema(
+            Kind::AdaPlatformIntegration,
+            "The fields of an Ada platform integration, named as the API names them. An omitted \
+             field is not managed; `null` clears a nullable one.",
+        )
+    }
 }
 
 #[derive(JsonSchema)]
@@ -119,55 +82,113 @@ struct TrutoDocument {
     spec: TrutoSpec,
 }
 
-/// The fields of a Truto integration. An omitted field is not managed.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct TrutoSpec {
-    /// The name of the integration, e.g. `my_custom_crm`.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    name: String,
-    /// A short category, e.g. `crm`.
-    #[serde(default)]
-    category: String,
-    /// Whether the integration is in beta.
-    #[serde(default)]
-    is_beta: bool,
-    /// The configuration object defining the integration's underlying API.
-    #[serde(default)]
-    config: serde_json::Map<String, serde_json::Value>,
-    /// The sharing policy.
-    #[serde(default)]
-    sharing: Option<TrutoSharing>,
+/// The `spec` of a `TrutoIntegration`: generated from Truto's table.
+struct TrutoSpec;
+
+impl JsonSchema for TrutoSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "TrutoSpec".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        spec_schema(
+            Kind::TrutoIntegration,
+            "The fields of a Truto integration. An omitted field is not managed.",
+        )
+    }
 }
 
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum TrutoSharing {
-    Allow,
-    Ask,
-    Deny,
+/// The schema of a kind's `spec`, one property per field of its vendor table: the JSON type
+/// (with `null` for a nullable field), the length limits, `format: uri` for a URL, and an `enum`
+/// for a set the API enforces (a warning-level set, such as Ada's scopes, is left open).
+fn spec_schema(kind: Kind, description: &str) -> Schema {
+    let mut properties = Map::new();
+    for def in kind.fields() {
+        let mut property = Map::new();
+        property.insert("description".into(), json!(def.description));
+        let ty = match def.ty {
+            FieldType::String => "string",
+            FieldType::Bool => "boolean",
+            FieldType::Object => "object",
+            FieldType::StringList => "array",
+        };
+        property.insert(
+            "type".into(),
+            if def.nullable {
+                json!([ty, "null"])
+            } else {
+                json!(ty)
+            },
+        );
+        if def.min_chars > 0 {
+            property.insert("minLength".into(), json!(def.min_chars));
+        }
+        if let Some(max) = def.max_chars {
+            property.insert("maxLength".into(), json!(max));
+        }
+        match def.format {
+            Format::Url => {
+                property.insert("format".into(), json!("uri"));
+            }
+            Format::StringValues => {
+                property.insert("additionalProperties".into(), json!({ "type": "string" }));
+            }
+            Format::None | Format::UrlOrEmail | Format::JsonSchema | Format::JmesPath => {}
+        }
+        let closed = def
+            .allowed
+            .filter(|a| a.severity == Severity::Error)
+            .map(|a| a.values);
+        match def.ty {
+            FieldType::StringList => {
+                let mut items = Map::new();
+                items.insert("type".into(), json!("string"));
+                if let Some(values) = closed {
+                    items.insert("enum".into(), json!(values));
+                }
+                property.insert("items".into(), Value::Object(items));
+            }
+            _ => {
+                if let Some(values) = closed {
+                    let mut values = json!(values);
+                    if def.nullable
+                        && let Value::Array(values) = &mut values
+                    {
+                        values.push(Value::Null);
+                    }
+                    property.insert("enum".into(), values);
+                }
+            }
+        }
+        properties.insert(def.name.into(), Value::Object(property));
+    }
+    let mut schema = Map::new();
+    schema.insert("description".into(), json!(description));
+    schema.insert("type".into(), json!("object"));
+    schema.insert("properties".into(), Value::Object(properties));
+    schema.insert("additionalProperties".into(), json!(false));
+    Schema::from(schema)
 }
 
 /// The JSON Schema of a manifest document, as `intsync schema` prints it.
-pub fn manifest_schema() -> serde_json::Value {
+pub fn manifest_schema() -> Value {
     let schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<ManifestDocument>();
-    let mut value = serde_json::to_value(schema).unwrap_or(serde_json::Value::Null);
+    let mut value = serde_json::to_value(schema).unwrap_or(Value::Null);
     strip_defaults(&mut value);
     value
 }
 
 /// `#[serde(default)]` only marks a field optional here; an omitted field is *unmanaged*, not
 /// "empty", so the `default` values schemars derives from it would mislead editors.
-fn strip_defaults(value: &mut serde_json::Value) {
+fn strip_defaults(value: &mut Value) {
     match value {
-        serde_json::Value::Object(map) => {
+        Value::Object(map) => {
             map.remove("default");
             map.values_mut().for_each(strip_defaults);
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_defaults),
+        Value::Array(items) => items.iter_mut().for_each(strip_defaults),
         _ => {}
     }
 }
@@ -175,7 +196,6 @@ fn strip_defaults(value: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
 
     /// The schema's `spec` properties and the rule tables name the same fields.
     #[test]

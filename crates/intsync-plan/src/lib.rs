@@ -11,7 +11,7 @@ mod planner;
 pub mod render;
 
 pub use model::{
-    Action, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan, PlanError,
-    Skipped, Summary, Unmanaged,
+    Action, DEVELOPMENT, DesiredIntegration, Ignored, Observed, ObservedIntegration, Plan,
+    PlanError, Skipped, Summary, Unmanaged,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

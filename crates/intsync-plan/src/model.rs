@@ -61,7 +61,18 @@ impl ObservedIntegration {
 pub struct Observed {
     /// The kinds the target serves: desired integrations of other kinds are skipped.
     pub kinds: Vec<Kind>,
+    /// The integrations this target may manage.
     pub integrations: Vec<ObservedIntegration>,
+    /// Listed, but not this target's to manage (Truto's own, other teams' shared ones): never
+    /// matched, never unmanaged, never written.
+    pub ignored: Vec<Ignored>,
+}
+
+/// A live integration the target lists but does not own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub kind: Kind,
+    pub id: String,
 }
 
 /// The status an Ada integration must have to be changed.
@@ -75,8 +86,12 @@ pub enum Action {
         kind: Kind,
         name: Option<String>,
         manifest: String,
-        /// The whole POST body.
+        /// The whole desired integration, in manifest order.
         body: Map<String, Value>,
+        /// The fields of `body` the vendor's create does not take (Truto's `sharing`): the POST
+        /// leaves them out and a PATCH right after it, in the same run, sets them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        set_after_create: Vec<String>,
     },
     Update {
         kind: Kind,
@@ -200,6 +215,13 @@ pub struct Plan {
     pub unmanaged: Vec<Unmanaged>,
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// How many listed integrations belong to Truto or other teams (left out of everything).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ignored: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Plan {

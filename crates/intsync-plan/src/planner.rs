@@ -72,6 +72,11 @@ pub fn plan(
         }
     }
 
+    let foreign: std::collections::HashSet<(Kind, &str)> = observed
+        .ignored
+        .iter()
+        .map(|i| (i.kind, i.id.as_str()))
+        .collect();
     let mut claimed: Vec<Option<&str>> = vec![None; observed.integrations.len()];
     let mut actions = Vec::with_capacity(desired.len());
     let mut skipped = Vec::new();
@@ -92,6 +97,13 @@ pub fn plan(
         let matched = match (&want.id, want.name()) {
             (Some(id), _) => match by_id.get(&(want.kind, id.as_str())) {
                 Some(&i) => Some(i),
+                None if foreign.contains(&(want.kind, id.as_str())) => {
+                    errors.push(error(format!(
+                        "the {} `{id}` given in metadata.id belongs to Truto or to another team: only your team's integrations can be managed; remove metadata.id to create your own",
+                        want.kind
+                    )));
+                    continue;
+                }
                 None => {
                     errors.push(error(format!(
                         "no live {} has the id `{id}` given in metadata.id; remove metadata.id to create it, or fix the id",
@@ -130,6 +142,12 @@ pub fn plan(
                 name: want.name().map(str::to_owned),
                 manifest: want.manifest.clone(),
                 body: want.spec.clone(),
+                set_after_create: want
+                    .spec
+                    .keys()
+                    .filter(|f| want.kind.field(f).is_some_and(|d| !d.in_create_body))
+                    .cloned()
+                    .collect(),
             });
             continue;
         };
@@ -179,6 +197,7 @@ pub fn plan(
         actions,
         unmanaged,
         skipped,
+        ignored: observed.ignored.len(),
     })
 }
 

@@ -172,6 +172,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 name,
                 manifest,
                 body,
+                set_after_create,
             } => {
                 let _ = writeln!(
                     out,
@@ -189,6 +190,13 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     } else {
                         let _ = writeln!(out, "    {field}: {}", style.green(&show(value)));
                     }
+                }
+                if !set_after_create.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "    {}",
+                        style.dim(&after_create_note(set_after_create))
+                    );
                 }
             }
             Action::Update {
@@ -258,6 +266,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
             );
         }
     }
+    if plan.ignored > 0 {
+        let _ = writeln!(out, "{}", ignored_note(plan.ignored));
+    }
     if !plan.has_changes {
         let _ = writeln!(
             out,
@@ -266,6 +277,24 @@ pub fn text(plan: &Plan, style: Style) -> String {
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     out
+}
+
+/// Says that a create is followed by a PATCH of `fields` (the vendor's create does not take them).
+fn after_create_note(fields: &[String]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+    format!(
+        "then {} {} set by a PATCH right after the create (the vendor's create does not take {})",
+        names.join(", "),
+        if fields.len() == 1 { "is" } else { "are" },
+        if fields.len() == 1 { "it" } else { "them" }
+    )
+}
+
+fn ignored_note(ignored: usize) -> String {
+    format!(
+        "Ignored: {ignored} listed integration{} owned by Truto or by other teams (never matched, exported or written)",
+        if ignored == 1 { "" } else { "s" }
+    )
 }
 
 fn html(text: &str) -> String {
@@ -327,7 +356,17 @@ pub fn markdown(plan: &Plan) -> String {
     }
     for action in &plan.actions {
         let (sign, verb, block) = match action {
-            Action::Create { body, .. } => ("➕", "create", diff_block(body, None)),
+            Action::Create {
+                body,
+                set_after_create,
+                ..
+            } => {
+                let mut block = diff_block(body, None);
+                if !set_after_create.is_empty() {
+                    block = format!("{block}\n{}\n", after_create_note(set_after_create));
+                }
+                ("➕", "create", block)
+            }
             Action::Update { patch, live, .. } => ("✏️", "update", diff_block(patch, Some(live))),
             Action::Blocked {
                 patch,
@@ -374,6 +413,9 @@ pub fn markdown(plan: &Plan) -> String {
             );
         }
         let _ = writeln!(out, "\n</details>\n");
+    }
+    if plan.ignored > 0 {
+        let _ = writeln!(out, "{}\n", ignored_note(plan.ignored));
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     out

@@ -2,7 +2,7 @@
 
 use expect_test::{Expect, expect};
 use intsync_manifest::Kind;
-use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, plan};
+use intsync_plan::{Action, DesiredIntegration, Ignored, Observed, ObservedIntegration, plan};
 use serde_json::{Map, Value, json};
 
 fn kind(short: &str) -> Kind {
@@ -18,7 +18,8 @@ fn object(value: &Value) -> Map<String, Value> {
 }
 
 /// `desired`: `[{"kind": "ada", "id"?: "..", "spec": {..}}]`; `observed`:
-/// `[{"kind": "ada", "id": "..", "status"?: "..", "version"?: n, "fields": {..}}]`.
+/// `[{"kind": "ada", "id": "..", "status"?: "..", "version"?: n, "fields": {..}}]`; an observed
+/// item with `"ignored": true` is one the target lists but does not own.
 fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Expect) {
     let desired: Vec<DesiredIntegration> = desired
         .as_array()
@@ -32,18 +33,28 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
             manifest: format!("m{i}.yaml"),
         })
         .collect();
+    let (foreign, owned): (Vec<&Value>, Vec<&Value>) = observed
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|o| o["ignored"] == true);
     let observed = Observed {
         kinds: kinds.iter().map(|k| kind(k)).collect(),
-        integrations: observed
-            .as_array()
-            .unwrap()
-            .iter()
+        integrations: owned
+            .into_iter()
             .map(|o| ObservedIntegration {
                 kind: kind(o["kind"].as_str().unwrap()),
                 id: o["id"].as_str().unwrap().to_owned(),
                 status: o["status"].as_str().map(str::to_owned),
                 version: o["version"].as_u64(),
                 fields: object(&o["fields"]),
+            })
+            .collect(),
+        ignored: foreign
+            .into_iter()
+            .map(|o| Ignored {
+                kind: kind(o["kind"].as_str().unwrap()),
+                id: o["id"].as_str().unwrap().to_owned(),
             })
             .collect(),
     };
@@ -54,8 +65,22 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
                 .iter()
                 .map(|a| match a {
                     Action::Create {
-                        kind, name, body, ..
-                    } => format!("create {kind} {name:?} {}", Value::Object(body.clone())),
+                        kind,
+                        name,
+                        body,
+                        set_after_create,
+                        ..
+                    } => {
+                        let after = if set_after_create.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" then set {}", set_after_create.join(","))
+                        };
+                        format!(
+                            "create {kind} {name:?} {}{after}",
+                            Value::Object(body.clone())
+                        )
+                    }
                     Action::Update {
                         id,
                         patch,
@@ -88,6 +113,9 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
                     .iter()
                     .map(|s| format!("skipped {}", s.manifest)),
             );
+            if plan.ignored > 0 {
+                lines.push(format!("ignored={}", plan.ignored));
+            }
             lines.push(format!("has_changes={}", plan.has_changes));
             lines.join("\n")
         }
@@ -401,4 +429,37 @@ fn fingerprints_move_with_the_live_object_only() {
         intsync_plan::fingerprint(&o("x", 2))
     );
     assert!(intsync_plan::fingerprint(&o("x", 1)).starts_with("sha256:"));
+}
+
+/// Truto lists its own and other teams' integrations: they are never matched by name (ours of the
+/// same name is created), never unmanaged, and a `metadata.id` naming one is refused. A create
+/// says which fields Truto's create does not take.
+#[test]
+fn integrations_the_target_does_not_own_are_ignored() {
+    let truto = |id: &str, name: &str| json!({"kind": "truto", "id": id, "version": 1, "fields": {"name": name}});
+    let theirs = |id: &str, name: &str| json!({"kind": "truto", "id": id, "version": 1, "ignored": true, "fields": {"name": name}});
+    check(
+        json!([
+            {"kind": "truto", "spec": {"name": "hubspot", "category": "crm", "sharing": "ask"}},
+            {"kind": "truto", "spec": {"name": "mine", "category": "crm"}},
+        ]),
+        json!([
+            theirs("t1", "hubspot"),
+            truto("o1", "mine"),
+            theirs("t2", "acme_crm"),
+            truto("o2", "legacy")
+        ]),
+        expect![[r#"
+            create TrutoIntegration Some("hubspot") {"name":"hubspot","category":"crm","sharing":"ask"} then set sharing
+            update o1 {"category":"crm"} expecting version 1
+            unmanaged o2
+            ignored=2
+            has_changes=true"#]],
+    );
+    check(
+        json!([{"kind": "truto", "id": "t1", "spec": {"category": "crm"}}]),
+        json!([theirs("t1", "hubspot")]),
+        expect![[r#"
+            error m0.yaml: the TrutoIntegration `t1` given in metadata.id belongs to Truto or to another team: only your team's integrations can be managed; remove metadata.id to create your own"#]],
+    );
 }

@@ -18,7 +18,7 @@ pub mod transport;
 pub mod wire;
 
 pub use limiter::RateLimiter;
-pub use provider::{Created, Provider, ProviderError};
+pub use provider::{Created, Listing, Provider, ProviderError};
 pub use retry::RetryPolicy;
 pub use secret::{Secret, redact};
 pub use stop::{Stop, StopReason};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use http::Method;
 use intsync_manifest::Kind;
-use intsync_plan::{Observed, ObservedIntegration};
+use intsync_plan::{Ignored, Observed, ObservedIntegration};
 use serde_json::{Map, Value};
 
 use crate::retry::RetryPolicy;
@@ -157,6 +157,17 @@ pub struct Provider {
     auth_hint: String,
     limiter: Option<std::sync::Arc<crate::limiter::RateLimiter>>,
     requests: AtomicU64,
+    /// Truto: the team whose integrations this target manages, from the target (`team_id`) or
+    /// learned once from `GET /environment`.
+    team: tokio::sync::OnceCell<String>,
+}
+
+/// One kind's live integrations: those this target manages, and those it lists but does not own.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub integrations: Vec<ObservedIntegration>,
+    /// Truto's own and other teams' shared integrations: never matched, exported or written.
+    pub ignored: Vec<Ignored>,
 }
 
 /// Safety net against a server whose cursors never end.
@@ -180,6 +191,66 @@ impl Provider {
             auth_hint: auth_hint.into(),
             limiter: None,
             requests: AtomicU64::new(0),
+            team: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Truto: manage the integrations of this team (the target's `team_id`) instead of asking
+    /// `GET /environment` which team the token belongs to.
+    #[must_use]
+    pub fn with_team_id(self, team_id: Option<String>) -> Provider {
+        if let Some(team) = team_id {
+            // A new cell cannot be full.
+            let _ = self.team.set(team);
+        }
+        self
+    }
+
+    /// The Truto team this target manages: configured, or learned from `GET /environment` once
+    /// (Truto's tokens are scoped to one environment, which names its team).
+    pub async fn team(&self) -> Result<&str, ProviderError> {
+        self.team
+            .get_or_try_init(|| self.learn_team())
+            .await
+            .map(String::as_str)
+    }
+
+    async fn learn_team(&self) -> Result<String, ProviderError> {
+        let path = wire::TRUTO_ENVIRONMENT;
+        let teams = self
+            .read(Kind::TrutoIntegration, path, wire::environment_teams)
+            .await
+            .map_err(|mut error| {
+                if let ProviderError::Refused { hint, .. } = &mut error {
+                    hint.push_str(&format!(
+                        " (intsync asks it which team the token belongs to, to manage only that team's integrations; if the token cannot read it, set `team_id` in target `{}`)",
+                        self.target
+                    ));
+                }
+                error
+            })?;
+        match teams.as_slice() {
+            [team] => Ok(team.clone()),
+            [] => Err(self.bad(
+                &Method::GET,
+                path,
+                200,
+                format!(
+                    "it lists no environment with a `team_id`, so the token's team is unknown; set `team_id` in target `{}`",
+                    self.target
+                ),
+            )),
+            many => Err(self.bad(
+                &Method::GET,
+                path,
+                200,
+                format!(
+                    "it lists environments of {} teams ({}), so which one to manage is unclear; set `team_id` in target `{}`",
+                    many.len(),
+                    many.join(", "),
+                    self.target
+                ),
+            )),
         }
     }
 
@@ -393,17 +464,29 @@ impl Provider {
         }
     }
 
-    /// Every live integration of `kind`, following the pages to the end (list calls only).
+    /// Every live integration of `kind` this target manages, following the pages to the end
+    /// (list calls only). Truto's own and other teams' integrations are left out.
     pub async fn list(&self, kind: Kind) -> Result<Vec<ObservedIntegration>, ProviderError> {
+        self.listing(kind).await.map(|l| l.integrations)
+    }
+
+    /// Every live integration of `kind`, those this target manages apart from those it does not
+    /// own (Truto lists its own and other teams' shared ones too: design §5).
+    pub async fn listing(&self, kind: Kind) -> Result<Listing, ProviderError> {
+        let team = match kind {
+            Kind::TrutoIntegration => Some(self.team().await?),
+            Kind::AdaPlatformIntegration => None,
+        };
         let mut path = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
         let mut seen_pages = HashSet::new();
-        let mut items = Vec::new();
+        let mut listing = Listing::default();
         for _ in 0..MAX_PAGES {
-            let (page, next) = self.page(kind, &path).await?;
-            items.extend(page);
+            let (page, next) = self.page(kind, team, &path).await?;
+            listing.integrations.extend(page.integrations);
+            listing.ignored.extend(page.ignored);
             seen_pages.insert(path.clone());
             match next {
-                None => return Ok(items),
+                None => return Ok(listing),
                 Some(next) if seen_pages.contains(&next) => {
                     return Err(self.bad(
                         &Method::GET,
@@ -423,32 +506,54 @@ impl Provider {
         ))
     }
 
-    /// One list page. An answer that cannot be read (cut off, not JSON, an integration missing
-    /// a field) is asked for again under the retry policy: reading has no side effects, and such
-    /// answers usually come from a flaky proxy.
+    /// One list page, split into the integrations of `team` (all of them without one) and the
+    /// others.
     async fn page(
         &self,
         kind: Kind,
+        team: Option<&str>,
         path: &str,
-    ) -> Result<(Vec<ObservedIntegration>, Option<String>), ProviderError> {
+    ) -> Result<(Listing, Option<String>), ProviderError> {
+        self.read(kind, path, |body| {
+            let (page, next) = wire::page(kind, body, self.page_size)?;
+            let mut listing = Listing::default();
+            for item in page {
+                // Ownership first: another team's integration is never read as ours, even when
+                // its answer is stripped (Truto leaves out their `config`).
+                if let Some(team) = team
+                    && wire::team_id(&item) != Some(team)
+                {
+                    let id = item.as_object().and_then(wire::id).unwrap_or_default();
+                    listing.ignored.push(Ignored { kind, id });
+                    continue;
+                }
+                listing.integrations.push(wire::observed(kind, item)?);
+            }
+            Ok((listing, next))
+        })
+        .await
+    }
+
+    /// `GET path`, its answer read by `read`. An answer that cannot be read (cut off, not JSON,
+    /// not the documented shape) is asked for again under the retry policy: reading has no side
+    /// effects, and such answers usually come from a flaky proxy.
+    async fn read<T>(
+        &self,
+        kind: Kind,
+        path: &str,
+        read: impl Fn(Value) -> Result<T, wire::Unreadable>,
+    ) -> Result<T, ProviderError> {
         let mut attempt = 1;
         loop {
             let reply = self.execute(Method::GET, path, None, true, None).await?;
             if reply.status != 200 {
                 return Err(self.refused(kind, Method::GET, path, &reply));
             }
-            let read = self.json(&Method::GET, path, &reply).and_then(|body| {
-                let (page, next) = wire::page(kind, body, self.page_size)
-                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))?;
-                let page = page
-                    .into_iter()
-                    .map(|item| wire::observed(kind, item))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))?;
-                Ok((page, next))
+            let result = self.json(&Method::GET, path, &reply).and_then(|body| {
+                read(body).map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))
             });
-            match read {
-                Ok(read) => return Ok(read),
+            match result {
+                Ok(value) => return Ok(value),
                 Err(error) if attempt < self.retry.attempts => {
                     let wait = self.retry.delay(attempt, None);
                     tracing::debug!(target: "intsync::http", path, %error, wait_ms = wait.as_millis() as u64, "unreadable answer; reading again");
@@ -462,19 +567,23 @@ impl Provider {
 
     /// Live state of every kind this target serves.
     pub async fn observe(&self) -> Result<Observed, ProviderError> {
-        let mut integrations = Vec::new();
-        for kind in &self.kinds {
-            integrations.extend(self.list(*kind).await?);
-        }
-        Ok(Observed {
+        let mut observed = Observed {
             kinds: self.kinds.clone(),
-            integrations,
-        })
+            ..Observed::default()
+        };
+        for kind in &self.kinds {
+            let listing = self.listing(*kind).await?;
+            observed.integrations.extend(listing.integrations);
+            observed.ignored.extend(listing.ignored);
+        }
+        Ok(observed)
     }
 
-    /// `POST` a new integration. Sent again only when an attempt certainly did not reach the
-    /// server (no connection, 429); an unknown outcome is the caller's to resolve by listing.
-    /// An answer is used as far as it can be read (see [`Created`]).
+    /// `POST` a new integration with the fields of `body` the vendor's create takes (the others,
+    /// Truto's `sharing`, are the caller's to set by an update). Sent again only when an attempt
+    /// certainly did not reach the server (no connection, 429); an unknown outcome is the
+    /// caller's to resolve by listing. An answer is used as far as it can be read (see
+    /// [`Created`]).
     pub async fn create(
         &self,
         kind: Kind,
@@ -482,7 +591,7 @@ impl Provider {
         stop: &Stop,
     ) -> Result<Created, ProviderError> {
         let path = wire::collection_path(kind);
-        let body = Value::Object(body.clone());
+        let body = Value::Object(wire::create_body(kind, body));
         let reply = self
             .execute(Method::POST, path, Some(&body), false, Some(stop))
             .await?;
@@ -758,6 +867,91 @@ mod tests {
             }
         });
         (port, count)
+    }
+
+    /// A Truto target learns its team from `GET /environment` (here under `results`, as one of
+    /// Truto's examples spells it) once, and lists only that team's integrations; the others are
+    /// counted apart, even when their answer has no `config` or no `version`. A configured
+    /// `team_id` asks nothing; an environment that cannot be read says to set `team_id`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn truto_lists_only_the_team_of_the_token() {
+        let ok = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let (port, asked) = raw_server(move |path| {
+            if path.starts_with("/environment") {
+                ok(r#"{"results":[{"id":"env-1","name":"prod","team_id":"ours"}],"next_cursor":null,"limit":100}"#)
+            } else {
+                ok(r#"{"result":[
+                    {"id":"1","name":"hubspot","team_id":"truto-team","sharing":"allow"},
+                    {"id":"2","name":"mine","team_id":"ours","version":3,"config":{}},
+                    {"id":"3","name":"acme_crm","team_id":"acme","version":1},
+                    {"id":"4","name":"no_team","version":1}
+                ],"next_cursor":null,"limit":100}"#)
+            }
+        })
+        .await;
+        let truto = |port: u16, team_id: Option<&str>| {
+            Provider::new(
+                "truto",
+                Transport::http(
+                    &format!("http://127.0.0.1:{port}"),
+                    Secret::new("team-token"),
+                    Timeouts::default(),
+                )
+                .unwrap(),
+                vec![Kind::TrutoIntegration],
+                100,
+                RetryPolicy::default(),
+                "",
+            )
+            .with_team_id(team_id.map(str::to_owned))
+        };
+        let provider = truto(port, None);
+        let observed = provider.observe().await.unwrap();
+        let ids = |o: &Observed| {
+            o.integrations
+                .iter()
+                .map(|i| i.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&observed), ["2"]);
+        let ignored: Vec<&str> = observed.ignored.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ignored, ["1", "3", "4"]);
+        assert_eq!(
+            provider.list(Kind::TrutoIntegration).await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            3,
+            "the environment is asked once"
+        );
+
+        let configured = truto(port, Some("acme"));
+        assert_eq!(ids(&configured.observe().await.unwrap()), ["3"]);
+        assert_eq!(asked.load(Ordering::SeqCst), 4, "no environment asked");
+
+        let (refusing, _) = raw_server(|_| {
+            let body = r#"{"statusCode":403,"error":"Forbidden","message":"no access"}"#;
+            format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        })
+        .await;
+        let error = truto(refusing, None)
+            .observe()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("GET http://127.0.0.1"), "{error}");
+        assert!(error.contains("/environment answered 403"), "{error}");
+        assert!(error.contains("set `team_id` in target `truto`"), "{error}");
+        assert!(!error.contains("development"), "{error}");
     }
 
     /// A 3xx is an error naming the status and the `Location`; it is neither followed (the

@@ -20,6 +20,53 @@ pub const ADA_COLLECTION: &str = "/api/v2/platform-integrations/";
 /// Truto's collection path; items are `/integration/{id}` (the vendor SDK's spelling).
 pub const TRUTO_COLLECTION: &str = "/integration";
 
+/// Truto's environments (`GET /environment`): a token sees its own, which names its team.
+pub const TRUTO_ENVIRONMENT: &str = "/environment";
+
+/// The team ids of `GET /environment`'s answer, each once, in order. Truto documents the list
+/// under `result` (every admin list) and shows `results` in one example: both are read.
+pub fn environment_teams(body: Value) -> Result<Vec<String>, Unreadable> {
+    let Value::Object(mut body) = body else {
+        return Err(unreadable(format!(
+            "the environment list is {}, not an object",
+            type_name(&body)
+        )));
+    };
+    let items = match body.remove("result").or_else(|| body.remove("results")) {
+        Some(Value::Array(items)) => items,
+        _ => {
+            return Err(unreadable(
+                "the environment list has no `result` (or `results`) array",
+            ));
+        }
+    };
+    let mut teams: Vec<String> = Vec::new();
+    for item in &items {
+        if let Some(team) = team_id(item)
+            && !teams.iter().any(|t| t == team)
+        {
+            teams.push(team.to_owned());
+        }
+    }
+    Ok(teams)
+}
+
+/// The `team_id` of a Truto integration or environment (a non-empty string), if it has one.
+pub fn team_id(item: &Value) -> Option<&str> {
+    item.get("team_id")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+}
+
+/// The body of a create: the fields of `body` the vendor's create takes, in `body`'s order.
+/// Truto documents `name`, `category`, `config` and `is_beta`; its `sharing` is set by a PATCH.
+pub fn create_body(kind: Kind, body: &Map<String, Value>) -> Map<String, Value> {
+    body.iter()
+        .filter(|(field, _)| kind.field(field).is_some_and(|f| f.in_create_body))
+        .map(|(field, value)| (field.clone(), value.clone()))
+        .collect()
+}
+
 /// Percent-encodes one path segment.
 pub fn segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes())
@@ -311,5 +358,40 @@ mod tests {
         );
         assert_eq!(error_message(ada.as_bytes()).chars().count(), 200);
         assert_eq!(error_message(b""), "(empty body)");
+    }
+
+    #[test]
+    fn the_token_team_is_read_from_result_or_results() {
+        let env = |key: &str, teams: &[&str]| {
+            let items: Vec<Value> = teams
+                .iter()
+                .map(|t| json!({"id": "e", "name": "prod", "team_id": t}))
+                .collect();
+            json!({ key: items, "next_cursor": null, "limit": 100 })
+        };
+        assert_eq!(environment_teams(env("result", &["t1"])).unwrap(), ["t1"]);
+        assert_eq!(environment_teams(env("results", &["t1"])).unwrap(), ["t1"]);
+        assert_eq!(
+            environment_teams(env("result", &["t1", "t1", "t2"])).unwrap(),
+            ["t1", "t2"]
+        );
+        assert!(environment_teams(env("result", &[""])).unwrap().is_empty());
+        assert!(environment_teams(env("data", &["t1"])).is_err());
+        assert!(environment_teams(json!([])).is_err());
+    }
+
+    #[test]
+    fn a_create_body_holds_only_what_the_vendor_create_takes() {
+        let body = json!({"name": "n", "sharing": "ask", "category": "crm", "config": {}, "is_beta": true});
+        let sent = create_body(Kind::TrutoIntegration, body.as_object().unwrap());
+        assert_eq!(
+            sent.keys().collect::<Vec<_>>(),
+            ["name", "category", "config", "is_beta"]
+        );
+        let ada = json!({"name": "n", "icon_url": null, "tags": ["knowledge"]});
+        assert_eq!(
+            create_body(Kind::AdaPlatformIntegration, ada.as_object().unwrap()),
+            *ada.as_object().unwrap()
+        );
     }
 }

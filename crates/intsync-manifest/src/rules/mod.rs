@@ -5,13 +5,15 @@
 
 mod ada;
 mod form;
+mod format;
 mod truto;
 
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic, SourceFile, did_you_mean};
-use crate::model::{API_VERSION, FieldType, Kind, Manifest, Origin};
+use crate::model::{API_VERSION, Kind, Manifest, Origin};
 use crate::tree::{Key, Node, Span, Value};
+use crate::vendor::{FieldDef, FieldType, Format};
 
 const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
 const METADATA_KEYS: &[&str] = &["id"];
@@ -400,7 +402,7 @@ fn check_spec(
             continue;
         }
         if checker.expect_type(node, def.ty, def.name) {
-            well_typed.push((key, node));
+            well_typed.push((def, node));
         }
     }
 
@@ -424,22 +426,64 @@ fn check_spec(
         }
     }
 
-    match kind {
-        Kind::AdaPlatformIntegration => ada::check(checker, spec, &well_typed),
-        Kind::TrutoIntegration => truto::check(checker, &well_typed),
+    for (def, node) in well_typed {
+        check_value(checker, kind, spec, def, node);
     }
 }
 
-/// `1..=max` characters (Unicode scalar values, not bytes).
-pub(crate) fn check_length(
-    checker: &mut Checker<'_>,
-    field: &str,
-    node: &Node,
-    max: Option<(usize, Code)>,
-) {
-    let Some(text) = node.as_str() else { return };
-    let count = text.chars().count();
-    if text.is_empty() {
+/// The checks the vendor's table asks of one well-typed, non-null value: its length, then its
+/// format, then its set of allowed values. The words of a set's diagnostics are the vendor's
+/// rule module's.
+fn check_value(checker: &mut Checker<'_>, kind: Kind, spec: &Node, def: &FieldDef, node: &Node) {
+    if !check_length(checker, def, node) {
+        return;
+    }
+    match def.format {
+        Format::None => {}
+        Format::Url => format::check_url(checker, def.name, node),
+        Format::UrlOrEmail => format::check_url_or_email(checker, def.name, node),
+        Format::StringValues => format::check_string_values(checker, node),
+        Format::JsonSchema => form::check_schema(checker, node),
+        Format::JmesPath => {
+            let form = kind
+                .fields()
+                .iter()
+                .find(|f| f.format == Format::JsonSchema)
+                .and_then(|f| spec.get(f.name))
+                .map(|(_, n)| n)
+                .filter(|n| matches!(n.value, Value::Mapping(_)));
+            form::check_identifier_path(checker, node, form);
+        }
+    }
+    if let Some(allowed) = &def.allowed {
+        let items = match &node.value {
+            Value::Sequence(items) => items.as_slice(),
+            _ => std::slice::from_ref(node),
+        };
+        for item in items {
+            let Some(value) = item.as_str() else { continue };
+            if allowed.values.contains(&value) {
+                continue;
+            }
+            match kind {
+                Kind::AdaPlatformIntegration => {
+                    ada::not_allowed(checker, def, allowed, item, value)
+                }
+                Kind::TrutoIntegration => truto::not_allowed(checker, def, allowed, item, value),
+            }
+        }
+    }
+}
+
+/// At least `min_chars` and at most `max_chars` characters (Unicode scalar values, not bytes);
+/// false when the value is out of bounds (and reported).
+fn check_length(checker: &mut Checker<'_>, def: &FieldDef, node: &Node) -> bool {
+    let Some(text) = node.as_str() else {
+        return true;
+    };
+    let field = def.name;
+    // Minimums are 0 or 1 (a unit test of the tables keeps them so): "not empty".
+    if text.is_empty() && def.min_chars > 0 {
         checker
             .error(
                 Code::EmptyString,
@@ -450,16 +494,29 @@ pub(crate) fn check_length(
             .help(format!(
                 "give `{field}` at least one character, or remove the line to leave it unmanaged"
             ));
-    } else if let Some((max, code)) = max
-        && count > max
-    {
-        checker
-            .error(
-                code,
-                node.span,
-                format!("`{field}` is {count} characters long; the limit is {max}"),
-            )
-            .label(format!("{count} characters"))
-            .help(format!("shorten `{field}` to at most {max} characters"));
+        return false;
+    }
+    if let Some(max) = def.max_chars {
+        let count = text.chars().count();
+        if count > max {
+            checker
+                .error(
+                    too_long_code(field),
+                    node.span,
+                    format!("`{field}` is {count} characters long; the limit is {max}"),
+                )
+                .label(format!("{count} characters"))
+                .help(format!("shorten `{field}` to at most {max} characters"));
+            return false;
+        }
+    }
+    true
+}
+
+/// The code for a value longer than its field allows: codes are a contract, named per field.
+fn too_long_code(field: &str) -> Code {
+    match field {
+        "author" => Code::AuthorTooLong,
+        _ => Code::NameTooLong,
     }
 }

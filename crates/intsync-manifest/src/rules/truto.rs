@@ -1,32 +1,38 @@
-//! Rules for `TrutoIntegration` values (Truto's Admin API docs; design §4).
+//! How `TrutoIntegration` values outside a documented set are reported (Truto's Admin API docs;
+//! design §4). The sets are Truto's table's ([`crate::vendor::TRUTO_FIELDS`]); the other value
+//! rules are driven by the table in `mod.rs`.
 
-use super::{Checker, check_length};
-use crate::diagnostic::{Code, did_you_mean};
-use crate::model::TRUTO_SHARING;
-use crate::tree::{Key, Node};
+use super::Checker;
+use crate::diagnostic::{Code, Severity, did_you_mean};
+use crate::tree::Node;
+use crate::vendor::{Allowed, FieldDef};
 
-pub(super) fn check(checker: &mut Checker<'_>, well_typed: &[(&Key, &Node)]) {
-    for &(key, node) in well_typed {
-        match key.name.as_str() {
-            "name" => check_length(checker, "name", node, None),
-            "sharing" => {
-                let Some(value) = node.as_str() else { continue };
-                if !TRUTO_SHARING.contains(&value) {
-                    let help = match did_you_mean(value, TRUTO_SHARING.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("`sharing` is one of: {}", TRUTO_SHARING.join(", ")),
-                    };
-                    checker
-                        .error(
-                            Code::InvalidEnumValue,
-                            node.span,
-                            format!("`sharing` must be one of allow, ask, deny; found `{value}`"),
-                        )
-                        .label("not a sharing policy")
-                        .help(help);
-                }
-            }
-            _ => {}
-        }
-    }
+/// `value` of `def` (e.g. `sharing`) is not in `allowed`.
+pub(super) fn not_allowed(
+    checker: &mut Checker<'_>,
+    def: &FieldDef,
+    allowed: &Allowed,
+    item: &Node,
+    value: &str,
+) {
+    let field = def.name;
+    let values = allowed.values;
+    let help = match did_you_mean(value, values.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("`{field}` is one of: {}", values.join(", ")),
+    };
+    let message = format!(
+        "`{field}` must be one of {}; found `{value}`",
+        values.join(", ")
+    );
+    let diagnostic = match allowed.severity {
+        Severity::Error => checker.error(Code::InvalidEnumValue, item.span, message),
+        Severity::Warning => checker.warning(Code::InvalidEnumValue, item.span, message),
+    };
+    let label = if field == "sharing" {
+        "not a sharing policy".to_owned()
+    } else {
+        format!("not a documented `{field}`")
+    };
+    diagnostic.label(label).help(help);
 }

@@ -1,0 +1,332 @@
+//! Truto as it really is (design §5, issue #13): its list holds Truto's own integrations and other
+//! teams' shared ones besides ours. intsync matches, lists as unmanaged, exports and writes only
+//! the integrations of the token's team; a create sends Truto's documented fields only, and a
+//! manifest's `sharing` is set by a PATCH right after the create.
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+
+/// Seeds one Truto integration owned by `owner` (`own`, `truto` or `other`); returns its id.
+fn seed(env: &Env, owner: &str, integration: Value) -> String {
+    let record = env.call(
+        reqwest::Method::POST,
+        "/_emulator/truto/integrations",
+        Some(json!({ "owner": owner, "integration": integration })),
+    );
+    record["id"].as_str().unwrap().to_owned()
+}
+
+struct World {
+    mine: String,
+    legacy: String,
+    /// Truto's `hubspot`, `zendesk`; another team's shared `acme_crm`.
+    foreign: Vec<String>,
+}
+
+/// Our `my_custom_crm` and `legacy_tool`; Truto's `hubspot` and `zendesk`; another team's shared
+/// `acme_crm`, and one it does not share (not listed at all).
+fn seed_world(env: &Env) -> World {
+    let config = json!({"base_url": "https://api.example.com", "timeout": 30});
+    let mine = seed(
+        env,
+        "own",
+        json!({"name": "my_custom_crm", "category": "crm", "config": config}),
+    );
+    let legacy = seed(
+        env,
+        "own",
+        json!({"name": "legacy_tool", "category": "crm", "config": config}),
+    );
+    let foreign = vec![
+        seed(
+            env,
+            "truto",
+            json!({"name": "hubspot", "category": "crm", "config": config}),
+        ),
+        seed(
+            env,
+            "truto",
+            json!({"name": "zendesk", "category": "helpdesk", "config": config}),
+        ),
+        seed(
+            env,
+            "other",
+            json!({"name": "acme_crm", "category": "crm", "sharing": "allow", "config": config}),
+        ),
+    ];
+    seed(
+        env,
+        "other",
+        json!({"name": "acme_private", "category": "crm", "sharing": "deny", "config": config}),
+    );
+    World {
+        mine,
+        legacy,
+        foreign,
+    }
+}
+
+fn manifests(env: &Env) {
+    env.manifest(
+        "my-custom-crm.yaml",
+        &common::truto_manifest("my_custom_crm", "sales"),
+    );
+    // Our own connector, named like Truto's.
+    env.manifest("hubspot.yaml", &common::truto_manifest("hubspot", "crm"));
+    env.manifest(
+        "ticket-sync.yaml",
+        &common::truto_manifest("ticket_sync", "ticketing")
+            .replace("category: ticketing", "category: ticketing\n  sharing: ask"),
+    );
+}
+
+fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let out = env
+        .intsync()
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The live record of `id`, unstripped where the token may see it.
+fn live(env: &Env, id: &str) -> Value {
+    env.call(reqwest::Method::GET, &format!("/integration/{id}"), None)
+}
+
+#[test]
+fn only_our_teams_integrations_are_planned_applied_and_exported() {
+    let env = Env::new(2);
+    let world = seed_world(&env);
+    manifests(&env);
+    let before: Vec<Value> = world.foreign.iter().map(|id| live(&env, id)).collect();
+
+    // The plan: our update, our own `hubspot` created, ticket_sync created with `sharing` after.
+    let (code, text, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        text.contains(&format!(
+            "~ TrutoIntegration \"my_custom_crm\" ({}) will be updated",
+            world.mine
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ TrutoIntegration \"hubspot\" will be created"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ TrutoIntegration \"ticket_sync\" will be created"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "then `sharing` is set by a PATCH right after the create (the vendor's create does not take it)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Ignored: 3 listed integrations owned by Truto or by other teams"),
+        "{text}"
+    );
+    for name in ["zendesk", "acme_crm", "acme_private"] {
+        assert!(!text.contains(name), "{name} is not ours: {text}");
+    }
+
+    let (code, json, stderr) = run(&env, &["plan", "--target", "truto", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let unmanaged: Vec<&str> = plan["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unmanaged,
+        [world.legacy.as_str()],
+        "unmanaged = our team only"
+    );
+    assert_eq!(plan["ignored"], 3);
+    let actions = plan["actions"].as_array().unwrap();
+    let summary: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("create", "hubspot"),
+            ("update", "my_custom_crm"),
+            ("create", "ticket_sync")
+        ]
+    );
+    let ticket = &actions[2];
+    assert_eq!(ticket["set_after_create"], json!(["sharing"]));
+    assert_eq!(actions[0].get("set_after_create"), None);
+
+    // Apply converges, writing nothing but ours.
+    env.clear_requests();
+    env.log_bodies();
+    let (code, _, stderr) = run(&env, &["apply", "--target", "truto", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Apply: 2 created, 1 updated, 0 failed."),
+        "{stderr}"
+    );
+    let writes = env.logged_writes();
+    for write in &writes {
+        assert!(matches!(write.status, Some(200 | 201)), "{write:?}");
+        for id in &world.foreign {
+            assert!(
+                !write.path.contains(id.as_str()),
+                "wrote another team's: {write:?}"
+            );
+        }
+    }
+    let posts: Vec<Value> = writes
+        .iter()
+        .filter(|w| w.method == "POST")
+        .map(|w| serde_json::from_str(&w.body).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 2, "{writes:#?}");
+    for post in &posts {
+        let keys: Vec<&String> = post.as_object().unwrap().keys().collect();
+        assert!(
+            keys.iter()
+                .all(|k| ["name", "category", "config", "is_beta"].contains(&k.as_str())),
+            "only Truto's documented create fields: {post}"
+        );
+    }
+    let ours = env.truto_live();
+    let find = |name: &str| -> Value {
+        let mine: Vec<&Value> = ours
+            .iter()
+            .filter(|r| r["name"] == name && r["team_id"] == ours_team(&ours))
+            .collect();
+        assert_eq!(mine.len(), 1, "{name}: {ours:#?}");
+        mine[0].clone()
+    };
+    let ticket = find("ticket_sync");
+    assert_eq!(ticket["sharing"], "ask", "sharing set after the create");
+    let ticket_patch: Vec<&common::LoggedWrite> = writes
+        .iter()
+        .filter(|w| w.method == "PATCH" && w.path.ends_with(ticket["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ticket_patch.len(), 1, "{writes:#?}");
+    assert_eq!(ticket_patch[0].body, r#"{"sharing":"ask","version":1}"#);
+    let hubspot = find("hubspot");
+    assert_ne!(
+        hubspot["id"],
+        json!(world.foreign[0]),
+        "our own, not Truto's"
+    );
+    assert_eq!(find("my_custom_crm")["category"], "sales");
+    let after: Vec<Value> = world.foreign.iter().map(|id| live(&env, id)).collect();
+    assert_eq!(
+        after, before,
+        "Truto's and other teams' integrations untouched"
+    );
+
+    let (code, text, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "converged: {text}{stderr}");
+
+    // Export writes our team's only: the four of ours, none of Truto's or Acme's.
+    let (code, _, stderr) = run(&env, &["export", "--target", "truto", "--dir", "exported"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("note: 3 listed integrations owned by Truto or by other teams left out"),
+        "{stderr}"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(env.dir.path().join("exported"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "hubspot.yaml",
+            "legacy-tool.yaml",
+            "my-custom-crm.yaml",
+            "ticket-sync.yaml"
+        ]
+    );
+    let exported = std::fs::read_to_string(env.dir.path().join("exported/hubspot.yaml")).unwrap();
+    assert!(
+        exported.contains(hubspot["id"].as_str().unwrap()),
+        "{exported}"
+    );
+}
+
+/// The team of `records` we own: the one whose integrations carry a `config` (Truto strips the
+/// others').
+fn ours_team(records: &[Value]) -> Value {
+    records
+        .iter()
+        .find(|r| r.get("config").is_some())
+        .map(|r| r["team_id"].clone())
+        .expect("one of ours")
+}
+
+/// A manifest pinned to Truto's own integration by `metadata.id` is refused at plan time, with
+/// what to do, and nothing is written.
+#[test]
+fn a_manifest_pinned_to_someone_elses_integration_is_refused() {
+    let env = Env::new(100);
+    let world = seed_world(&env);
+    env.manifest(
+        "hubspot.yaml",
+        &format!(
+            "apiVersion: intsync/v1\nkind: TrutoIntegration\nmetadata: {{id: {}}}\nspec: {{category: sales}}\n",
+            world.foreign[0]
+        ),
+    );
+    env.clear_requests();
+    let (code, _, stderr) = run(&env, &["apply", "--target", "truto", "--auto-approve"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("belongs to Truto or to another team"),
+        "{stderr}"
+    );
+    assert!(env.logged_writes().is_empty());
+}
+
+/// With `team_id` in the target, `GET /environment` is never asked; without it, it is asked once
+/// per run.
+#[test]
+fn a_configured_team_id_is_used_as_given() {
+    let env = Env::new(100);
+    seed_world(&env);
+    env.manifest("mine.yaml", &common::truto_manifest("my_custom_crm", "crm"));
+    let environment_reads = |env: &Env| {
+        env.requests()
+            .iter()
+            .filter(|r| r["path"] == "/environment")
+            .count()
+    };
+    env.clear_requests();
+    let (code, _, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(environment_reads(&env), 1);
+
+    let team = env.call(reqwest::Method::GET, "/environment", None)["result"][0]["team_id"].clone();
+    let config = std::fs::read_to_string(env.dir.path().join("intsync.toml")).unwrap();
+    let config = config.replace(
+        "token_env = \"TEST_TRUTO_TOKEN\"",
+        &format!("token_env = \"TEST_TRUTO_TOKEN\"\nteam_id = {team}"),
+    );
+    std::fs::write(env.dir.path().join("intsync.toml"), config).unwrap();
+    env.clear_requests();
+    let (code, text, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{text}{stderr}");
+    assert_eq!(environment_reads(&env), 0);
+}
