@@ -27,6 +27,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Re-validate and re-plan on every save of a manifest (optionally apply).
     Watch(WatchArgs),
+    /// Print only the drift: differences someone made live, outside git (read-only; exit 2 on drift).
+    Drift(DriftArgs),
+    /// Write live values of drifted fields back into the manifests, keeping comments and layout.
+    Pull(PullArgs),
     /// Write one manifest per live integration (adopt an existing account in one command).
     Export(ExportArgs),
     /// Print the JSON Schema of the manifest format (for editors).
@@ -70,6 +74,47 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 3 when a change is blocked, 0 when there is nothing to do.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// The git revision last applied (commit, tag, branch): mark each changed field as drift
+    /// (changed live, outside git) or pending (changed in git since REV).
+    #[arg(long, value_name = "REV")]
+    pub baseline: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Manifest files or directories.
+    #[arg(default_value = "manifests")]
+    pub paths: Vec<PathBuf>,
+    /// The target (default: `default_target` of the configuration).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The git revision last applied: differences git made since are pending, not drift.
+    /// Without it every difference is drift.
+    #[arg(long, value_name = "REV")]
+    pub baseline: Option<String>,
+    /// How to print the drift.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Also write the drift as a JSON plan document to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Manifest files or directories.
+    #[arg(default_value = "manifests")]
+    pub paths: Vec<PathBuf>,
+    /// The target (default: `default_target` of the configuration).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The git revision last applied: pull only the drifted fields, not those git changed since.
+    /// Without it every differing managed field is pulled.
+    #[arg(long, value_name = "REV")]
+    pub baseline: Option<String>,
+    /// Write without asking (required off a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! The `intsync` command line: argument parsing, then one function per command. Library crates
 //! do the work; this binary maps their results to output and exit codes (design §6).
 
+mod baseline;
 mod cli;
 mod commands;
 mod config;
@@ -53,6 +54,8 @@ fn main() -> ExitCode {
         cli::Command::Apply(args) => commands::apply::run(cli.config.as_deref(), &args),
         cli::Command::Export(args) => commands::export::run(cli.config.as_deref(), &args),
         cli::Command::Watch(args) => commands::watch::run(cli.config.as_deref(), &args),
+        cli::Command::Drift(args) => commands::drift::run(cli.config.as_deref(), &args),
+        cli::Command::Pull(args) => commands::pull::run(cli.config.as_deref(), &args),
         cli::Command::Schema => commands::schema::run(),
         cli::Command::Emulator(args) => commands::emulator::run(&args),
         cli::Command::Completions(args) => commands::docs::completions(&args),

@@ -82,20 +82,6 @@ fn manifests(env: &Env) {
     );
 }
 
-fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env
-        .intsync()
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The live record of `id`, unstripped where the token may see it.
 fn live(env: &Env, id: &str) -> Value {
     env.call(reqwest::Method::GET, &format!("/integration/{id}"), None)
@@ -109,7 +95,7 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
     let before: Vec<Value> = world.foreign.iter().map(|id| live(&env, id)).collect();
 
     // The plan: our update, our own `hubspot` created, ticket_sync created with `sharing` after.
-    let (code, text, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    let (code, text, stderr) = env.run(&["plan", "--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         text.contains(&format!(
@@ -140,7 +126,7 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
         assert!(!text.contains(name), "{name} is not ours: {text}");
     }
 
-    let (code, json, stderr) = run(&env, &["plan", "--target", "truto", "--format", "json"]);
+    let (code, json, stderr) = env.run(&["plan", "--target", "truto", "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let plan: Value = serde_json::from_str(&json).unwrap();
     let unmanaged: Vec<&str> = plan["unmanaged"]
@@ -175,7 +161,7 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
     // Apply converges, writing nothing but ours.
     env.clear_requests();
     env.log_bodies();
-    let (code, _, stderr) = run(&env, &["apply", "--target", "truto", "--auto-approve"]);
+    let (code, _, stderr) = env.run(&["apply", "--target", "truto", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("Apply: 2 created, 1 updated, 0 failed."),
@@ -235,11 +221,11 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
         "Truto's and other teams' integrations untouched"
     );
 
-    let (code, text, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    let (code, text, stderr) = env.run(&["plan", "--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 0, "converged: {text}{stderr}");
 
     // Export writes our team's only: the four of ours, none of Truto's or Acme's.
-    let (code, _, stderr) = run(&env, &["export", "--target", "truto", "--dir", "exported"]);
+    let (code, _, stderr) = env.run(&["export", "--target", "truto", "--dir", "exported"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("note: 3 listed integrations owned by Truto or by other teams left out"),
@@ -291,7 +277,7 @@ fn a_manifest_pinned_to_someone_elses_integration_is_refused() {
         ),
     );
     env.clear_requests();
-    let (code, _, stderr) = run(&env, &["apply", "--target", "truto", "--auto-approve"]);
+    let (code, _, stderr) = env.run(&["apply", "--target", "truto", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("belongs to Truto or to another team"),
@@ -314,7 +300,7 @@ fn a_configured_team_id_is_used_as_given() {
             .count()
     };
     env.clear_requests();
-    let (code, _, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    let (code, _, stderr) = env.run(&["plan", "--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(environment_reads(&env), 1);
 
@@ -326,7 +312,7 @@ fn a_configured_team_id_is_used_as_given() {
     );
     std::fs::write(env.dir.path().join("intsync.toml"), config).unwrap();
     env.clear_requests();
-    let (code, text, stderr) = run(&env, &["plan", "--target", "truto", "--detailed-exitcode"]);
+    let (code, text, stderr) = env.run(&["plan", "--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{text}{stderr}");
     assert_eq!(environment_reads(&env), 0);
 }

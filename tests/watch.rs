@@ -265,3 +265,41 @@ fn apply_saves_client_secrets_of_creates_and_never_prints_them() {
     assert!(seen.iter().all(|l| !l.contains(secret)), "{seen:#?}");
     watcher.stop();
 }
+
+/// A `--refresh` reading that finds live state moved into a difference with the manifests
+/// (someone edited it in the dashboard) prints it as drift; a save not applied yet is not.
+#[test]
+fn a_refresh_prints_what_changed_live_as_drift() {
+    let env = Env::new(100);
+    let id = env.seed_ada("Watched", "old");
+    env.manifest("w.yaml", &ada_manifest("Watched", "old"));
+    let watcher = Watcher::start(&env, &["--refresh", "1"]);
+    watcher.plan("0 to update");
+    // A save, not applied: pending, not drift.
+    env.manifest(
+        "w.yaml",
+        &ada_manifest("Watched", "old").replace("Cool Shop", "Cool Shop Inc."),
+    );
+    watcher.plan("author:");
+    // Out of band: the description changed live.
+    env.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v2/platform-integrations/{id}"),
+        Some(serde_json::json!({"description": "edited in the dashboard"})),
+    );
+    let lines = Watcher::wait(
+        &watcher.stdout,
+        "[drift] description: \"edited in the dashboard\" → \"old\"",
+        Duration::from_secs(10),
+    );
+    let report = lines
+        .iter()
+        .rposition(|l| l.contains("drift on target `ada`"))
+        .map(|i| &lines[i..])
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        !report.iter().any(|l| l.contains("author")),
+        "the unapplied save is not drift: {report:#?}"
+    );
+    watcher.stop();
+}

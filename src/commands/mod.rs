@@ -1,8 +1,10 @@
 pub mod apply;
 pub mod docs;
+pub mod drift;
 pub mod emulator;
 pub mod export;
 pub mod plan;
+pub mod pull;
 pub mod report;
 pub mod schema;
 pub mod validate;

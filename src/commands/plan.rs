@@ -83,6 +83,40 @@ pub async fn compute(
     }
 }
 
+/// Marks the drift of `plan` against the manifests at git revision `baseline` (read from the
+/// repository holding `paths`); without one, every difference is drift.
+pub fn classify(
+    plan: &mut Plan,
+    desired: &[DesiredIntegration],
+    baseline: Option<&str>,
+    paths: &[PathBuf],
+) -> anyhow::Result<()> {
+    match baseline {
+        Some(rev) => {
+            let then = crate::baseline::desired_at(rev, paths)
+                .with_context(|| format!("cannot read the manifests at --baseline `{rev}`"))?;
+            let index = intsync_plan::drift::Baseline::new(&then);
+            intsync_plan::drift::classify(plan, desired, Some(&index));
+        }
+        None => intsync_plan::drift::classify(plan, desired, None),
+    }
+    Ok(())
+}
+
+/// `plan` in the chosen format.
+pub fn rendered(plan: &Plan, format: PlanFormat) -> String {
+    match format {
+        PlanFormat::Text => render::text(
+            plan,
+            render::Style {
+                color: output::stdout_color(),
+            },
+        ),
+        PlanFormat::Json => render::json(plan),
+        PlanFormat::Markdown => render::markdown(plan),
+    }
+}
+
 pub fn write_plan_file(plan: &Plan, path: &Path) -> anyhow::Result<()> {
     output::write_atomically(path, render::json(plan).as_bytes())
         .with_context(|| format!("cannot write the plan to `{}`", path.display()))?;
@@ -94,27 +128,32 @@ pub fn write_plan_file(plan: &Plan, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
+/// The manifests under `paths`, planned against `target` (`None`: the default target). `None`
+/// when the manifests or their identities are wrong (what is wrong was printed).
+pub fn load_and_plan(
+    config: Option<&Path>,
+    target: Option<&str>,
+    paths: &[PathBuf],
+) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Plan)>> {
     let config = Config::load(config)?;
-    let target = config.target(args.target.as_deref())?;
-    let Some(desired) = load_desired(&args.paths) else {
-        return Ok(Exit::Error);
+    let target = config.target(target)?;
+    let Some(desired) = load_desired(paths) else {
+        return Ok(None);
     };
     let provider = target.provider()?;
-    let Some(plan) = runtime()?.block_on(compute(target, &provider, &desired))? else {
+    let plan = runtime()?.block_on(compute(target, &provider, &desired))?;
+    Ok(plan.map(|plan| (desired, plan)))
+}
+
+pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
+    let Some((desired, mut plan)) = load_and_plan(config, args.target.as_deref(), &args.paths)?
+    else {
         return Ok(Exit::Error);
     };
-    let text = match args.format {
-        PlanFormat::Text => render::text(
-            &plan,
-            render::Style {
-                color: output::stdout_color(),
-            },
-        ),
-        PlanFormat::Json => render::json(&plan),
-        PlanFormat::Markdown => render::markdown(&plan),
-    };
-    output::print_stdout(&text)?;
+    if let Some(rev) = &args.baseline {
+        classify(&mut plan, &desired, Some(rev), &args.paths)?;
+    }
+    output::print_stdout(&rendered(&plan, args.format))?;
     if let Some(out) = &args.out {
         write_plan_file(&plan, out)?;
     }

@@ -46,6 +46,33 @@ struct Held {
     observed: Observed,
     /// `--apply` only: a save's writes are waiting for a successful read of live state.
     pending: bool,
+    /// The manifests as last loaded without errors (for telling drift on a refresh).
+    desired: Option<Vec<DesiredIntegration>>,
+}
+
+/// After a `--refresh` reading: the differences that appeared because live state moved since
+/// the last reading (someone changed it outside this watch) are printed as drift.
+fn report_drift(target: &Target, held: &Held, fresh: &Observed) {
+    let Some(desired) = &held.desired else { return };
+    let Ok(mut plan) = intsync_plan::plan(&target.name, desired, fresh) else {
+        return;
+    };
+    intsync_plan::drift::classify_moved(&mut plan, &held.observed);
+    let drift = intsync_plan::drift::only_drift(plan);
+    if !drift.has_changes {
+        return;
+    }
+    print_stdout(&format!(
+        "[{}] drift on target `{}`: changed live, outside git since the last reading\n{}",
+        now(),
+        target.name,
+        render::text(
+            &drift,
+            render::Style {
+                color: output::stdout_color()
+            }
+        )
+    ));
 }
 
 /// Validate, plan, print; with `--apply`, read live state first, then write the development
@@ -73,6 +100,7 @@ async fn cycle(
         .into_iter()
         .map(DesiredIntegration::from_manifest)
         .collect();
+    held.desired = Some(desired.clone());
     if args.apply {
         // Writes go only against live state read after the save that asks for them.
         match provider.observe().await {
@@ -195,6 +223,7 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
         let mut held = Held {
             observed,
             pending: false,
+            desired: None,
         };
         // notify calls back on its own thread; bridge to this task with a channel.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -243,6 +272,7 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                 }
                 _ = refresh.tick() => match provider.observe().await {
                     Ok(fresh) => {
+                        report_drift(target, &held, &fresh);
                         held.observed = fresh;
                         if held.pending {
                             // A save's writes waited for this read: plan and write now.

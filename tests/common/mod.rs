@@ -148,6 +148,22 @@ impl Env {
         (child, stdout, stderr)
     }
 
+    /// Runs the binary in the test directory to its end, without colour: its exit code, stdout
+    /// and stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self
+            .intsync()
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     pub fn intsync(&self) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
         cmd.current_dir(self.dir.path())

@@ -342,6 +342,7 @@ fn truto_update(id: &str, patch: Value, expected_version: u64) -> Plan {
             live: Map::new(),
             expected_version: Some(expected_version),
             fingerprint: String::new(),
+            drift: None,
         }],
         unmanaged: Vec::new(),
         skipped: Vec::new(),

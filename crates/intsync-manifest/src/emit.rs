@@ -1,5 +1,7 @@
 //! Writing manifests: the inverse of loading, for `intsync export`. Block-style YAML that a
 //! person would write, with strings quoted only where YAML would read them as something else.
+//! The same emitters write the values that `intsync pull` puts into existing files
+//! ([`crate::edit`]).
 
 use std::fmt::Write as _;
 
@@ -38,10 +40,27 @@ fn must_escape(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}')
 }
 
-fn scalar(text: &str) -> String {
+/// A string as a YAML scalar in block context (a mapping value after `key: `, a sequence item
+/// after `- `, or a key): plain when that reads back as the same string, double-quoted with
+/// escapes otherwise.
+pub(crate) fn scalar(text: &str) -> String {
     if plain_ok(text) {
         return text.to_owned();
     }
+    double_quoted(text)
+}
+
+/// A string as a YAML scalar inside a flow collection (`[a, b]`, `{k: v}`): as [`scalar`], but
+/// text holding a flow indicator (`,[]{}`) is quoted too.
+pub(crate) fn flow_scalar(text: &str) -> String {
+    if plain_ok(text) && !text.contains([',', '[', ']', '{', '}']) {
+        return text.to_owned();
+    }
+    double_quoted(text)
+}
+
+/// A double-quoted scalar: one line, whatever the text holds.
+fn double_quoted(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
     for c in text.chars() {
@@ -64,7 +83,8 @@ fn scalar(text: &str) -> String {
     quoted
 }
 
-fn inline(value: &Value) -> Option<String> {
+/// A scalar, `[]` or `{}` on one line (block context); `None` for a non-empty collection.
+pub(crate) fn inline(value: &Value) -> Option<String> {
     Some(match value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
@@ -112,7 +132,8 @@ fn sequence(items: &[Value], indent: usize, out: &mut String) {
     }
 }
 
-fn block(value: &Value, indent: usize, out: &mut String) {
+/// `value` in block style, every line indented by `indent` spaces and ending in `\n`.
+pub(crate) fn block(value: &Value, indent: usize, out: &mut String) {
     match value {
         Value::Object(map) => mapping(map, indent, out),
         Value::Array(items) => sequence(items, indent, out),
@@ -124,6 +145,26 @@ fn block(value: &Value, indent: usize, out: &mut String) {
                 inline(other).unwrap_or_default()
             );
         }
+    }
+}
+
+/// `value` in flow style on one line (`{k: v, list: [a, b]}`), for a place inside a flow
+/// collection, or a short list of scalars that was written in flow style.
+pub(crate) fn flow(value: &Value) -> String {
+    match value {
+        Value::String(s) => flow_scalar(s),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(flow).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", flow_scalar(k), flow(v)))
+                .collect();
+            format!("{{{}}}", pairs.join(", "))
+        }
+        other => inline(other).unwrap_or_default(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! per vendor.
 
 mod diagnostic;
+mod edit;
 mod emit;
 mod load;
 mod model;
@@ -21,6 +22,7 @@ mod tree;
 pub mod vendor;
 
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
+pub use edit::{EditError, FieldEdit, set_fields};
 pub use emit::manifest_yaml;
 pub use load::{Loaded, MAX_FILE_BYTES, is_manifest_file, load, load_source};
 pub use model::{API_VERSION, Kind, Manifest, Origin};

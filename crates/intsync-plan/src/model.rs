@@ -92,6 +92,10 @@ pub enum Action {
         /// leaves them out and a PATCH right after it, in the same run, sets them.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         set_after_create: Vec<String>,
+        /// With a baseline: the fields that are drift (all of the body when the manifest was
+        /// already applied, so the integration went missing live; none when it is new in git).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drift: Option<Vec<String>>,
     },
     Update {
         kind: Kind,
@@ -110,6 +114,10 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_version: Option<u64>,
         fingerprint: String,
+        /// With a baseline: the fields of `patch` that are drift (changed live, not in git),
+        /// sorted; the others are pending.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drift: Option<Vec<String>>,
     },
     Blocked {
         kind: Kind,
@@ -122,6 +130,9 @@ pub enum Action {
         live: Map<String, Value>,
         reason: String,
         fingerprint: String,
+        /// As on `Update`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drift: Option<Vec<String>>,
     },
     Noop {
         kind: Kind,
@@ -169,6 +180,16 @@ impl Action {
         }
     }
 
+    /// The drifted fields, once classified (`None` before, or for a noop).
+    pub fn drift(&self) -> Option<&[String]> {
+        match self {
+            Action::Create { drift, .. }
+            | Action::Update { drift, .. }
+            | Action::Blocked { drift, .. } => drift.as_deref(),
+            Action::Noop { .. } => None,
+        }
+    }
+
     pub fn fingerprint(&self) -> Option<&str> {
         match self {
             Action::Create { .. } => None,
@@ -202,6 +223,9 @@ pub struct Summary {
     pub noop: usize,
     pub blocked: usize,
     pub unmanaged: usize,
+    /// With a baseline: how many actions have drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<usize>,
 }
 
 /// The plan: what apply would do, and nothing else (design §7).

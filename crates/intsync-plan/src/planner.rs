@@ -148,6 +148,7 @@ pub fn plan(
                     .filter(|f| want.kind.field(f).is_some_and(|d| !d.in_create_body))
                     .cloned()
                     .collect(),
+                drift: None,
             });
             continue;
         };
@@ -236,6 +237,7 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
             live: before,
             reason: "only integrations in development may be updated".to_owned(),
             fingerprint,
+            drift: None,
         };
     }
     Action::Update {
@@ -249,5 +251,6 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
         // Truto's optimistic concurrency: the PATCH carries the version the plan saw.
         expected_version: live.version,
         fingerprint,
+        drift: None,
     }
 }

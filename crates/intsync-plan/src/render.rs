@@ -124,26 +124,53 @@ fn line_diff(old: &Value, new: &Value, indent: &str, style: Style, out: &mut Str
     }
 }
 
+/// The mark of a drifted field (changed live, outside git) in the text rendering.
+const DRIFT_MARK: &str = "[drift] ";
+
 fn changed_fields(
     patch: &Map<String, Value>,
     live: &Map<String, Value>,
+    drift: Option<&[String]>,
     style: Style,
     out: &mut String,
 ) {
     for (field, new) in patch {
         let old = live.get(field).unwrap_or(&Value::Null);
+        let mark = if drift.is_some_and(|d| d.contains(field)) {
+            style.yellow(DRIFT_MARK)
+        } else {
+            String::new()
+        };
         if is_nested(new) || is_nested(old) {
-            let _ = writeln!(out, "    {field}:");
+            let _ = writeln!(out, "    {mark}{field}:");
             line_diff(old, new, "      ", style, out);
         } else {
             let _ = writeln!(
                 out,
-                "    {field}: {} → {}",
+                "    {mark}{field}: {} → {}",
                 style.red(&show(old)),
                 style.green(&show(new))
             );
         }
     }
+}
+
+/// The drift line of an action in Markdown, if it has drift.
+fn drift_note(action: &Action) -> Option<String> {
+    let fields = action.drift().filter(|d| !d.is_empty())?;
+    Some(match action {
+        Action::Create { .. } => {
+            "**Drift**: applied before, but missing live (deleted outside git?)".to_owned()
+        }
+        _ => format!(
+            "**Drift** (changed live, outside git): {}",
+            fields
+                .iter()
+                .map(|f| format!("`{}`", html(f)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// The one-line summary: `Plan: 1 to create, 2 to update, 1 blocked, 5 unchanged`.
@@ -159,6 +186,9 @@ pub fn summary_line(plan: &Plan) -> String {
     if !plan.skipped.is_empty() {
         let _ = write!(line, ", {} skipped", plan.skipped.len());
     }
+    if let Some(drift) = s.drift {
+        let _ = write!(line, "; {drift} with drift");
+    }
     line
 }
 
@@ -173,10 +203,16 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 manifest,
                 body,
                 set_after_create,
+                drift,
             } => {
+                let missing = if drift.as_ref().is_some_and(|d| !d.is_empty()) {
+                    format!(" {}", style.yellow("[drift: applied before, missing live]"))
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "{} {} will be created  {}",
+                    "{} {} will be created{missing}  {}",
                     style.green("+"),
                     style.bold(&title(kind.as_str(), name.as_deref(), None)),
                     style.dim(manifest)
@@ -206,6 +242,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 manifest,
                 patch,
                 live,
+                drift,
                 ..
             } => {
                 let _ = writeln!(
@@ -215,7 +252,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     style.bold(&title(kind.as_str(), name.as_deref(), Some(id))),
                     style.dim(manifest)
                 );
-                changed_fields(patch, live, style, &mut out);
+                changed_fields(patch, live, drift.as_deref(), style, &mut out);
             }
             Action::Blocked {
                 kind,
@@ -226,6 +263,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 patch,
                 live,
                 reason,
+                drift,
                 ..
             } => {
                 let status = live_status.as_deref().unwrap_or("unknown");
@@ -236,7 +274,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     style.bold(&title(kind.as_str(), name.as_deref(), Some(id))),
                     style.dim(manifest)
                 );
-                changed_fields(patch, live, style, &mut out);
+                changed_fields(patch, live, drift.as_deref(), style, &mut out);
             }
             Action::Noop { .. } => {}
         }
@@ -335,9 +373,14 @@ fn diff_block(patch: &Map<String, Value>, live: Option<&Map<String, Value>>) -> 
 
 /// `--format markdown`: a pull-request comment.
 pub fn markdown(plan: &Plan) -> String {
+    markdown_titled(plan, "plan")
+}
+
+/// `markdown` under the heading `### intsync <what> for <target>` (`intsync drift` says "drift").
+pub fn markdown_titled(plan: &Plan, what: &str) -> String {
     let s = &plan.summary;
     let mut out = String::new();
-    let _ = writeln!(out, "### intsync plan for `{}`\n", plan.target);
+    let _ = writeln!(out, "### intsync {what} for `{}`\n", plan.target);
     let _ = writeln!(
         out,
         "| to create | to update | blocked | unchanged | unmanaged |"
@@ -384,6 +427,10 @@ pub fn markdown(plan: &Plan) -> String {
                 ),
             ),
             Action::Noop { .. } => continue,
+        };
+        let block = match drift_note(action) {
+            Some(note) => format!("{note}\n\n{block}"),
+            None => block,
         };
         let id = action
             .id()

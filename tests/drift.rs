@@ -1,0 +1,255 @@
+//! Drift and pull end to end (design §10, issue #14): a temporary git repository, the real
+//! binary, the emulator. Applied at a tag; a manifest change committed after it (pending); live
+//! edited out of band (drift, a nested field included).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Env;
+use serde_json::{Value, json};
+
+const ALPHA: &str = "# Alpha knowledge base: owned by the docs team
+apiVersion: intsync/v1
+kind: AdaPlatformIntegration
+spec:
+  name: Alpha KB
+  description: Sync Alpha articles   # shown in the marketplace
+  author: 'Cool Shop'
+  contact: help@coolshop.support
+  identifier_field_path: account.name
+  uninstallation_url: https://coolshop.example.com/uninstall
+  oauth_callback_url: https://coolshop.example.com/oauth/callback
+  tags: [knowledge]
+  scopes: [articles:read]
+  # the install form
+  configuration_fields:
+    type: object
+    required: [account]
+    properties:
+      account:
+        type: object
+        required: [name]
+        properties:
+          name: {type: string, title: Account name}   # what installers see
+  call_to_action: Connect   # button text
+";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository with Alpha applied at tag `applied`, then `author` changed in a commit (pending)
+/// and `description` and a title deep in the form changed live (drift). Returns Alpha's id.
+fn scenario(env: &Env) -> String {
+    let dir = env.dir.path();
+    let alpha = ALPHA.to_owned();
+    env.manifest("alpha.yaml", &alpha);
+    std::fs::write(dir.join(".gitignore"), ".intsync/\n").unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "Alpha"]);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    git(dir, &["tag", "applied"]);
+
+    env.manifest(
+        "alpha.yaml",
+        &alpha.replace("author: 'Cool Shop'", "author: 'Cool Shop Inc.'"),
+    );
+    git(dir, &["commit", "-q", "-am", "New author"]);
+
+    let id = env.ada_live()[0]["id"].as_str().unwrap().to_owned();
+    let mut form = env.ada_live()[0]["configuration_fields"].clone();
+    form["properties"]["account"]["properties"]["name"]["title"] = json!("Your account");
+    env.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v2/platform-integrations/{id}"),
+        Some(json!({"description": "Sync Alpha articles and tags", "configuration_fields": form})),
+    );
+    id
+}
+
+#[test]
+fn drift_is_told_from_pending_and_pulled_back_into_git() {
+    let env = Env::new(100);
+    let id = scenario(&env);
+
+    // `drift` reports only the drift.
+    let (code, text, stderr) = env.run(&["drift", "--baseline", "applied"]);
+    assert_eq!(code, 2, "{text}{stderr}");
+    assert!(text.contains("[drift] description"), "{text}");
+    assert!(text.contains("[drift] configuration_fields"), "{text}");
+    assert!(!text.contains("author"), "pending is not drift: {text}");
+    let (code, json, stderr) = env.run(&["drift", "--baseline", "applied", "--format", "json"]);
+    assert_eq!(code, 2, "{stderr}");
+    let drift: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        drift["actions"][0]["drift"],
+        json!(["configuration_fields", "description"])
+    );
+    let patch: Vec<&String> = drift["actions"][0]["patch"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(patch, ["description", "configuration_fields"]);
+    assert_eq!(drift["summary"]["drift"], 1);
+
+    // `plan --baseline` classifies both.
+    let (code, json, stderr) = env.run(&["plan", "--baseline", "applied", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let update = &plan["actions"][0];
+    assert_eq!(update["action"], "update");
+    assert_eq!(
+        update["drift"],
+        json!(["configuration_fields", "description"])
+    );
+    assert_eq!(
+        update["patch"]["author"], "Cool Shop Inc.",
+        "pending, still planned"
+    );
+    assert_eq!(plan["summary"]["drift"], 1);
+    let (_, text, _) = env.run(&["plan", "--baseline", "applied"]);
+    assert!(
+        text.contains("    author: \"Cool Shop\" → \"Cool Shop Inc.\""),
+        "{text}"
+    );
+    assert!(text.contains("[drift] description"), "{text}");
+
+    // Approved meanwhile: blocked, and still pullable.
+    env.call(
+        reqwest::Method::POST,
+        &format!("/_emulator/ada/{id}/status"),
+        Some(json!({"status": "approved"})),
+    );
+    let before = std::fs::read(env.dir.path().join("manifests/alpha.yaml")).unwrap();
+    let (code, diff, stderr) = env.run(&["pull", "--baseline", "applied"]);
+    assert_eq!(code, 1, "off a terminal pull needs --yes: {stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert!(
+        diff.contains("-  description: Sync Alpha articles   # shown in the marketplace"),
+        "{diff}"
+    );
+    assert_eq!(
+        std::fs::read(env.dir.path().join("manifests/alpha.yaml")).unwrap(),
+        before,
+        "nothing written without --yes"
+    );
+
+    let (code, _, stderr) = env.run(&["pull", "--baseline", "applied", "--yes"]);
+    assert_eq!(code, 0, "{stderr}");
+    let after = std::fs::read_to_string(env.dir.path().join("manifests/alpha.yaml")).unwrap();
+    let expected = ALPHA
+        .replace("author: 'Cool Shop'", "author: 'Cool Shop Inc.'")
+        .replace(
+            "description: Sync Alpha articles   #",
+            "description: Sync Alpha articles and tags   #",
+        )
+        .replace(PULLED_FORM.0, PULLED_FORM.1);
+    assert_eq!(after, expected, "only the drifted values' text changed");
+
+    let (code, text, stderr) = env.run(&["drift", "--baseline", "applied"]);
+    assert_eq!(code, 0, "{text}{stderr}");
+    let (code, _, stderr) = env.run(&["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, json, _) = env.run(&["plan", "--format", "json"]);
+    assert_eq!(code, 0);
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let patch: Vec<&String> = plan["actions"][0]["patch"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(patch, ["author"], "only the pending change is left");
+}
+
+/// The form as written, and as `pull` rewrites it: block YAML at the value's indentation, the
+/// key line and the comment before it kept.
+const PULLED_FORM: (&str, &str) = (
+    "  configuration_fields:
+    type: object
+    required: [account]
+    properties:
+      account:
+        type: object
+        required: [name]
+        properties:
+          name: {type: string, title: Account name}   # what installers see
+",
+    "  configuration_fields:
+    type: object
+    required:
+      - account
+    properties:
+      account:
+        type: object
+        required:
+          - name
+        properties:
+          name:
+            type: string
+            title: Your account
+",
+);
+
+/// A baseline that is not in the clone is an error that says how to fetch it; outside a git
+/// repository `--baseline` says so.
+#[test]
+fn a_missing_baseline_says_how_to_fetch_it() {
+    let env = Env::new(100);
+    scenario(&env);
+    let (code, _, stderr) = env.run(&["drift", "--baseline", "v9.9.9"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the baseline `v9.9.9` is not a commit of this clone: fetch it first, e.g. `git fetch --depth=1 origin v9.9.9`"),
+        "{stderr}"
+    );
+    // Never passed to git as an option.
+    let (code, _, stderr) = env.run(&["plan", "--baseline=--upload-pack=touch pwned"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("is not a git revision"), "{stderr}");
+
+    let bare = Env::new(100);
+    bare.manifest("a.yaml", &common::ada_manifest("A", "d"));
+    let (code, _, stderr) = bare.run(&["drift", "--baseline", "HEAD"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("is not in a git repository"), "{stderr}");
+}
+
+/// Without a baseline, `drift` counts every difference, and `pull --yes` takes every differing
+/// managed value; then nothing differs.
+#[test]
+fn without_a_baseline_every_difference_is_drift_and_pulled() {
+    let env = Env::new(100);
+    scenario(&env);
+    let (code, text, _) = env.run(&["drift"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("[drift] author"), "{text}");
+    let (code, _, stderr) = env.run(&["pull", "--yes"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, text, stderr) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{text}{stderr}");
+    let after = std::fs::read_to_string(env.dir.path().join("manifests/alpha.yaml")).unwrap();
+    assert!(
+        after.contains("  author: 'Cool Shop'") || after.contains("  author: Cool Shop\n"),
+        "{after}"
+    );
+    assert!(after.contains("# shown in the marketplace"), "{after}");
+}
