@@ -8,7 +8,9 @@
 //!
 //! What only the CI service can do is stubbed on `PATH`: `gh` (GitHub's CLI) and `curl` (to
 //! GitLab's API) answer as those APIs would and record what they were asked; artifacts are
-//! directories. `intsync` and `git` are real.
+//! directories. `intsync` and `git` are real. The jobs run as on a cache hit: the binary under
+//! test is on `PATH` (as the CI cache restores it) and `cargo` fails if a job compiles it anyway;
+//! the first job of a version (a cache miss) has a test of its own.
 
 mod common;
 
@@ -45,6 +47,13 @@ fn checkout(env: &Env, name: &str) -> PathBuf {
     dir
 }
 
+/// `cargo` for jobs that find intsync on `PATH`, as restored from the CI cache: compiling it
+/// again is what the cache is there to avoid.
+const CARGO_CACHE_HIT_STUB: &str = r#"#!/usr/bin/env bash
+echo "cargo stub: the job compiles intsync although the cache restored it: cargo $*" >&2
+exit 101
+"#;
+
 /// `PATH` with the binary under test and the stubs first.
 fn bin_dir(env: &Env, stubs: &[(&str, &str)]) -> String {
     let bin = env.dir.path().join("bin");
@@ -54,7 +63,7 @@ fn bin_dir(env: &Env, stubs: &[(&str, &str)]) -> String {
         bin.join("intsync"),
     )
     .unwrap();
-    for (name, script) in stubs {
+    for (name, script) in [("cargo", CARGO_CACHE_HIT_STUB)].iter().chain(stubs) {
         let path = bin.join(name);
         std::fs::write(&path, script).unwrap();
         let mut permissions = std::fs::metadata(&path).unwrap().permissions();
@@ -211,6 +220,9 @@ fn run_github_job(
             let with = &step["with"];
             match action.split('@').next().unwrap() {
                 "actions/checkout" => {} // `dir` is the checkout
+                // A hit: the binary is on `PATH` (see `bin_dir`), or, in the cache miss test,
+                // where the install step puts it.
+                "actions/cache" => {}
                 "actions/upload-artifact" => {
                     let store = stubs.join("artifacts").join(with["name"].as_str().unwrap());
                     std::fs::create_dir_all(&store).unwrap();
@@ -227,10 +239,6 @@ fn run_github_job(
             !script.contains("${{"),
             "step `{name}`: expressions belong in `env:`, not in the script"
         );
-        if name == "Install intsync" {
-            assert!(script.contains("cargo install"), "{script}");
-            continue; // the binary under test is on PATH
-        }
         let mut env = runner.clone();
         let written = std::fs::read_to_string(&github_env).unwrap();
         for line in written.lines() {
@@ -380,6 +388,7 @@ fn run_gitlab_job(
                 .collect()
         })
         .unwrap_or_default();
+    env.insert("CI_PROJECT_DIR".into(), dir.display().to_string());
     env.extend(vars.clone());
     let (code, output) = bash(dir, path, &env, &script.join("\n"));
     for secret in SECRETS {
@@ -454,6 +463,188 @@ fn gitlab_pipeline_plans_merge_requests_and_applies_the_reviewed_plan_on_main() 
     let live = env.call(reqwest::Method::GET, "/api/v2/platform-integrations/", None);
     assert_eq!(live["data"].as_array().unwrap().len(), 2);
     assert_eq!(live["data"][0]["description"], "new");
+}
+
+// Installing intsync: once per version, then from the CI cache.
+
+/// `cargo`, as far as the recipes use it: `cargo install [--root DIR] ... intsync` logs its
+/// arguments to `$STUB_LOG` and "compiles" intsync by linking the binary under test where the
+/// real one puts it: `DIR/bin`, by default `$HOME/.cargo/bin`.
+const CARGO_INSTALL_STUB: &str = r#"#!/usr/bin/env bash
+set -eu
+echo "cargo $*" >> "$STUB_LOG"
+[ "$1" = install ] || { echo "cargo stub: unexpected: $*" >&2; exit 1; }
+root="$HOME/.cargo"
+while [ $# -gt 0 ]; do
+  case "$1" in --root) root=$2; shift ;; esac
+  shift
+done
+mkdir -p "$root/bin"
+ln -s "$INTSYNC_UNDER_TEST" "$root/bin/intsync"
+echo "  Installed package \`intsync\` (executable \`intsync\`)" >&2
+"#;
+
+/// A directory with the `cargo` stub (and no intsync), and the stubs' log.
+fn cargo_install_stub(dir: &Path) -> (PathBuf, PathBuf) {
+    let bin = dir.join("cargo-stub");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        CARGO_INSTALL_STUB.replace(
+            "$INTSYNC_UNDER_TEST",
+            &assert_cmd::cargo::cargo_bin!("intsync")
+                .display()
+                .to_string(),
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&cargo).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&cargo, permissions).unwrap();
+    (bin, dir.join("log"))
+}
+
+/// The first job after a version bump (a cache miss) compiles that version of intsync into the
+/// path the cache saves; later jobs (a hit: that path restored) compile nothing.
+#[test]
+fn recipes_compile_intsync_once_per_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stub_bin, log) = cargo_install_stub(dir.path());
+    let calls = || {
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::write(&log, "").unwrap();
+        calls
+    };
+    let git = "--git https://example.invalid/intsync";
+    // What `intsync --version` prints after the install.
+    let current = format!("intsync {}", env!("CARGO_PKG_VERSION"));
+
+    // GitHub: the binary in ~/.cargo/bin (on the runners' PATH), cached per INTSYNC_VERSION.
+    for file in ["github-actions.yml", "github-drift.yml"] {
+        let workflow = example(file);
+        let version = workflow["env"]["INTSYNC_VERSION"].as_str().unwrap();
+        assert!(!version.is_empty(), "{file}");
+        for (name, job) in workflow["jobs"].as_object().unwrap() {
+            let steps = job["steps"].as_array().unwrap();
+            let cache = steps
+                .iter()
+                .position(|s| {
+                    s["uses"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("actions/cache@"))
+                })
+                .unwrap_or_else(|| panic!("{file}: job {name} caches no intsync"));
+            let install = steps
+                .iter()
+                .position(|s| {
+                    s["run"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("cargo install"))
+                })
+                .unwrap_or_else(|| panic!("{file}: job {name} installs no intsync"));
+            assert!(
+                cache < install,
+                "{file}: job {name} restores after installing"
+            );
+            let with = &steps[cache]["with"];
+            assert_eq!(with["path"], "~/.cargo/bin/intsync", "{file}: job {name}");
+            let key = with["key"].as_str().unwrap();
+            assert!(
+                key.contains("${{ env.INTSYNC_VERSION }}"),
+                "{file}: job {name}: {key}"
+            );
+            let job = serde_json::json!({"steps": [steps[cache], steps[install]]});
+
+            let home = dir.path().join(format!("home-{file}-{name}"));
+            let cached = home.join(".cargo/bin/intsync");
+            let path = format!(
+                "{}:{}:/usr/bin:/bin",
+                stub_bin.display(),
+                cached.parent().unwrap().display()
+            );
+            let stubs = dir.path().join(format!("stubs-{file}-{name}"));
+            std::fs::create_dir_all(&stubs).unwrap();
+            let vars = [
+                ("HOME", home.to_str().unwrap()),
+                ("INTSYNC_VERSION", version),
+                ("STUB_LOG", log.to_str().unwrap()),
+            ];
+            // A miss: nothing restored, the job compiles the pinned version.
+            let run = run_github_job(&job, dir.path(), &path, &stubs, &vars).succeeded();
+            assert_eq!(
+                calls(),
+                format!("cargo install --locked {git} --tag {version} intsync\n"),
+                "{file}: job {name}"
+            );
+            assert!(
+                cached.exists(),
+                "{file}: job {name}: nothing at the cached path"
+            );
+            let output = run.output("Install intsync");
+            assert!(output.contains(&current), "{file}: job {name}: {output}");
+            // A hit: the cached path restored, nothing compiled.
+            let run = run_github_job(&job, dir.path(), &path, &stubs, &vars).succeeded();
+            assert_eq!(calls(), "", "{file}: job {name}");
+            let output = run.output("Install intsync");
+            assert!(
+                output.contains(&cached.display().to_string()),
+                "{file}: job {name}: {output}"
+            );
+        }
+    }
+
+    // GitLab: the binary in the project directory (the only place GitLab caches), per
+    // INTSYNC_VERSION; the drift job shares gitlab-ci.yml's variable and cache.
+    let pipeline = example("gitlab-ci.yml");
+    let version = pipeline["variables"]["INTSYNC_VERSION"].as_str().unwrap();
+    assert!(!version.is_empty());
+    let drift = example("gitlab-drift.yml");
+    for (file, job) in [
+        ("gitlab-ci.yml", &pipeline["default"]),
+        ("gitlab-drift.yml", &drift["intsync-drift"]),
+    ] {
+        assert_eq!(job["cache"]["key"], "intsync-$INTSYNC_VERSION", "{file}");
+        assert_eq!(
+            job["cache"]["paths"],
+            serde_json::json!([".intsync-bin/"]),
+            "{file}"
+        );
+        let project = dir.path().join(format!("project-{file}"));
+        std::fs::create_dir_all(&project).unwrap();
+        let home = dir.path().join(format!("home-{file}"));
+        let path = format!("{}:/usr/bin:/bin", stub_bin.display());
+        let job = serde_json::json!({"job": {
+            "before_script": job["before_script"],
+            "script": ["intsync --version"],
+        }});
+        let vars: BTreeMap<String, String> = [
+            ("HOME", home.to_str().unwrap()),
+            ("INTSYNC_VERSION", version),
+            ("STUB_LOG", log.to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        // A miss: the job compiles the pinned version into the cached directory.
+        let (code, output) = run_gitlab_job(&job, "job", &project, &path, &vars);
+        assert_eq!(code, 0, "{file}: {output}");
+        let root = project.join(".intsync-bin");
+        assert_eq!(
+            calls(),
+            format!(
+                "cargo install --locked {git} --tag {version} --root {} intsync\n",
+                root.display()
+            ),
+            "{file}"
+        );
+        assert!(root.join("bin/intsync").exists(), "{file}");
+        assert!(output.contains(&current), "{file}: {output}");
+        // A hit: the directory restored, nothing compiled.
+        let (code, output) = run_gitlab_job(&job, "job", &project, &path, &vars);
+        assert_eq!(code, 0, "{file}: {output}");
+        assert_eq!(calls(), "", "{file}");
+    }
 }
 
 // The scheduled drift check.

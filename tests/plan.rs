@@ -199,7 +199,7 @@ fn plan_covers_every_action_and_renders_three_ways() {
         "three changes and the unmanaged list: {md}"
     );
     assert!(
-        md.contains("- description: \"old text\"\n+ description: \"new text\""),
+        md.contains("```diff\ndescription: \"old text\" → \"new text\"\n```\n"),
         "{md}"
     );
 }
@@ -223,7 +223,9 @@ fn nested_changes_show_a_line_diff() {
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("    configuration_fields:\n      @@"),
+        text.contains(
+            "    + configuration_fields.properties.account.properties.name.title: \"Account name\"\n"
+        ),
         "{text}"
     );
     let added: Vec<&str> = text
@@ -231,7 +233,10 @@ fn nested_changes_show_a_line_diff() {
         .filter(|l| l.trim_start().starts_with("+ "))
         .collect();
     assert_eq!(added.len(), 1, "{text}");
-    assert!(added[0].contains("\"title\": \"Account name\","), "{text}");
+    assert!(
+        added[0].ends_with(".name.title: \"Account name\""),
+        "{text}"
+    );
     assert!(
         !text.lines().any(|l| l.trim_start().starts_with("- ")),
         "nothing removed: {text}"

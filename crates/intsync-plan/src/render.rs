@@ -1,12 +1,16 @@
 //! The plan as text (for people), JSON (for machines and `apply --plan`), and Markdown (for a
 //! pull-request comment).
+//!
+//! Text and Markdown show a reviewer only what changes: one line per changed leaf at its path,
+//! from [`crate::diff`] (docs/plan.md, "Rendering"). Markdown stays within GitHub's limit on a
+//! comment ([`MARKDOWN_LIMIT`]).
 
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
+use crate::diff::{self, Change};
 use crate::model::{Action, Plan};
-use crate::normalize::canonical;
 
 /// `--format json`: design §7's shape, `format_version: 1`, the document's own keys sorted and
 /// the payloads (`body`, `patch`, `live`) exactly as they are: `apply --plan` sends them, and
@@ -42,25 +46,6 @@ fn sort_document(value: Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.into_iter().map(sort_document).collect()),
         other => other,
-    }
-}
-
-/// A value on one line when it is a scalar or a list of scalars, as pretty JSON otherwise.
-fn show(value: &Value) -> String {
-    if is_nested(value) {
-        serde_json::to_string_pretty(&canonical(value)).unwrap_or_default()
-    } else {
-        canonical(value).to_string()
-    }
-}
-
-fn is_nested(value: &Value) -> bool {
-    match value {
-        Value::Object(_) => true,
-        Value::Array(items) => items
-            .iter()
-            .any(|i| matches!(i, Value::Object(_) | Value::Array(_))),
-        _ => false,
     }
 }
 
@@ -103,55 +88,66 @@ fn title(kind: &str, name: Option<&str>, id: Option<&str>) -> String {
     t
 }
 
-/// Unified line diff of two values rendered as pretty JSON, with `indent` before each line.
-fn line_diff(old: &Value, new: &Value, indent: &str, style: Style, out: &mut String) {
-    let (old, new) = (show(old), show(new));
-    let diff = similar::TextDiff::from_lines(&old, &new);
-    for hunk in diff.unified_diff().context_radius(2).iter_hunks() {
-        let _ = writeln!(out, "{indent}{}", style.dim(&hunk.header().to_string()));
-        for change in hunk.iter_changes() {
-            let line = change.value().trim_end_matches('\n');
-            let _ = match change.tag() {
-                similar::ChangeTag::Delete => {
-                    writeln!(out, "{indent}{}", style.red(&format!("- {line}")))
-                }
-                similar::ChangeTag::Insert => {
-                    writeln!(out, "{indent}{}", style.green(&format!("+ {line}")))
-                }
-                similar::ChangeTag::Equal => writeln!(out, "{indent}  {line}"),
-            };
-        }
-    }
-}
-
-/// The mark of a drifted field (changed live, outside git) in the text rendering.
+/// The mark of a drifted field (changed live, outside git), on each of its lines.
 const DRIFT_MARK: &str = "[drift] ";
 
-fn changed_fields(
+/// The lines of the changed fields of an update or a blocked action, each with the drift mark
+/// of its field: `(change, mark)`.
+fn changes(
+    action: &Action,
     patch: &Map<String, Value>,
     live: &Map<String, Value>,
-    drift: Option<&[String]>,
-    style: Style,
-    out: &mut String,
-) {
+) -> Vec<(Change, &'static str)> {
+    let drift = action.drift().unwrap_or_default();
+    let mut lines = Vec::new();
     for (field, new) in patch {
         let old = live.get(field).unwrap_or(&Value::Null);
-        let mark = if drift.is_some_and(|d| d.contains(field)) {
-            style.yellow(DRIFT_MARK)
+        let mark = if drift.contains(field) {
+            DRIFT_MARK
         } else {
-            String::new()
+            ""
         };
-        if is_nested(new) || is_nested(old) {
-            let _ = writeln!(out, "    {mark}{field}:");
-            line_diff(old, new, "      ", style, out);
-        } else {
-            let _ = writeln!(
-                out,
-                "    {mark}{field}: {} → {}",
-                style.red(&show(old)),
-                style.green(&show(new))
-            );
+        lines.extend(
+            diff::field(action.kind(), field, old, new)
+                .into_iter()
+                .map(|change| (change, mark)),
+        );
+    }
+    lines
+}
+
+/// A change's line in colour: the old value red, the new one green, the drift mark yellow.
+/// Without colour, exactly [`Change::line`].
+fn painted(change: &Change, mark: &str, style: Style) -> String {
+    let mark = if mark.is_empty() {
+        String::new()
+    } else {
+        style.yellow(mark)
+    };
+    match change {
+        Change::Changed { path, old, new } => {
+            format!("{mark}{path}: {} → {}", style.red(old), style.green(new))
         }
+        Change::Added { path, value } => format!(
+            "{}{mark}{}",
+            style.green("+ "),
+            style.green(&format!("{path}: {value}"))
+        ),
+        Change::Removed { path, value } => format!(
+            "{}{mark}{}",
+            style.red("- "),
+            style.red(&format!("{path}: {value}"))
+        ),
+        Change::Member {
+            path,
+            added: true,
+            member,
+        } => format!("{mark}{path}: {}", style.green(&format!("+ {member}"))),
+        Change::Member {
+            path,
+            added: false,
+            member,
+        } => format!("{mark}{path}: {}", style.red(&format!("- {member}"))),
     }
 }
 
@@ -192,7 +188,8 @@ pub fn summary_line(plan: &Plan) -> String {
     line
 }
 
-/// `--format text`: per integration, only what changes.
+/// `--format text`: per integration, only what changes — a header line, then one line per
+/// changed leaf (an update or a blocked change) or the body as block YAML (a create).
 pub fn text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     for action in &plan.actions {
@@ -217,15 +214,8 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     style.bold(&title(kind.as_str(), name.as_deref(), None)),
                     style.dim(manifest)
                 );
-                for (field, value) in body {
-                    if is_nested(value) {
-                        let _ = writeln!(out, "    {field}:");
-                        for line in show(value).lines() {
-                            let _ = writeln!(out, "      {}", style.green(line));
-                        }
-                    } else {
-                        let _ = writeln!(out, "    {field}: {}", style.green(&show(value)));
-                    }
+                for line in diff::block(body) {
+                    let _ = writeln!(out, "    {}", style.green(&line));
                 }
                 if !set_after_create.is_empty() {
                     let _ = writeln!(
@@ -242,7 +232,6 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 manifest,
                 patch,
                 live,
-                drift,
                 ..
             } => {
                 let _ = writeln!(
@@ -252,7 +241,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     style.bold(&title(kind.as_str(), name.as_deref(), Some(id))),
                     style.dim(manifest)
                 );
-                changed_fields(patch, live, drift.as_deref(), style, &mut out);
+                for (change, mark) in changes(action, patch, live) {
+                    let _ = writeln!(out, "    {}", painted(&change, mark, style));
+                }
             }
             Action::Blocked {
                 kind,
@@ -263,7 +254,6 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 patch,
                 live,
                 reason,
-                drift,
                 ..
             } => {
                 let status = live_status.as_deref().unwrap_or("unknown");
@@ -274,7 +264,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     style.bold(&title(kind.as_str(), name.as_deref(), Some(id))),
                     style.dim(manifest)
                 );
-                changed_fields(patch, live, drift.as_deref(), style, &mut out);
+                for (change, mark) in changes(action, patch, live) {
+                    let _ = writeln!(out, "    {}", painted(&change, mark, style));
+                }
             }
             Action::Noop { .. } => {}
         }
@@ -347,123 +339,233 @@ fn fence(body: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-fn diff_block(patch: &Map<String, Value>, live: Option<&Map<String, Value>>) -> String {
+/// `lines` in a fenced code block of `language`.
+fn code_block(language: &str, lines: impl IntoIterator<Item = String>) -> String {
     let mut body = String::new();
-    for (field, new) in patch {
-        match live {
-            Some(live) => {
-                let old = live.get(field).unwrap_or(&Value::Null);
-                for line in format!("{field}: {}", show(old)).lines() {
-                    let _ = writeln!(body, "- {line}");
-                }
-                for line in format!("{field}: {}", show(new)).lines() {
-                    let _ = writeln!(body, "+ {line}");
-                }
-            }
-            None => {
-                for line in format!("{field}: {}", show(new)).lines() {
-                    let _ = writeln!(body, "+ {line}");
-                }
-            }
-        }
+    for line in lines {
+        body.push_str(&line);
+        body.push('\n');
     }
     let fence = fence(&body);
-    format!("{fence}diff\n{body}{fence}\n")
+    format!("{fence}{language}\n{body}{fence}\n")
 }
+
+/// The most characters (Unicode scalar values) a GitHub comment or issue body may hold.
+pub const MARKDOWN_LIMIT: usize = 65_536;
 
 /// `--format markdown`: a pull-request comment.
 pub fn markdown(plan: &Plan) -> String {
     markdown_titled(plan, "plan")
 }
 
+/// The collapsible block of one action: its changes in a `diff` block (a create: its body in a
+/// `yaml` block), after its drift note and, when blocked, why.
+fn action_block(action: &Action) -> Option<String> {
+    let (sign, verb, block) = match action {
+        Action::Create {
+            body,
+            set_after_create,
+            ..
+        } => {
+            let mut block = code_block("yaml", diff::block(body));
+            if !set_after_create.is_empty() {
+                block = format!("{block}\n{}\n", after_create_note(set_after_create));
+            }
+            ("➕", "create", block)
+        }
+        Action::Update { patch, live, .. } => {
+            let lines = changes(action, patch, live);
+            let block = code_block("diff", lines.iter().map(|(c, mark)| c.line(mark)));
+            ("✏️", "update", block)
+        }
+        Action::Blocked {
+            patch,
+            live,
+            reason,
+            live_status,
+            ..
+        } => {
+            let lines = changes(action, patch, live);
+            let block = format!(
+                "{reason} (status: `{}`)\n\n{}",
+                html(live_status.as_deref().unwrap_or("unknown")),
+                code_block("diff", lines.iter().map(|(c, mark)| c.line(mark)))
+            );
+            ("⛔", "blocked", block)
+        }
+        Action::Noop { .. } => return None,
+    };
+    let block = match drift_note(action) {
+        Some(note) => format!("{note}\n\n{block}"),
+        None => block,
+    };
+    let id = action
+        .id()
+        .map(|id| format!(" (<code>{}</code>)", html(id)))
+        .unwrap_or_default();
+    Some(format!(
+        "<details><summary>{sign} {verb} <code>{}</code> <b>{}</b>{id} — <code>{}</code></summary>\n\n{block}\n</details>\n\n",
+        action.kind(),
+        html(action.name().unwrap_or("(unnamed)")),
+        html(action.manifest())
+    ))
+}
+
+/// What a reviewer needs to know of blocked changes, before them: why, and what to do.
+fn blocked_note(blocked: &[&Action]) -> String {
+    let mut statuses: Vec<&str> = Vec::new();
+    for action in blocked {
+        if let Action::Blocked { live_status, .. } = action {
+            let status = live_status.as_deref().unwrap_or("unknown");
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+    }
+    let statuses: Vec<String> = statuses.iter().map(|s| format!("`{}`", html(s))).collect();
+    let (count, these, them) = match blocked.len() {
+        1 => ("1 change is blocked".to_owned(), "this one is", "it"),
+        n => (format!("{n} changes are blocked"), "these are", "them"),
+    };
+    format!(
+        "**⛔ {count}** (shown first): Ada lets the API change an integration only while its status is `development`; {these} {}, so changes must go through Ada's review: ask Ada to make {them}, or to move the integration back to development. Until then `intsync apply` refuses to run; `intsync apply --skip-blocked` applies the rest.\n\n",
+        statuses.join(", ")
+    )
+}
+
+/// Says what a comment cut to [`MARKDOWN_LIMIT`] left out, and where the whole plan is.
+fn left_out_line(what: &str, actions: usize, total: usize, unmanaged: Option<usize>) -> String {
+    let mut parts = Vec::new();
+    if actions > 0 {
+        parts.push(format!(
+            "{actions} of {total} change{}",
+            if total == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(n) = unmanaged {
+        parts.push(format!(
+            "the list of {n} unmanaged integration{}",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    format!(
+        "**Left out: {}**, to stay within GitHub's limit of 65,536 characters. The JSON plan has everything: `intsync {what} --out {what}.json` writes it (in CI, the artifact kept with this run).\n\n",
+        parts.join(" and ")
+    )
+}
+
+fn chars(text: &str) -> usize {
+    text.chars().count()
+}
+
 /// `markdown` under the heading `### intsync <what> for <target>` (`intsync drift` says "drift").
+///
+/// The summary table, blocked changes first (explained), then the other changes in plan order,
+/// each in a collapsible block. Never longer than [`MARKDOWN_LIMIT`]: when everything does not
+/// fit, the heading, table and notes stay, and the blocks that fit, in order (a block is never
+/// cut); a line says how many were left out, before the summary line.
 pub fn markdown_titled(plan: &Plan, what: &str) -> String {
     let s = &plan.summary;
-    let mut out = String::new();
-    let _ = writeln!(out, "### intsync {what} for `{}`\n", plan.target);
+    let mut head = String::new();
+    let _ = writeln!(head, "### intsync {what} for `{}`\n", plan.target);
     let _ = writeln!(
-        out,
+        head,
         "| to create | to update | blocked | unchanged | unmanaged |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(head, "|---:|---:|---:|---:|---:|");
     let _ = writeln!(
-        out,
+        head,
         "| {} | {} | {} | {} | {} |\n",
         s.create, s.update, s.blocked, s.noop, s.unmanaged
     );
     if !plan.has_changes {
         let _ = writeln!(
-            out,
+            head,
             "No changes: the live integrations match the manifests.\n"
         );
     }
-    for action in &plan.actions {
-        let (sign, verb, block) = match action {
-            Action::Create {
-                body,
-                set_after_create,
-                ..
-            } => {
-                let mut block = diff_block(body, None);
-                if !set_after_create.is_empty() {
-                    block = format!("{block}\n{}\n", after_create_note(set_after_create));
-                }
-                ("➕", "create", block)
-            }
-            Action::Update { patch, live, .. } => ("✏️", "update", diff_block(patch, Some(live))),
-            Action::Blocked {
-                patch,
-                live,
-                reason,
-                live_status,
-                ..
-            } => (
-                "⛔",
-                "blocked",
-                format!(
-                    "{reason} (status: `{}`)\n\n{}",
-                    html(live_status.as_deref().unwrap_or("unknown")),
-                    diff_block(patch, Some(live))
-                ),
-            ),
-            Action::Noop { .. } => continue,
-        };
-        let block = match drift_note(action) {
-            Some(note) => format!("{note}\n\n{block}"),
-            None => block,
-        };
-        let id = action
-            .id()
-            .map(|id| format!(" (<code>{}</code>)", html(id)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "<details><summary>{sign} {verb} <code>{}</code> <b>{}</b>{id} — <code>{}</code></summary>\n\n{block}\n</details>\n",
-            action.kind(),
-            html(action.name().unwrap_or("(unnamed)")),
-            html(action.manifest())
-        );
+    let (blocked, others): (Vec<&Action>, Vec<&Action>) = plan
+        .actions
+        .iter()
+        .partition(|a| matches!(a, Action::Blocked { .. }));
+    if !blocked.is_empty() {
+        head.push_str(&blocked_note(&blocked));
     }
-    if !plan.unmanaged.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details><summary>{} unmanaged (live, no manifest; left alone)</summary>\n",
+    let blocks: Vec<String> = blocked
+        .into_iter()
+        .chain(others)
+        .filter_map(action_block)
+        .collect();
+
+    let unmanaged = (!plan.unmanaged.is_empty()).then(|| {
+        let mut block = format!(
+            "<details><summary>{} unmanaged (live, no manifest; left alone)</summary>\n\n",
             plan.unmanaged.len()
         );
         for u in &plan.unmanaged {
             let _ = writeln!(
-                out,
+                block,
                 "- `{}` {} (`{}`)",
                 u.kind,
                 html(u.name.as_deref().unwrap_or("(unnamed)")),
                 html(&u.id)
             );
         }
-        let _ = writeln!(out, "\n</details>\n");
+        block.push_str("\n</details>\n\n");
+        block
+    });
+    let ignored = if plan.ignored > 0 {
+        format!("{}\n\n", ignored_note(plan.ignored))
+    } else {
+        String::new()
+    };
+    let summary = format!("{}\n", summary_line(plan));
+
+    let mut out = head;
+    let whole = chars(&out)
+        + blocks.iter().map(|b| chars(b)).sum::<usize>()
+        + unmanaged.as_deref().map_or(0, chars)
+        + chars(&ignored)
+        + chars(&summary);
+    if whole <= MARKDOWN_LIMIT {
+        for block in &blocks {
+            out.push_str(block);
+        }
+        out.push_str(unmanaged.as_deref().unwrap_or_default());
+        out.push_str(&ignored);
+        out.push_str(&summary);
+        return out;
     }
-    if plan.ignored > 0 {
-        let _ = writeln!(out, "{}\n", ignored_note(plan.ignored));
+    // Room for the blocks once the longest left-out line is reserved.
+    let longest = left_out_line(what, blocks.len(), blocks.len(), Some(plan.unmanaged.len()));
+    let mut room = MARKDOWN_LIMIT
+        .saturating_sub(chars(&out) + chars(&ignored) + chars(&summary) + chars(&longest));
+    let mut kept = 0;
+    for block in &blocks {
+        let size = chars(block);
+        if size > room {
+            break;
+        }
+        room -= size;
+        kept += 1;
+        out.push_str(block);
     }
-    let _ = writeln!(out, "{}", summary_line(plan));
+    let mut unmanaged_left = None;
+    if let Some(block) = &unmanaged {
+        if kept == blocks.len() && chars(block) <= room {
+            out.push_str(block);
+        } else {
+            unmanaged_left = Some(plan.unmanaged.len());
+        }
+    }
+    out.push_str(&ignored);
+    out.push_str(&left_out_line(
+        what,
+        blocks.len() - kept,
+        blocks.len(),
+        unmanaged_left,
+    ));
+    out.push_str(&summary);
+    debug_assert!(chars(&out) <= MARKDOWN_LIMIT);
     out
 }

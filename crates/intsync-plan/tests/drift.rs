@@ -115,7 +115,12 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
         "{text}"
     );
     assert!(text.contains("    author: \"old\" → \"new\""), "{text}");
-    assert!(text.contains("[drift] configuration_fields:"), "{text}");
+    assert!(
+        text.contains(
+            "    [drift] configuration_fields.properties.a.title: \"Edited in the dashboard\" → \"A\"\n"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("\"Gone\" will be created [drift: applied before, missing live]"),
         "{text}"
