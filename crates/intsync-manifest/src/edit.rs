@@ -343,10 +343,13 @@ impl Outline {
                         // The span starts at the first line (after the header) and may run on
                         // over the blank lines after the last one; an empty one's span is
                         // anywhere near.
-                        let last = if text.is_empty() {
+                        // Only blank lines (`|+` keeps them as the value): they end with the
+                        // header's line, or replacing up to `start` would join the next line.
+                        let lines = source[start..end].trim_end();
+                        let last = if text.is_empty() || lines.is_empty() {
                             header_end
                         } else {
-                            start + source[start..end].trim_end().len()
+                            start + lines.len()
                         };
                         (start, last.max(header_end), true)
                     } else {

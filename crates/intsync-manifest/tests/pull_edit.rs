@@ -1191,3 +1191,14 @@ proptest! {
         }
     }
 }
+
+/// A keep-chomping block scalar holding only blank lines (found by the property test in CI): its
+/// replacement ends with the header's line; the blank line stays and the next key keeps its own.
+#[test]
+fn a_block_scalar_of_blank_lines_is_replaced_on_its_header_line() {
+    let text = "apiVersion: intsync/v1\nkind: TrutoIntegration\nmetadata:\n  id: \"id-0\"\nspec:  # c1\n  sharing: >-\n    allow\n  category: |+\n\n  config:\n# c2\n    label: My CRM\n";
+    assert_eq!(
+        apply(text, &[edit(0, "category", json!(""))]),
+        text.replace("category: |+\n", "category: \"\"\n")
+    );
+}
