@@ -11,7 +11,7 @@ use crate::config::{Config, Target};
 use crate::{Exit, output};
 
 /// Valid manifests, or the diagnostics (printed to stderr) and `None`.
-pub fn load_desired(paths: &[PathBuf]) -> Option<Vec<DesiredIntegration>> {
+pub fn load_manifests(paths: &[PathBuf]) -> Option<Vec<intsync_manifest::Manifest>> {
     let loaded = intsync_manifest::load(paths);
     output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
@@ -22,9 +22,13 @@ pub fn load_desired(paths: &[PathBuf]) -> Option<Vec<DesiredIntegration>> {
         );
         return None;
     }
+    Some(loaded.manifests)
+}
+
+/// [`load_manifests`], as the planner's desired integrations.
+pub fn load_desired(paths: &[PathBuf]) -> Option<Vec<DesiredIntegration>> {
     Some(
-        loaded
-            .manifests
+        load_manifests(paths)?
             .into_iter()
             .map(DesiredIntegration::from_manifest)
             .collect(),

@@ -11,7 +11,7 @@ use intsync_manifest::FieldEdit;
 use intsync_plan::DesiredIntegration;
 
 use crate::cli::PullArgs;
-use crate::commands::plan::{classify, compute, runtime};
+use crate::commands::plan::{classify, compute, load_manifests, runtime};
 use crate::config::Config;
 use crate::{Exit, output};
 
@@ -26,20 +26,13 @@ struct FileChange {
 pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     let config = Config::load(config)?;
     let target = config.target(args.target.as_deref())?;
-    let loaded = intsync_manifest::load(&args.paths);
-    output::eprint_diagnostics(&loaded.diagnostics);
-    if loaded.has_errors() {
-        eprintln!(
-            "error: {} manifest error{}; nothing was read from the target (run `intsync validate` for details)",
-            loaded.error_count(),
-            output::plural(loaded.error_count())
-        );
+    let Some(manifests) = load_manifests(&args.paths) else {
         return Ok(Exit::Error);
-    }
+    };
     // Where each manifest is: its file and document, by the name the plan gives it.
     let mut places: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
-    let mut desired = Vec::with_capacity(loaded.manifests.len());
-    for manifest in loaded.manifests {
+    let mut desired = Vec::with_capacity(manifests.len());
+    for manifest in manifests {
         let place = (manifest.origin.path.clone(), manifest.origin.document);
         let integration = DesiredIntegration::from_manifest(manifest);
         places.insert(integration.manifest.clone(), place);
