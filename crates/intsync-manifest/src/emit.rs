@@ -28,8 +28,80 @@ fn plain_ok(text: &str) -> bool {
     if matches!(lower.as_str(), "yes" | "no" | "on" | "off" | "y" | "n") {
         return false;
     }
+    // Numbers our loader keeps as text (out of range, `.inf`, YAML 1.1 spellings) and dates
+    // stay quoted too: other tools read them as numbers or timestamps.
+    if other_tools_read_as_non_string(text) {
+        return false;
+    }
     // Anything the loader would resolve to null, a boolean or a number stays quoted.
     matches!(crate::tree::plain_scalar(text), crate::tree::Value::String(s) if s == text)
+}
+
+/// Whether some YAML reader (1.2 core schema at any range, or 1.1: `_` separators, `0b`,
+/// sexagesimal, timestamps, `.inf`/`.nan`) would take this plain scalar for a number or a date.
+/// Ada's ids are 24 hex digits, so `612058e17007245546136923` is a real id, and a float to
+/// every reader but ours.
+fn other_tools_read_as_non_string(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let lower = unsigned.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    let Some(first) = unsigned.bytes().next() else {
+        return false;
+    };
+    if !(first.is_ascii_digit() || first == b'.') {
+        return false;
+    }
+    let digits =
+        |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|b| ok(b) || b == b'_');
+    if let Some(rest) = lower.strip_prefix("0x") {
+        return digits(rest, |b| b.is_ascii_hexdigit());
+    }
+    if let Some(rest) = lower
+        .strip_prefix("0o")
+        .or_else(|| lower.strip_prefix("0b"))
+    {
+        return digits(rest, |b| b.is_ascii_digit());
+    }
+    // Sexagesimal (`1:20`, `190:20:30.15`) and dates (`2026-11-30`, with or without a time).
+    if unsigned.contains(':')
+        && unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b':' || b == b'.' || b == b'_')
+    {
+        return true;
+    }
+    let mut date = unsigned.splitn(3, '-');
+    let part = |p: Option<&str>, len: std::ops::RangeInclusive<usize>| {
+        p.is_some_and(|p| len.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if part(date.next(), 4..=4) && part(date.next(), 1..=2) {
+        let day: String = date
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if (1..=2).contains(&day.len()) {
+            return true;
+        }
+    }
+    // Decimal integers and floats at any range, with YAML 1.1's `_` separators.
+    let (mantissa, exponent) = match lower.find('e') {
+        Some(i) => (&lower[..i], Some(&lower[i + 1..])),
+        None => (lower.as_str(), None),
+    };
+    let mantissa_ok = mantissa
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'_')
+        && mantissa.bytes().filter(|&b| b == b'.').count() <= 1
+        && mantissa.bytes().any(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
 }
 
 /// Characters a YAML file may not hold as they are (YAML 1.2 §5.1: outside the printable set —
@@ -278,6 +350,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Text every other YAML reader takes for a number or a date is quoted, even where our own
+    /// loader would keep it as text (the CI failure of 2026-11-30: an Ada id `612058e1…` is a
+    /// float too large for f64 to serde-saphyr, and export wrote it plain).
+    #[test]
+    fn number_like_text_is_quoted_for_other_readers() {
+        for text in [
+            "612058e17007245546136923",
+            "1e999",
+            "-1E+400",
+            "123456789012345678901234567890",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "1_000",
+            "0b1010",
+            "0o17",
+            "0x_ff",
+            "1:20",
+            "190:20:30.15",
+            "2026-11-30",
+            "2026-11-30T20:09:39Z",
+            "1.",
+            ".5",
+        ] {
+            assert!(scalar(text).starts_with('"'), "{text} written plain");
+            round_trip(json!({"name": "crm", "config": {"k": text, text: "as a key"}}));
+            assert_eq!(other_reader(text), json!({"k": text}));
+        }
+        for text in [
+            "612058a17007245546136923",
+            "6a1b",
+            "1.2.3",
+            "e10",
+            "v1.0",
+            "12ab",
+            "1e",
+            "2026-nov",
+            "abc",
+        ] {
+            assert_eq!(scalar(text), text, "{text} quoted needlessly");
+            assert_eq!(other_reader(text), json!({"k": text}));
+        }
+    }
+
+    /// `k: <text>` as written, read by another YAML library (serde-saphyr).
+    fn other_reader(text: &str) -> Value {
+        serde_saphyr::from_str(&format!("k: {}\n", scalar(text)))
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
     #[test]
