@@ -1,5 +1,9 @@
 //! The generated corpus shared by the benchmarks: 10,000 manifests, 3 Ada (with a three-level
 //! installer form) for every Truto one, written once to `target/bench-manifests/`.
+//!
+//! Every Ada form differs from every other (a property name, a `pattern` and an `enum` value
+//! depend on the manifest's number), as users' forms do: a cache that pays off only on
+//! identical forms must not flatter the figures.
 
 #![allow(dead_code)] // reason: each bench uses part of it
 
@@ -40,8 +44,8 @@ spec:
             type: object
             required: [slug, region]
             properties:
-              slug: {{ type: string, title: Workspace slug, pattern: "^[a-z0-9-]+$" }}
-              region: {{ type: string, enum: [us, eu, ap], default: us }}
+              slug: {{ type: string, title: Workspace slug, pattern: "^hub{i}-[a-z0-9-]+$" }}
+              region: {{ type: string, enum: [us, eu, ap, zone-{i}], default: us }}
           apiKey: {{ type: string, title: API key, format: password, minLength: 32 }}
       sync:
         type: object
@@ -51,7 +55,7 @@ spec:
             type: array
             minItems: 1
             items: {{ type: string, enum: [en, fr, de, es] }}
-          schedule: {{ type: string, enum: [hourly, daily], default: hourly }}
+          schedule_{i}: {{ type: string, enum: [hourly, daily], default: hourly }}
 "#
     )
 }
@@ -83,7 +87,8 @@ spec:
 /// target serves one vendor.
 pub fn ada_corpus() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-manifests-ada");
-    let marker = dir.join(format!(".complete-{MANIFESTS}"));
+    // Bump the suffix when the generated text changes, so stale corpora are rewritten.
+    let marker = dir.join(format!(".complete-{MANIFESTS}-v2"));
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -102,7 +107,8 @@ pub fn ada_corpus() -> PathBuf {
 /// Writes the corpus once; later runs reuse it.
 pub fn corpus() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-manifests");
-    let marker = dir.join(format!(".complete-{MANIFESTS}"));
+    // Bump the suffix when the generated text changes, so stale corpora are rewritten.
+    let marker = dir.join(format!(".complete-{MANIFESTS}-v2"));
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         for i in 0..MANIFESTS {

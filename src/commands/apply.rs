@@ -11,7 +11,7 @@ use intsync_apply::{Options, Outcome, SecretStore, Status, engine};
 use intsync_plan::{Plan, render};
 
 use crate::cli::ApplyArgs;
-use crate::commands::plan::{compute, load_desired, runtime};
+use crate::commands::plan::{compute, load_desired_observing, runtime};
 use crate::commands::report;
 use crate::config::Config;
 use crate::signals::{self, Idle, Signals};
@@ -48,25 +48,28 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         Some(file) => Some(read_saved_plan(file, &target.name)?),
         None => None,
     };
-    let desired = match &saved {
-        Some(_) => None,
-        None => match load_desired(&args.paths) {
-            Some(desired) => Some(desired),
-            None => return Ok(Exit::Error),
-        },
-    };
     let provider = Arc::new(target.provider()?);
     let runtime = runtime()?;
-    // From here on a signal is ours: before the writes it exits at once (nothing written).
-    let signals = Signals::listen(&runtime, Idle::Exit)?;
-
-    // 1. The plan: a saved one checked against live state, or computed now.
-    let plan = match (saved, &desired) {
-        (Some(saved), _) => {
+    // The manifests load while live state is read (a saved plan has none to load).
+    let (desired, observing) = match &saved {
+        Some(_) => {
             eprintln!(
                 "Checking the saved plan against live state of target `{}`...",
                 target.name
             );
+            (None, None)
+        }
+        None => match load_desired_observing(&runtime, target, &provider, &args.paths) {
+            Some((desired, observing)) => (Some(desired), Some(observing)),
+            None => return Ok(Exit::Error),
+        },
+    };
+    // From here on a signal is ours: before the writes it exits at once (nothing written).
+    let signals = Signals::listen(&runtime, Idle::Exit)?;
+
+    // 1. The plan: a saved one checked against live state, or computed now.
+    let (observed, plan) = match (saved, &desired, observing) {
+        (Some(saved), _, _) => {
             let observed = runtime.block_on(provider.observe()).with_context(|| {
                 format!(
                     "cannot read the live integrations of target `{}`",
@@ -74,7 +77,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 )
             })?;
             match engine::recheck(saved, &observed) {
-                Ok(plan) => plan,
+                Ok(plan) => (observed, plan),
                 Err(moved) => {
                     eprintln!(
                         "error: live state moved since the plan was made; nothing was written:"
@@ -87,11 +90,13 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 }
             }
         }
-        (None, Some(desired)) => match runtime.block_on(compute(target, &provider, desired))? {
-            Some(plan) => plan,
-            None => return Ok(Exit::Error),
-        },
-        (None, None) => unreachable!("desired is loaded when there is no saved plan"),
+        (None, Some(desired), Some(observing)) => {
+            match runtime.block_on(compute(target, &provider, desired, observing))? {
+                Some(planned) => planned,
+                None => return Ok(Exit::Error),
+            }
+        }
+        _ => unreachable!("desired is loaded and read when there is no saved plan"),
     };
 
     // 2. Show it.
@@ -174,6 +179,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         stop: signals.stop(),
         // A saved plan has no manifests with it: verification checks what it wrote.
         desired,
+        observed: Some(observed),
     };
     let mut done = 0usize;
     let result = runtime.block_on(engine::execute(
@@ -195,10 +201,13 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     bar.inc(1);
                 }
                 None => {
-                    eprintln!("[{done}/{total}] {}", lines[0]);
+                    // One write per line: stderr is unbuffered.
+                    let mut text = format!("[{done}/{total}] {}\n", lines[0]);
                     for line in &lines[1..] {
-                        eprintln!("{line}");
+                        text.push_str(line);
+                        text.push('\n');
                     }
+                    eprint!("{text}");
                 }
             }
         },
@@ -209,10 +218,12 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
 
     // 6. The report: summary, what was not done, failures.
     report::print(&result);
-    Ok(match result.status() {
+    let exit = match result.status() {
         Status::Ok => Exit::Ok,
         Status::Stopped(reason) => signals::exit_code(reason),
         Status::Stale => Exit::Stale,
         Status::Failed => Exit::Error,
-    })
+    };
+    output::keep_until_exit((result, options));
+    Ok(exit)
 }

@@ -1,10 +1,11 @@
 //! `intsync plan`: list live state, compute the plan, print it. Sends only GET requests.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use intsync_plan::{DesiredIntegration, Plan, render};
-use intsync_provider::Provider;
+use intsync_plan::{DesiredIntegration, Observed, Plan, render};
+use intsync_provider::{Provider, ProviderError};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::config::{Config, Target};
@@ -16,13 +17,109 @@ pub fn load_manifests(paths: &[PathBuf]) -> Option<Vec<intsync_manifest::Manifes
     output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         eprintln!(
-            "error: {} manifest error{}; nothing was read from the target (run `intsync validate` for details)",
+            "error: {} manifest error{}; no plan was made and nothing was written (run `intsync validate` for details)",
             loaded.error_count(),
             output::plural(loaded.error_count())
         );
         return None;
     }
     Some(loaded.manifests)
+}
+
+/// Live state being read in the background while the manifests load: a command that needs
+/// both costs the longer of the two, not their sum (issue #16). Reading sends only GETs, so a
+/// reading whose manifests turn out wrong is simply dropped (the task is aborted with it).
+pub struct Observing {
+    task: Option<tokio::task::JoinHandle<Result<Observed, ProviderError>>>,
+}
+
+impl Observing {
+    /// Starts reading the live state of `provider` on `runtime` (say so on stderr), and returns
+    /// once the reading runs: its first request is leaving as the caller goes on to load the
+    /// manifests.
+    pub fn start(
+        runtime: &tokio::runtime::Runtime,
+        target: &Target,
+        provider: &Arc<Provider>,
+    ) -> Observing {
+        eprintln!("Reading live state of target `{}`...", target.name);
+        let (running, started) = std::sync::mpsc::channel();
+        let provider = Arc::clone(provider);
+        let task = runtime.spawn(async move {
+            let _ = running.send(());
+            provider.observe().await
+        });
+        // The runtime has worker threads of its own: the task starts without this thread.
+        let _ = started.recv();
+        Observing { task: Some(task) }
+    }
+
+    /// Starts reading on the current runtime, quietly and without waiting (`watch`).
+    pub fn spawn(provider: &Arc<Provider>) -> Observing {
+        let provider = Arc::clone(provider);
+        Observing {
+            task: Some(tokio::spawn(async move { provider.observe().await })),
+        }
+    }
+
+    /// The reading, once finished.
+    pub async fn reading(mut self) -> anyhow::Result<Observed> {
+        let task = self.task.take().expect("read once");
+        match task.await {
+            Ok(reading) => Ok(reading?),
+            Err(error) => anyhow::bail!("reading live state failed unexpectedly: {error}"),
+        }
+    }
+
+    /// The reading, once finished, with what it read said on stderr.
+    pub async fn finish(self, target: &Target, provider: &Provider) -> anyhow::Result<Observed> {
+        let observed = self.reading().await.with_context(|| {
+            format!(
+                "cannot read the live integrations of target `{}`",
+                target.name
+            )
+        })?;
+        eprintln!(
+            "Read {} live integration{} in {} request{}.",
+            observed.integrations.len(),
+            output::plural(observed.integrations.len()),
+            provider.request_count(),
+            output::plural(usize::try_from(provider.request_count()).unwrap_or(usize::MAX))
+        );
+        Ok(observed)
+    }
+}
+
+impl Drop for Observing {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// Runs `load` while the live state of `provider` is read ([`Observing`]): the first page
+/// request leaves before `load` starts.
+pub fn while_observing<T>(
+    runtime: &tokio::runtime::Runtime,
+    target: &Target,
+    provider: &Arc<Provider>,
+    load: impl FnOnce() -> T,
+) -> (T, Observing) {
+    let observing = Observing::start(runtime, target, provider);
+    (load(), observing)
+}
+
+/// [`load_desired`] while the live state of `provider` is read; `None` when the manifests are
+/// wrong (printed).
+pub fn load_desired_observing(
+    runtime: &tokio::runtime::Runtime,
+    target: &Target,
+    provider: &Arc<Provider>,
+    paths: &[PathBuf],
+) -> Option<(Vec<DesiredIntegration>, Observing)> {
+    let (desired, observing) = while_observing(runtime, target, provider, || load_desired(paths));
+    Some((desired?, observing))
 }
 
 /// [`load_manifests`], as the planner's desired integrations.
@@ -43,36 +140,17 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Lists live state and plans. Identity errors are printed; `None` then.
+/// Plans `desired` against the live state `observing` reads. Identity errors are printed;
+/// `None` then.
 pub async fn compute(
     target: &Target,
     provider: &Provider,
     desired: &[DesiredIntegration],
-) -> anyhow::Result<Option<Plan>> {
-    eprintln!("Reading live state of target `{}`...", target.name);
-    let observed = provider.observe().await.with_context(|| {
-        format!(
-            "cannot read the live integrations of target `{}`",
-            target.name
-        )
-    })?;
-    eprintln!(
-        "Read {} live integration{} in {} request{}.",
-        observed.integrations.len(),
-        if observed.integrations.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        provider.request_count(),
-        if provider.request_count() == 1 {
-            ""
-        } else {
-            "s"
-        }
-    );
+    observing: Observing,
+) -> anyhow::Result<Option<(Observed, Plan)>> {
+    let observed = observing.finish(target, provider).await?;
     match intsync_plan::plan(&target.name, desired, &observed) {
-        Ok(plan) => Ok(Some(plan)),
+        Ok(plan) => Ok(Some((observed, plan))),
         Err(errors) => {
             for error in &errors {
                 eprintln!("error: {error}");
@@ -141,12 +219,17 @@ pub fn load_and_plan(
 ) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Plan)>> {
     let config = Config::load(config)?;
     let target = config.target(target)?;
-    let Some(desired) = load_desired(paths) else {
+    let provider = Arc::new(target.provider()?);
+    let runtime = runtime()?;
+    let Some((desired, observing)) = load_desired_observing(&runtime, target, &provider, paths)
+    else {
         return Ok(None);
     };
-    let provider = target.provider()?;
-    let plan = runtime()?.block_on(compute(target, &provider, &desired))?;
-    Ok(plan.map(|plan| (desired, plan)))
+    let plan = runtime.block_on(compute(target, &provider, &desired, observing))?;
+    Ok(plan.map(|(observed, plan)| {
+        output::keep_until_exit(observed);
+        (desired, plan)
+    }))
 }
 
 pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
@@ -161,11 +244,64 @@ pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
     if let Some(out) = &args.out {
         write_plan_file(&plan, out)?;
     }
-    Ok(
-        match (args.detailed_exitcode, plan.has_blocked(), plan.has_changes) {
-            (false, _, _) | (true, false, false) => Exit::Ok,
-            (true, true, _) => Exit::Blocked,
-            (true, false, true) => Exit::Changes,
-        },
-    )
+    let exit = match (args.detailed_exitcode, plan.has_blocked(), plan.has_changes) {
+        (false, _, _) | (true, false, false) => Exit::Ok,
+        (true, true, _) => Exit::Blocked,
+        (true, false, true) => Exit::Changes,
+    };
+    output::keep_until_exit((desired, plan));
+    Ok(exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first page request is sent before the manifests start loading: a loader that waits
+    /// for it would wait forever (here: fail after 20 s) if reading began only after loading.
+    #[test]
+    fn live_state_is_read_while_the_manifests_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse("", &dir.path().join("intsync.toml")).unwrap();
+        let target = config.target(None).unwrap();
+        let provider = Arc::new(target.provider().unwrap());
+        let runtime = runtime().unwrap();
+        let (seen, observing) = while_observing(&runtime, target, &provider, || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while provider.request_count() == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no page was requested while the manifests loaded"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            provider.request_count()
+        });
+        assert!(seen >= 1);
+        let observed = runtime
+            .block_on(observing.finish(target, &provider))
+            .unwrap();
+        assert!(observed.integrations.is_empty());
+    }
+
+    /// Manifests that turn out wrong drop the reading under way: nothing is left running.
+    #[test]
+    fn a_dropped_reading_is_aborted() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse("", &dir.path().join("intsync.toml")).unwrap();
+        let target = config.target(None).unwrap();
+        let provider = Arc::new(target.provider().unwrap());
+        let runtime = runtime().unwrap();
+        let observing = Observing::start(&runtime, target, &provider);
+        let task = observing.task.as_ref().unwrap().abort_handle();
+        drop(observing);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !task.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the reading still runs"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
 }

@@ -11,7 +11,7 @@ use intsync_manifest::FieldEdit;
 use intsync_plan::DesiredIntegration;
 
 use crate::cli::PullArgs;
-use crate::commands::plan::{classify, compute, load_manifests, runtime};
+use crate::commands::plan::{classify, compute, load_manifests, runtime, while_observing};
 use crate::config::Config;
 use crate::{Exit, output};
 
@@ -26,7 +26,11 @@ struct FileChange {
 pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     let config = Config::load(config)?;
     let target = config.target(args.target.as_deref())?;
-    let Some(manifests) = load_manifests(&args.paths) else {
+    let provider = std::sync::Arc::new(target.provider()?);
+    let runtime = runtime()?;
+    let (manifests, observing) =
+        while_observing(&runtime, target, &provider, || load_manifests(&args.paths));
+    let Some(manifests) = manifests else {
         return Ok(Exit::Error);
     };
     // Where each manifest is: its file and document, by the name the plan gives it.
@@ -38,8 +42,8 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
         places.insert(integration.manifest.clone(), place);
         desired.push(integration);
     }
-    let provider = target.provider()?;
-    let Some(mut plan) = runtime()?.block_on(compute(target, &provider, &desired))? else {
+    let Some((_, mut plan)) = runtime.block_on(compute(target, &provider, &desired, observing))?
+    else {
         return Ok(Exit::Error);
     };
     classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;

@@ -6,7 +6,7 @@ use crate::cli::{DiagnosticFormat, ValidateArgs};
 use crate::{Exit, output};
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
-    let loaded = intsync_manifest::load(&args.paths);
+    let loaded = intsync_manifest::validate(&args.paths);
     let text = match args.format {
         DiagnosticFormat::Human => render::human(
             &loaded.diagnostics,
@@ -29,10 +29,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn summary(loaded: &intsync_manifest::Loaded) -> String {
+fn summary(loaded: &intsync_manifest::Validated) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let files = plural(loaded.files.len(), "file");
-    let manifests = plural(loaded.manifests.len(), "valid manifest");
+    let manifests = plural(loaded.manifests, "valid manifest");
     match (loaded.error_count(), loaded.warning_count()) {
         (0, 0) => format!("validate: {manifests} in {files}, no problems"),
         (errors, warnings) => format!(

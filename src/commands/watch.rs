@@ -16,7 +16,7 @@ use intsync_provider::{Provider, StopReason};
 use notify::{EventKind, RecursiveMode};
 
 use crate::cli::WatchArgs;
-use crate::commands::plan::runtime;
+use crate::commands::plan::{Observing, runtime};
 use crate::commands::report;
 use crate::config::{Config, Target};
 use crate::signals::{Idle, Signals};
@@ -77,13 +77,8 @@ fn report_drift(target: &Target, held: &Held, fresh: &Observed) {
 
 /// Validate, plan, print; with `--apply`, read live state first, then write the development
 /// changes through the engine and fold its results into the held state.
-async fn cycle(
-    args: &WatchArgs,
-    target: &Target,
-    provider: &Arc<Provider>,
-    signals: &Signals,
-    held: &mut Held,
-) {
+/// The manifests, or `None` when they have errors (printed).
+fn load_cycle(args: &WatchArgs) -> Option<Vec<DesiredIntegration>> {
     let loaded = intsync_manifest::load(&args.paths);
     output::eprint_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
@@ -93,17 +88,33 @@ async fn cycle(
             loaded.error_count(),
             output::plural(loaded.error_count())
         );
-        return;
+        return None;
     }
-    let desired: Vec<DesiredIntegration> = loaded
-        .manifests
-        .into_iter()
-        .map(DesiredIntegration::from_manifest)
-        .collect();
-    held.desired = Some(desired.clone());
-    if args.apply {
-        // Writes go only against live state read after the save that asks for them.
-        match provider.observe().await {
+    Some(
+        loaded
+            .manifests
+            .into_iter()
+            .map(DesiredIntegration::from_manifest)
+            .collect(),
+    )
+}
+
+/// One save's work: load, plan, print, and with `--apply` write.
+async fn cycle(
+    args: &WatchArgs,
+    target: &Target,
+    provider: &Arc<Provider>,
+    signals: &Signals,
+    held: &mut Held,
+) {
+    // Writes go only against live state read after the save that asks for them: with
+    // `--apply`, that reading runs while the manifests load.
+    let fresh = args.apply.then(|| Observing::spawn(provider));
+    let Some(desired) = load_cycle(args) else {
+        return;
+    };
+    if let Some(fresh) = fresh {
+        match fresh.reading().await {
             Ok(fresh) => {
                 held.observed = fresh;
                 held.pending = false;
@@ -111,12 +122,25 @@ async fn cycle(
             Err(e) => {
                 held.pending = true;
                 eprintln!(
-                    "[{}] warning: cannot read live state: {e}; nothing is written until a read succeeds (the plan below is against live state as last read)",
+                    "[{}] warning: cannot read live state: {e:#}; nothing is written until a read succeeds (the plan below is against live state as last read)",
                     now()
                 );
             }
         }
     }
+    plan_cycle(args, target, provider, signals, held, desired).await;
+}
+
+/// Plans `desired` against the held live state, prints it, and with `--apply` writes it.
+async fn plan_cycle(
+    args: &WatchArgs,
+    target: &Target,
+    provider: &Arc<Provider>,
+    signals: &Signals,
+    held: &mut Held,
+    desired: Vec<DesiredIntegration>,
+) {
+    held.desired = Some(desired.clone());
     let plan = match intsync_plan::plan(&target.name, &desired, &held.observed) {
         Ok(plan) => plan,
         Err(errors) => {
@@ -153,6 +177,7 @@ async fn cycle(
         secrets: SecretStore::new(&args.secrets_dir),
         stop: signals.stop(),
         desired: Some(desired),
+        observed: Some(held.observed.clone()),
     };
     let result = engine::execute(Arc::clone(provider), batch, &options, |action, outcome| {
         match outcome {
@@ -214,17 +239,9 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
     let signals = Signals::listen(&runtime, Idle::Stop)?;
     let stop = signals.stop();
     runtime.block_on(async {
-        let observed = provider.observe().await.with_context(|| {
-            format!(
-                "cannot read the live integrations of target `{}`",
-                target.name
-            )
-        })?;
-        let mut held = Held {
-            observed,
-            pending: false,
-            desired: None,
-        };
+        // Live state is read while watching is set up and the manifests load for the first
+        // plan; a start that cannot read it stops here, as before.
+        let first = Observing::spawn(&provider);
         // notify calls back on its own thread; bridge to this task with a channel.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut debouncer = notify_debouncer_full::new_debouncer(
@@ -250,7 +267,21 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        cycle(args, target, &provider, &signals, &mut held).await;
+        let desired = load_cycle(args);
+        let observed = first.reading().await.with_context(|| {
+            format!(
+                "cannot read the live integrations of target `{}`",
+                target.name
+            )
+        })?;
+        let mut held = Held {
+            observed,
+            pending: false,
+            desired: None,
+        };
+        if let Some(desired) = desired {
+            plan_cycle(args, target, &provider, &signals, &mut held, desired).await;
+        }
         let mut refresh = tokio::time::interval(Duration::from_secs(args.refresh.max(1)));
         refresh.tick().await; // the first tick is immediate; live state was just read
         while stop.reason().is_none() {

@@ -57,6 +57,7 @@ impl Env {
             secrets: SecretStore::new(self.dir.path().join("secrets")),
             stop,
             desired: None,
+            observed: None,
         }
     }
 
@@ -116,9 +117,9 @@ fn ada_body(name: &str) -> Map<String, Value> {
     .clone()
 }
 
-/// A plan creating these Ada integrations against an empty target.
-fn creates(names: &[&str]) -> Plan {
-    let desired: Vec<DesiredIntegration> = names
+/// These Ada integrations, as manifests would describe them.
+fn desired_ada(names: &[&str]) -> Vec<DesiredIntegration> {
+    names
         .iter()
         .map(|n| DesiredIntegration {
             kind: Kind::AdaPlatformIntegration,
@@ -126,7 +127,12 @@ fn creates(names: &[&str]) -> Plan {
             spec: ada_body(n),
             manifest: format!("{n}.yaml"),
         })
-        .collect();
+        .collect()
+}
+
+/// A plan creating these Ada integrations against an empty target.
+fn creates(names: &[&str]) -> Plan {
+    let desired = desired_ada(names);
     let observed = intsync_plan::Observed {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: Vec::new(),
@@ -310,6 +316,7 @@ async fn a_secret_that_cannot_be_saved_fails_its_item() {
         secrets: SecretStore::new(blocker.join("secrets")),
         stop: Stop::new(),
         desired: None,
+        observed: None,
     };
     let batch = engine::prepare(&creates(&["A"]), false).unwrap();
     let report = engine::execute(provider, batch, &options, |_, _| {}).await;
@@ -471,4 +478,79 @@ async fn truto_sharing_is_set_right_after_the_create() {
         "allow",
         "Truto's default stays"
     );
+}
+
+/// An empty Ada target's state, as a plan made against it saw it.
+fn empty_ada() -> intsync_plan::Observed {
+    intsync_plan::Observed {
+        kinds: vec![Kind::AdaPlatformIntegration],
+        integrations: Vec::new(),
+        ignored: Vec::new(),
+    }
+}
+
+fn gets(env: &Env) -> usize {
+    let log = env.server.emulator.requests();
+    log.iter().filter(|r| r.method == "GET").count()
+}
+
+/// Given the state the plan was made from, verification reads the writes' answers (each
+/// POST/PATCH answers the integration as it left it) instead of listing again, and re-plans
+/// against them: a run costs no second `pages × latency`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_reads_the_write_answers_when_they_confirm_every_write() {
+    let env = env().await;
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let names = ["A", "B", "C"];
+    let options = Options {
+        desired: Some(desired_ada(&names)),
+        observed: Some(empty_ada()),
+        ..env.options(Stop::new())
+    };
+    let batch = engine::prepare(&creates(&names), false).unwrap();
+    let report = engine::execute(provider, batch, &options, |_, _| {}).await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    assert_eq!(gets(&env), 0, "no second listing");
+    let verified = report.verified.as_ref().unwrap();
+    assert_eq!(verified.integrations.len(), 3, "the answers, folded in");
+}
+
+/// When the answers leave a doubt (here: every PATCH answer lacks `description`, the field it
+/// changed), live state is listed again and decides, as before: the writes landed, so they
+/// verify; a write that did not land would fail (`verify_fails_writes_that_live_state_does_not_show`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doubtful_answer_makes_verification_list_live_state() {
+    let env = env().await;
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let report = run(&env, Arc::clone(&provider), &creates(&["A"]), Stop::new()).await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    let before = provider.observe().await.unwrap();
+    let mut spec = ada_body("A");
+    spec.insert("description".into(), json!("changed"));
+    let desired = vec![DesiredIntegration {
+        kind: Kind::AdaPlatformIntegration,
+        id: None,
+        spec,
+        manifest: "A.yaml".into(),
+    }];
+    let plan = intsync_plan::plan("t", &desired, &before).unwrap();
+    env.fault(
+        "PATCH",
+        1,
+        FaultAction::DropField {
+            field: "description".into(),
+        },
+    );
+    let listed = gets(&env);
+    let options = Options {
+        desired: Some(desired),
+        observed: Some(before),
+        ..env.options(Stop::new())
+    };
+    let batch = engine::prepare(&plan, false).unwrap();
+    let report = engine::execute(provider, batch, &options, |_, _| {}).await;
+    assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
+    assert_eq!(gets(&env), listed + 1, "one listing decided");
+    let live = &report.verified.as_ref().unwrap().integrations[0];
+    assert_eq!(live.fields["description"], "changed");
 }

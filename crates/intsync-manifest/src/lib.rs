@@ -24,7 +24,7 @@ pub mod vendor;
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
 pub use edit::{EditError, FieldEdit, set_fields};
 pub use emit::manifest_yaml;
-pub use load::{Loaded, MAX_FILE_BYTES, is_manifest_file, load, load_source};
+pub use load::{Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_source, validate};
 pub use model::{API_VERSION, Kind, Manifest, Origin};
 pub use schema::manifest_schema;
 pub use tree::{Key, Node, Span, Value};

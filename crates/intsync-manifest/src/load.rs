@@ -38,38 +38,130 @@ impl Loaded {
     }
 }
 
+/// The outcome of [`validate`]: what `load` finds, without the manifests themselves.
+#[derive(Debug, Default)]
+pub struct Validated {
+    /// How many documents are valid manifests.
+    pub manifests: usize,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The manifest files read, in the order they were read.
+    pub files: Vec<PathBuf>,
+}
+
+impl Validated {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.error_count() > 0
+    }
+}
+
 /// Loads and validates every manifest under `paths` (files, or directories searched
 /// recursively for `*.yaml` / `*.yml`; hidden directories are skipped).
 ///
 /// Never stops at the first problem: the result holds the diagnostics of every file.
 pub fn load(paths: &[PathBuf]) -> Loaded {
-    let mut discovery = Vec::new();
-    let files = discover(paths, &mut discovery);
-    let results: Vec<FileResult> = files.par_iter().map(|path| load_file(path)).collect();
-    let mut loaded = Loaded {
-        files,
-        diagnostics: discovery,
-        ..Loaded::default()
-    };
-    let mut claims = Vec::new();
-    for result in results {
-        loaded.manifests.extend(result.manifests);
-        loaded.diagnostics.extend(result.diagnostics);
-        claims.extend(
-            result
+    let mut manifests = Vec::new();
+    let (diagnostics, files) = run(
+        paths,
+        // On the worker thread: a file's text is let go of once checked (a diagnostic keeps
+        // its own; a duplicate identity found later reads the file again), so the manifests
+        // are all that is kept of a valid file.
+        |result| {
+            let file = ClaimFile::Path(Arc::from(result.file.path.as_path()));
+            let claims: Vec<_> = result
                 .claims
                 .into_iter()
-                .map(|c| (Arc::clone(&result.file), c)),
-        );
+                .map(|c| (file.clone(), c))
+                .collect();
+            (result.manifests, claims, result.diagnostics)
+        },
+        |(mut file_manifests, mut file_claims, mut file_diagnostics), diagnostics, claims| {
+            manifests.append(&mut file_manifests);
+            diagnostics.append(&mut file_diagnostics);
+            claims.append(&mut file_claims);
+        },
+    );
+    Loaded {
+        manifests,
+        diagnostics,
+        files,
     }
-    loaded.diagnostics.extend(duplicate_identities(&claims));
-    let order: HashMap<&Path, usize> = loaded
-        .files
+}
+
+/// The checks of [`load`], for `intsync validate`: the same diagnostics in the same order, but
+/// each manifest is dropped once checked, and a file's text is kept only while a diagnostic
+/// points into it (a duplicate identity found later reads its file again). Memory stays flat
+/// however many manifests there are.
+pub fn validate(paths: &[PathBuf]) -> Validated {
+    let mut manifests = 0;
+    let (diagnostics, files) = run(
+        paths,
+        // On the worker thread, so that no file's specs or text outlive its check.
+        |result| {
+            let file = ClaimFile::Path(Arc::from(result.file.path.as_path()));
+            let claims: Vec<_> = result
+                .claims
+                .into_iter()
+                .map(|c| (file.clone(), c))
+                .collect();
+            (result.manifests.len(), claims, result.diagnostics)
+        },
+        |(count, mut file_claims, mut file_diagnostics), diagnostics, claims| {
+            manifests += count;
+            diagnostics.append(&mut file_diagnostics);
+            claims.append(&mut file_claims);
+        },
+    );
+    Validated {
+        manifests,
+        diagnostics,
+        files,
+    }
+}
+
+/// Finds the files under `paths` and checks them in parallel; `keep` turns each file's result
+/// into what the caller keeps of it (on the worker thread), `merge` takes those in file order
+/// and adds their diagnostics and claims.
+fn run<R: Send>(
+    paths: &[PathBuf],
+    keep: impl Fn(FileResult) -> R + Sync + Send,
+    mut merge: impl FnMut(R, &mut Vec<Diagnostic>, &mut Vec<(ClaimFile, Claims)>),
+) -> (Vec<Diagnostic>, Vec<PathBuf>) {
+    let mut diagnostics = Vec::new();
+    let files = discover(paths, &mut diagnostics);
+    let results: Vec<R> = files.par_iter().map(|path| keep(load_file(path))).collect();
+    // Most files claim one identity: one allocation, not a doubling series on this thread.
+    let mut claims = Vec::with_capacity(files.len());
+    for result in results {
+        merge(result, &mut diagnostics, &mut claims);
+    }
+    finish(files, diagnostics, &claims)
+}
+
+/// Adds the cross-file diagnostics and puts every diagnostic in file order.
+fn finish(
+    files: Vec<PathBuf>,
+    mut diagnostics: Vec<Diagnostic>,
+    claims: &[(ClaimFile, Claims)],
+) -> (Vec<Diagnostic>, Vec<PathBuf>) {
+    let duplicates = duplicate_identities(claims, &diagnostics);
+    diagnostics.extend(duplicates);
+    if diagnostics.len() < 2 {
+        return (diagnostics, files);
+    }
+    let order: HashMap<&Path, usize> = files
         .iter()
         .enumerate()
         .map(|(i, p)| (p.as_path(), i))
         .collect();
-    loaded.diagnostics.sort_by_key(|d| {
+    diagnostics.sort_by_key(|d| {
         (
             order
                 .get(d.file.path.as_path())
@@ -80,20 +172,22 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             d.code,
         )
     });
-    loaded
+    (diagnostics, files)
 }
 
 /// Loads and validates YAML text that did not come from a file (tests, fuzzing, editors).
 pub fn load_source(path: impl Into<PathBuf>, text: &str) -> Loaded {
     let file = SourceFile::new(path, text);
     let result = check_source(file);
+    let file = ClaimFile::Held(Arc::clone(&result.file));
     let claims: Vec<_> = result
         .claims
         .into_iter()
-        .map(|c| (Arc::clone(&result.file), c))
+        .map(|c| (file.clone(), c))
         .collect();
     let mut diagnostics = result.diagnostics;
-    diagnostics.extend(duplicate_identities(&claims));
+    let duplicates = duplicate_identities(&claims, &diagnostics);
+    diagnostics.extend(duplicates);
     diagnostics.sort_by_key(|d| (d.span.line, d.span.column, d.code));
     Loaded {
         manifests: result.manifests,
@@ -308,43 +402,97 @@ fn check_source(file: Arc<SourceFile>) -> FileResult {
     result
 }
 
+/// The file a claim was made in: held (its text still in memory), or only its path, read again
+/// if a duplicate diagnostic must show it.
+#[derive(Clone)]
+enum ClaimFile {
+    Held(Arc<SourceFile>),
+    Path(Arc<Path>),
+}
+
+impl ClaimFile {
+    fn path(&self) -> &Path {
+        match self {
+            ClaimFile::Held(file) => &file.path,
+            ClaimFile::Path(path) => path,
+        }
+    }
+
+    /// The file with its text: held, already held by another diagnostic, or read again.
+    fn source(&self, known: &mut HashMap<PathBuf, Arc<SourceFile>>) -> Arc<SourceFile> {
+        match self {
+            ClaimFile::Held(file) => Arc::clone(file),
+            ClaimFile::Path(path) => {
+                Arc::clone(known.entry(path.to_path_buf()).or_insert_with(|| {
+                    // The file was read and checked moments ago; if it has since become unreadable,
+                    // the diagnostic still names the place, without a snippet.
+                    let text = read_limited(path)
+                        .ok()
+                        .and_then(|bytes| String::from_utf8(bytes).ok())
+                        .unwrap_or_default();
+                    SourceFile::new(path.to_path_buf(), text)
+                }))
+            }
+        }
+    }
+}
+
 /// Two manifests claiming one live object (same kind and id, or same kind and name): each
-/// place gets a diagnostic naming the others.
-fn duplicate_identities(claims: &[(Arc<SourceFile>, Claims)]) -> Vec<Diagnostic> {
-    type Place<'a> = (&'a Arc<SourceFile>, Span);
-    let mut by_id: HashMap<(Kind, &str), Vec<Place<'_>>> = HashMap::new();
-    let mut by_name: HashMap<(Kind, &str), Vec<Place<'_>>> = HashMap::new();
-    for (file, claim) in claims {
+/// place gets a diagnostic naming the others. `diagnostics` are the ones found so far, whose
+/// files' texts need not be read again.
+fn duplicate_identities(
+    claims: &[(ClaimFile, Claims)],
+    diagnostics: &[Diagnostic],
+) -> Vec<Diagnostic> {
+    // Grouped by sorting, not hashing: two lists, instead of a map and a list per identity.
+    // Sorted in place; the claim's index breaks ties, so each group keeps the claims' order.
+    type Claimed<'a> = (Kind, &'a str, usize, Span);
+    // Sized once: growing them would touch (and fault in) twice the memory.
+    let mut by_id: Vec<Claimed<'_>> = Vec::with_capacity(claims.len());
+    let mut by_name: Vec<Claimed<'_>> = Vec::with_capacity(claims.len());
+    for (index, (_, claim)) in claims.iter().enumerate() {
         if let Some((id, span)) = &claim.id {
-            by_id
-                .entry((claim.kind, id.as_str()))
-                .or_default()
-                .push((file, *span));
+            by_id.push((claim.kind, id.as_str(), index, *span));
         }
         if let Some((name, span)) = &claim.name {
-            by_name
-                .entry((claim.kind, name.as_str()))
-                .or_default()
-                .push((file, *span));
+            by_name.push((claim.kind, name.as_str(), index, *span));
+        }
+    }
+    let mut groups: [(&str, Vec<&[Claimed<'_>]>); 2] = [("id", Vec::new()), ("name", Vec::new())];
+    for (list, (_, found)) in [&mut by_id, &mut by_name].into_iter().zip(&mut groups) {
+        list.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        found.extend(
+            list.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+                .filter(|group| group.len() > 1),
+        );
+    }
+    let mut known: HashMap<PathBuf, Arc<SourceFile>> = HashMap::new();
+    if groups.iter().any(|(_, found)| !found.is_empty()) {
+        for d in diagnostics {
+            known
+                .entry(d.file.path.clone())
+                .or_insert_with(|| Arc::clone(&d.file));
         }
     }
     let mut diagnostics = Vec::new();
-    for (what, groups) in [("id", by_id), ("name", by_name)] {
-        for ((kind, value), places) in groups {
-            if places.len() < 2 {
-                continue;
-            }
-            for (i, (file, span)) in places.iter().enumerate() {
+    for (what, found) in groups {
+        for places in found {
+            let (kind, value) = (places[0].0, places[0].1);
+            for (i, &(_, _, index, span)) in places.iter().enumerate() {
+                let file = &claims[index].0;
                 let others: Vec<String> = places
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| *j != i)
-                    .map(|(_, (f, s))| format!("{}:{}:{}", f.display_path(), s.line, s.column))
+                    .map(|(_, &(_, _, other, s))| {
+                        let path = display_path(claims[other].0.path());
+                        format!("{path}:{}:{}", s.line, s.column)
+                    })
                     .collect();
                 let mut d = Diagnostic::error(
                     Code::DuplicateIdentity,
-                    file,
-                    *span,
+                    &file.source(&mut known),
+                    span,
                     format!(
                         "another {kind} manifest claims the same {what} `{value}` (at {})",
                         others.join(", ")
@@ -357,4 +505,84 @@ fn duplicate_identities(claims: &[(Arc<SourceFile>, Claims)]) -> Vec<Diagnostic>
         }
     }
     diagnostics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render;
+
+    const STYLE: render::HumanStyle = render::HumanStyle {
+        color: false,
+        width: 100,
+    };
+
+    /// `validate` must say exactly what `load` says, in the same order, snippets included.
+    fn assert_same(paths: &[PathBuf]) {
+        let loaded = load(paths);
+        let validated = validate(paths);
+        assert_eq!(validated.manifests, loaded.manifests.len());
+        assert_eq!(validated.files, loaded.files);
+        assert_eq!(
+            render::json(&validated.diagnostics),
+            render::json(&loaded.diagnostics)
+        );
+        assert_eq!(
+            render::human(&validated.diagnostics, STYLE),
+            render::human(&loaded.diagnostics, STYLE)
+        );
+        assert_eq!(validated.error_count(), loaded.error_count());
+        assert_eq!(validated.warning_count(), loaded.warning_count());
+    }
+
+    #[test]
+    fn validate_reports_what_load_reports() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        assert_same(&[
+            root.join("tests/fixtures"),
+            root.join("manifests"),
+            root.join("no-such-dir"),
+        ]);
+    }
+
+    #[test]
+    fn validate_reads_a_clean_file_again_for_a_duplicate_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = |name: &str| {
+            format!(
+                "apiVersion: intsync/v1\nkind: TrutoIntegration\nmetadata:\n  id: shared\nspec:\n  name: {name}\n"
+            )
+        };
+        std::fs::write(dir.path().join("a.yaml"), manifest("one")).unwrap();
+        // Clean but for the duplicate: its text is dropped after the check, read again later.
+        std::fs::write(dir.path().join("b.yaml"), manifest("two")).unwrap();
+        // Has its own diagnostic (and a duplicate name with c2).
+        std::fs::write(
+            dir.path().join("c.yaml"),
+            format!(
+                "{}  sharing: sometimes\n---\n{}",
+                manifest("three"),
+                manifest("three")
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("d.yaml"), b"name: \xff\n").unwrap();
+        std::fs::write(
+            dir.path().join("e.yaml"),
+            manifest("four").replace("shared", "own"),
+        )
+        .unwrap();
+        let paths = [dir.path().to_path_buf()];
+        assert_same(&paths);
+        let validated = validate(&paths);
+        assert_eq!(validated.manifests, 4);
+        assert!(
+            validated
+                .diagnostics
+                .iter()
+                .any(|d| d.code == Code::DuplicateIdentity
+                    && d.file.path.ends_with("b.yaml")
+                    && !d.file.text.is_empty())
+        );
+    }
 }

@@ -202,17 +202,19 @@ fn marker_span(source: &str, start: Marker, end: Marker) -> Span {
     }
 }
 
-/// A collection being built.
+/// A collection being built. Its items (or pairs) so far are the tail of the builder's
+/// `items` (or `pairs`) from `start` on: one buffer for all open collections, so that each
+/// finished collection is allocated once, at its final size, instead of growing.
 enum Frame {
     Sequence {
         span: Span,
         anchor: usize,
-        items: Vec<Node>,
+        start: usize,
     },
     Mapping {
         span: Span,
         anchor: usize,
-        pairs: Vec<(Key, Node)>,
+        start: usize,
         key: Option<Key>,
     },
 }
@@ -221,6 +223,10 @@ enum Frame {
 struct Builder<'s> {
     source: &'s str,
     stack: Vec<Frame>,
+    /// The items of the open sequences, innermost last.
+    items: Vec<Node>,
+    /// The pairs of the open mappings, innermost last.
+    pairs: Vec<(Key, Node)>,
     /// Anchored nodes by the parser's anchor id, with their size in nodes.
     anchors: HashMap<usize, (Node, usize)>,
     nodes: usize,
@@ -275,27 +281,26 @@ impl Builder<'_> {
                 }
                 self.documents.push(node);
             }
-            Some(Frame::Sequence { items, .. }) => items.push(node),
-            Some(Frame::Mapping { pairs, key, .. }) => match key.take() {
-                Some(k) => pairs.push((k, node)),
+            Some(Frame::Sequence { .. }) => self.items.push(node),
+            Some(Frame::Mapping { key, .. }) => match key.take() {
+                Some(k) => self.pairs.push((k, node)),
                 None => {
-                    let name = match (&node.value, raw) {
-                        (Value::String(s), _) => s.clone(),
+                    let span = node.span;
+                    // A string key's text moves into the key: no copy.
+                    let name = match (node.value, raw) {
+                        (Value::String(s), _) => s,
                         (_, Some(raw)) => raw.to_owned(),
-                        _ => {
+                        (value, None) => {
                             return Err(ParseError::at(
-                                node.span,
+                                span,
                                 format!(
                                     "mapping keys must be strings, found {}",
-                                    node.value.type_name()
+                                    value.type_name()
                                 ),
                             ));
                         }
                     };
-                    *key = Some(Key {
-                        name,
-                        span: node.span,
-                    });
+                    *key = Some(Key { name, span });
                 }
             },
         }
@@ -306,37 +311,46 @@ impl Builder<'_> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, span)?;
-                let value = resolve_scalar(&text, style, tag.as_deref())
+                let resolved = resolve_scalar(&text, style, tag.as_deref())
                     .map_err(|m| ParseError::at(span, m))?;
-                self.finish(Node { value, span }, anchor, Some(&text), 1)
+                match resolved {
+                    // The text is the value: moved when the parser owns it, copied once otherwise.
+                    None => {
+                        let value = Value::String(text.into_owned());
+                        self.finish(Node { value, span }, anchor, None, 1)
+                    }
+                    Some(value) => self.finish(Node { value, span }, anchor, Some(&text), 1),
+                }
             }
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id).map(|(n, s)| (n.clone(), *s)) else {
                     return Err(ParseError::at(span, "alias to an unknown anchor"));
                 };
                 self.count(size, span)?;
-                let raw = node.as_str().map(str::to_owned);
-                // The alias is reported where it is used.
-                self.finish(Node { span, ..node }, 0, raw.as_deref(), size)
+                // The alias is reported where it is used. (A key needs no raw text: a string
+                // moves into the key, anything else is refused.)
+                self.finish(Node { span, ..node }, 0, None, size)
             }
             Event::SequenceStart(_, anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq").map_err(|m| ParseError::at(span, m))?;
+                let start = self.items.len();
                 self.push_frame(
                     Frame::Sequence {
                         span,
                         anchor,
-                        items: Vec::new(),
+                        start,
                     },
                     span,
                 )
             }
             Event::MappingStart(_, anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map").map_err(|m| ParseError::at(span, m))?;
+                let start = self.pairs.len();
                 self.push_frame(
                     Frame::Mapping {
                         span,
                         anchor,
-                        pairs: Vec::new(),
+                        start,
                         key: None,
                     },
                     span,
@@ -347,10 +361,10 @@ impl Builder<'_> {
                     Some(Frame::Sequence {
                         span,
                         anchor,
-                        items,
+                        start,
                     }) => (
                         Node {
-                            value: Value::Sequence(items),
+                            value: Value::Sequence(self.items.drain(start..).collect()),
                             span,
                         },
                         anchor,
@@ -358,11 +372,11 @@ impl Builder<'_> {
                     Some(Frame::Mapping {
                         span,
                         anchor,
-                        pairs,
+                        start,
                         ..
                     }) => (
                         Node {
-                            value: Value::Mapping(pairs),
+                            value: Value::Mapping(self.pairs.drain(start..).collect()),
                             span,
                         },
                         anchor,
@@ -406,18 +420,22 @@ fn check_collection_tag(tag: Option<&Tag>, expected: &str) -> Result<(), String>
 }
 
 /// YAML 1.2 core schema resolution, with YAML 1.1's `yes`/`no`/`on`/`off` left as strings.
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+/// `None` means the value is the string `text` itself (which the caller owns, and may move).
+fn resolve_scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+) -> Result<Option<Value>, String> {
     if let Some(tag) = tag {
         let wanted = ["str", "null", "bool", "int", "float"]
             .into_iter()
             .find(|s| tag.is_yaml_core_schema_tag(s));
-        let resolved = plain_scalar(text);
-        return match (wanted, &resolved) {
-            (Some("str"), _) => Ok(Value::String(text.to_owned())),
-            (Some("null"), Value::Null)
-            | (Some("bool"), Value::Bool(_))
-            | (Some("int"), Value::Number(_))
-            | (Some("float"), Value::Number(_)) => Ok(resolved),
+        let resolved = resolve_plain(text);
+        return match (wanted, resolved) {
+            (Some("str"), _) => Ok(None),
+            (Some("null"), Some(Value::Null)) => Ok(Some(Value::Null)),
+            (Some("bool"), Some(Value::Bool(b))) => Ok(Some(Value::Bool(b))),
+            (Some("int" | "float"), Some(Value::Number(n))) => Ok(Some(Value::Number(n))),
             (Some(kind), _) => Err(format!("`{text}` is not a valid !!{kind}")),
             (None, _) => Err(format!(
                 "unsupported YAML tag `{}{}`",
@@ -427,21 +445,27 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
         };
     }
     Ok(match style {
-        ScalarStyle::Plain => plain_scalar(text),
-        _ => Value::String(text.to_owned()),
+        ScalarStyle::Plain => resolve_plain(text),
+        _ => None,
     })
 }
 
+/// The value of a plain (unquoted, untagged) scalar.
 pub(crate) fn plain_scalar(text: &str) -> Value {
+    resolve_plain(text).unwrap_or_else(|| Value::String(text.to_owned()))
+}
+
+/// [`plain_scalar`], with `None` for the string `text` itself.
+fn resolve_plain(text: &str) -> Option<Value> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
     let first = text.as_bytes()[0];
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Value::String(text.to_owned());
+        return None;
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let negative = text.starts_with('-');
@@ -452,27 +476,24 @@ pub(crate) fn plain_scalar(text: &str) -> Value {
     };
     if let Some(hex) = unsigned.strip_prefix("0x") {
         if let Some(v) = radix(hex, 16).filter(|_| hex.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return v;
+            return Some(v);
         }
     } else if let Some(oct) = unsigned.strip_prefix("0o") {
         if let Some(v) = radix(oct, 8).filter(|_| oct.bytes().all(|b| (b'0'..=b'7').contains(&b))) {
-            return v;
+            return Some(v);
         }
     } else if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
-        if let Some(v) = radix(unsigned, 10) {
-            return v;
-        }
         // Too many digits for any integer: keep the text rather than lose precision.
-        return Value::String(text.to_owned());
+        return radix(unsigned, 10);
     }
     if is_float(unsigned)
         && let Ok(f) = text.parse::<f64>()
         && let Some(n) = serde_json::Number::from_f64(f)
     {
-        return Value::Number(n);
+        return Some(Value::Number(n));
     }
     // `.inf`, `.nan` and out-of-range floats have no JSON spelling: keep the text.
-    Value::String(text.to_owned())
+    None
 }
 
 fn number_from_i128(n: i128) -> Option<Value> {
@@ -510,6 +531,8 @@ pub fn parse_documents(source: &str) -> Result<Vec<Node>, ParseError> {
     let mut builder = Builder {
         source,
         stack: Vec::new(),
+        items: Vec::new(),
+        pairs: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
         documents: Vec::new(),

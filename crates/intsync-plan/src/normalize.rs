@@ -79,11 +79,25 @@ pub fn equal(a: &Value, b: &Value) -> bool {
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(v, w)| equal(v, w))
         }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
-        }
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && objects_equal(x, y),
         _ => a == b,
     }
+}
+
+/// Two objects of the same length hold equal values under the same keys. Live answers and
+/// manifests usually list keys in the same order: compared pair by pair first, with no hashing;
+/// only a key out of place falls back to looking keys up.
+fn objects_equal(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
+    for ((k, v), (l, w)) in x.iter().zip(y) {
+        if k != l {
+            return x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)));
+        }
+        if !equal(v, w) {
+            // Keys are unique: `k`'s value in `y` is `w`.
+            return false;
+        }
+    }
+    true
 }
 
 /// Writes the canonical JSON of `value` (sorted keys, canonical numbers) without building it.
@@ -101,16 +115,17 @@ pub fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io:
             out.write_all(b"]")
         }
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            // Sorted pairs: no hashed lookup per key.
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by_key(|(key, _)| *key);
             out.write_all(b"{")?;
-            for (i, key) in keys.into_iter().enumerate() {
+            for (i, (key, value)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.write_all(b",")?;
                 }
                 serde_json::to_writer(&mut *out, key)?;
                 out.write_all(b":")?;
-                write_canonical(&map[key], out)?;
+                write_canonical(value, out)?;
             }
             out.write_all(b"}")
         }
@@ -124,19 +139,19 @@ pub fn write_fields(
     fields: &Map<String, Value>,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
-    let mut names: Vec<&String> = fields.keys().collect();
-    names.sort();
+    let mut entries: Vec<(&String, &Value)> = fields.iter().collect();
+    entries.sort_unstable_by_key(|(name, _)| *name);
     out.write_all(b"{")?;
-    for (i, name) in names.into_iter().enumerate() {
+    for (i, (name, value)) in entries.into_iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
         serde_json::to_writer(&mut *out, name)?;
         out.write_all(b":")?;
         if is_set_field(kind, name) {
-            write_canonical(&field(kind, name, &fields[name]), out)?;
+            write_canonical(&field(kind, name, value), out)?;
         } else {
-            write_canonical(&fields[name], out)?;
+            write_canonical(value, out)?;
         }
     }
     out.write_all(b"}")
@@ -169,6 +184,38 @@ mod tests {
             String::from_utf8(written).unwrap(),
             canonical(&a).to_string()
         );
+    }
+
+    /// The pair-by-pair fast path agrees with the canonical forms whatever the key order.
+    #[test]
+    fn object_equality_in_and_out_of_key_order() {
+        let cases = [
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "b": 2}), true),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "b": 3}), false),
+            (json!({"a": 1, "b": 2}), json!({"b": 2, "a": 1.0}), true),
+            (json!({"a": 1, "b": 2}), json!({"b": 3, "a": 1}), false),
+            (
+                json!({"a": 1, "b": 2, "c": 3}),
+                json!({"a": 1, "c": 3, "b": 2}),
+                true,
+            ),
+            (
+                json!({"a": 1, "b": 2, "c": 3}),
+                json!({"a": 1, "c": 2, "b": 3}),
+                false,
+            ),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "x": 2}), false),
+            (
+                json!({"a": {"p": [1, {"q": 1}]}}),
+                json!({"a": {"p": [1, {"q": 1.0}]}}),
+                true,
+            ),
+        ];
+        for (a, b, same) in cases {
+            assert_eq!(equal(&a, &b), same, "{a} vs {b}");
+            assert_eq!(equal(&b, &a), same, "{b} vs {a}");
+            assert_eq!(canonical(&a) == canonical(&b), same, "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `plan(desired, observed)`: a pure function. Same inputs, same plan, byte for byte.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use intsync_manifest::Kind;
 use serde_json::{Map, Value, json};
@@ -15,22 +16,24 @@ use crate::normalize;
 /// The hash of the normalized live object a plan was computed from (`sha256:<hex>`): its kind,
 /// id, status, version and every known field. `apply --plan` refuses to write when it moved.
 pub fn fingerprint(observed: &ObservedIntegration) -> String {
-    let mut hasher = Sha256::new();
     let header = json!({
         "kind": observed.kind.as_str(),
         "id": observed.id,
         "status": observed.status,
         "version": observed.version,
     });
-    // Writing into a hasher cannot fail.
-    let _ = normalize::write_canonical(&header, &mut hasher);
-    let _ = normalize::write_fields(observed.kind, &observed.fields, &mut hasher);
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    // The canonical text, written into one buffer and hashed at once (small writes straight
+    // into the hasher cost more than the hashing). Writing into a Vec cannot fail.
+    let mut text = Vec::with_capacity(4096);
+    let _ = normalize::write_canonical(&header, &mut text);
+    let _ = normalize::write_fields(observed.kind, &observed.fields, &mut text);
+    let digest = Sha256::digest(&text);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for byte in digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
 }
 
 /// The minimal PATCH body: every managed field whose normalized value differs, with its whole

@@ -164,9 +164,16 @@ impl Transport {
             // which the provider reports (`ProviderError::Redirected`), never follows.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeouts.connect)
-            .timeout(timeouts.request)
-            .build()
-            .map_err(|e| ClientError(e.to_string()))?;
+            .timeout(timeouts.request);
+        // A plain-http target (loopback only: `config.rs`) never makes a TLS connection, since
+        // nothing but `base_url` is ever asked: skip reading the system's certificate store,
+        // which was half of the start-up (146 files here: 7.9 → 4.2 ms; issue #16).
+        let client = if base.starts_with("http://") {
+            client.tls_certs_only(std::iter::empty())
+        } else {
+            client
+        };
+        let client = client.build().map_err(|e| ClientError(e.to_string()))?;
         Ok(Transport::Http {
             client,
             base: base.trim_end_matches('/').to_owned(),
