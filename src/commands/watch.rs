@@ -75,8 +75,6 @@ fn report_drift(target: &Target, held: &Held, fresh: &Observed) {
     ));
 }
 
-/// Validate, plan, print; with `--apply`, read live state first, then write the development
-/// changes through the engine and fold its results into the held state.
 /// The manifests, or `None` when they have errors (printed).
 fn load_cycle(args: &WatchArgs) -> Option<Vec<DesiredIntegration>> {
     let loaded = intsync_manifest::load(&args.paths);
@@ -99,7 +97,9 @@ fn load_cycle(args: &WatchArgs) -> Option<Vec<DesiredIntegration>> {
     )
 }
 
-/// One save's work: load, plan, print, and with `--apply` write.
+/// One save's work: validate, plan, print; with `--apply`, read live state (while the
+/// manifests load), then write the development changes through the engine and fold its results
+/// into the held state.
 async fn cycle(
     args: &WatchArgs,
     target: &Target,
