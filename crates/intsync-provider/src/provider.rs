@@ -218,7 +218,7 @@ impl Provider {
     async fn learn_team(&self) -> Result<String, ProviderError> {
         let path = wire::TRUTO_ENVIRONMENT;
         let teams = self
-            .read(Kind::TrutoIntegration, path, wire::environment_teams)
+            .read(Kind::TrutoIntegration, path, None, wire::environment_teams)
             .await
             .map_err(|mut error| {
                 if let ProviderError::Refused { hint, .. } = &mut error {
@@ -480,11 +480,38 @@ impl Provider {
         let mut path = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
         let mut seen_pages = HashSet::new();
         let mut listing = Listing::default();
+        // The next page's answer, asked for while this page's items were read.
+        let mut prefetched: Option<(String, Reply)> = None;
         for _ in 0..MAX_PAGES {
-            let (page, next) = self.page(kind, team, &path).await?;
+            let reply = match prefetched.take() {
+                Some((fetched, reply)) if fetched == path => reply,
+                _ => self.execute(Method::GET, &path, None, true, None).await?,
+            };
+            // Pages follow a cursor, so they are sequential; but the cursor is known before
+            // the items are read: the next request leaves first, then this page is read.
+            let ahead = (reply.status == 200)
+                .then(|| wire::next_page(kind, &reply.body, self.page_size))
+                .flatten()
+                .filter(|next| *next != path && !seen_pages.contains(next));
+            let (read, fetched) = match ahead {
+                Some(next) => {
+                    let (fetched, read) = tokio::join!(
+                        self.execute(Method::GET, &next, None, true, None),
+                        self.page(kind, team, &path, reply),
+                    );
+                    (read, Some((next, fetched)))
+                }
+                None => (self.page(kind, team, &path, reply).await, None),
+            };
+            let (page, next) = read?;
             listing.integrations.extend(page.integrations);
             listing.ignored.extend(page.ignored);
             seen_pages.insert(path.clone());
+            if let Some((fetched_path, fetched)) = fetched
+                && next.as_ref() == Some(&fetched_path)
+            {
+                prefetched = Some((fetched_path, fetched?));
+            }
             match next {
                 None => return Ok(listing),
                 Some(next) if seen_pages.contains(&next) => {
@@ -513,8 +540,9 @@ impl Provider {
         kind: Kind,
         team: Option<&str>,
         path: &str,
+        answer: Reply,
     ) -> Result<(Listing, Option<String>), ProviderError> {
-        self.read(kind, path, |body| {
+        self.read(kind, path, Some(answer), |body| {
             let (page, next) = wire::page(kind, body, self.page_size)?;
             let mut listing = Listing::default();
             for item in page {
@@ -541,11 +569,16 @@ impl Provider {
         &self,
         kind: Kind,
         path: &str,
+        mut answer: Option<Reply>,
         read: impl Fn(Value) -> Result<T, wire::Unreadable>,
     ) -> Result<T, ProviderError> {
         let mut attempt = 1;
         loop {
-            let reply = self.execute(Method::GET, path, None, true, None).await?;
+            // `answer`: the first attempt's, already received.
+            let reply = match answer.take() {
+                Some(reply) => reply,
+                None => self.execute(Method::GET, path, None, true, None).await?,
+            };
             if reply.status != 200 {
                 return Err(self.refused(kind, Method::GET, path, &reply));
             }

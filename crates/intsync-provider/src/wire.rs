@@ -191,7 +191,40 @@ pub fn page(
         Some(Value::Array(items)) => items,
         _ => return Err(unreadable(format!("the list has no `{items_key}` array"))),
     };
-    let next = match kind {
+    let next = next_of(kind, &body, page_size)?;
+    Ok((items, next))
+}
+
+/// The next page's path of a list answer, read without building its items, so that the next
+/// request can leave while this page's items are read (issue #16). `None` when there is no
+/// next page, or when the answer cannot be read this way: [`page`] then decides, and its
+/// answer is the one that counts.
+pub fn next_page(kind: Kind, body: &[u8], page_size: usize) -> Option<String> {
+    /// The keys that name the next page; every other key (the items) is skipped unbuilt.
+    #[derive(serde::Deserialize)]
+    struct Skim {
+        meta: Option<Value>,
+        next_cursor: Option<Value>,
+    }
+    let skim: Skim = serde_json::from_slice(body).ok()?;
+    let mut keys = Map::new();
+    if let Some(meta) = skim.meta {
+        keys.insert("meta".to_owned(), meta);
+    }
+    if let Some(cursor) = skim.next_cursor {
+        keys.insert("next_cursor".to_owned(), cursor);
+    }
+    next_of(kind, &keys, page_size).ok().flatten()
+}
+
+/// The next page named by a list answer's keys (Ada: `meta.next_page_url`; Truto:
+/// `next_cursor`).
+fn next_of(
+    kind: Kind,
+    body: &Map<String, Value>,
+    page_size: usize,
+) -> Result<Option<String>, Unreadable> {
+    Ok(match kind {
         Kind::AdaPlatformIntegration => match body.get("meta").and_then(|m| m.get("next_page_url"))
         {
             None | Some(Value::Null) => None,
@@ -218,8 +251,7 @@ pub fn page(
                 )));
             }
         },
-    };
-    Ok((items, next))
+    })
 }
 
 /// The path and query of an absolute `next_page_url`. The host is dropped on purpose: requests
@@ -269,6 +301,44 @@ fn truncate(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The next page read ahead (items skipped) is the one the full read finds, for both
+    /// vendors, wherever the keys are; an answer it cannot read names none.
+    #[test]
+    fn the_page_read_ahead_is_the_page_the_full_read_finds() {
+        let ada = Kind::AdaPlatformIntegration;
+        let truto = Kind::TrutoIntegration;
+        let cases = [
+            (
+                ada,
+                json!({"data": [{"id": "a"}], "meta": {"next_page_url": "https://x/api/v2/platform-integrations/?cursor=c1&limit=2"}}),
+            ),
+            (
+                ada,
+                json!({"meta": {"next_page_url": "/api/v2/platform-integrations/?cursor=c%2F2&limit=2"}, "data": []}),
+            ),
+            (ada, json!({"data": [], "meta": {"next_page_url": null}})),
+            (ada, json!({"data": [], "meta": {}})),
+            (ada, json!({"data": []})),
+            (
+                truto,
+                json!({"result": [{"id": "t"}], "next_cursor": "a b/c"}),
+            ),
+            (truto, json!({"next_cursor": null, "result": []})),
+            (truto, json!({"result": [], "next_cursor": ""})),
+        ];
+        for (kind, body) in cases {
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let (_, next) = page(kind, body.clone(), 2).unwrap();
+            assert_eq!(next_page(kind, &bytes, 2), next, "{body}");
+        }
+        assert_eq!(next_page(ada, b"<html>", 2), None);
+        assert_eq!(
+            next_page(ada, br#"{"data": [], "meta": {"next_page_url": 5}}"#, 2),
+            None
+        );
+        assert_eq!(next_page(ada, br#"{"data": [1, 2"#, 2), None, "cut off");
+    }
 
     #[test]
     fn unknown_and_server_managed_keys_are_dropped() {
