@@ -294,26 +294,22 @@ impl Report {
 
 /// Every integration a write returned, put into `held` in place of what it held of it.
 fn fold_answers(items: &[(Action, Outcome)], held: &mut Observed) {
-    let mut index: HashMap<(Kind, &str), usize> = held
+    let mut index: HashMap<(Kind, String), usize> = held
         .integrations
         .iter()
         .enumerate()
-        .map(|(i, h)| ((h.kind, h.id.as_str()), i))
+        .map(|(i, h)| ((h.kind, h.id.clone()), i))
         .collect();
-    let mut appended = Vec::new();
     for observed in items.iter().filter_map(|(_, o)| o.observed()) {
-        match index.get(&(observed.kind, observed.id.as_str())) {
-            Some(&i) => appended.push((Some(i), observed)),
+        match index.get(&(observed.kind, observed.id.clone())) {
+            Some(&i) => held.integrations[i] = observed.clone(),
             None => {
-                index.insert((observed.kind, observed.id.as_str()), usize::MAX);
-                appended.push((None, observed));
+                index.insert(
+                    (observed.kind, observed.id.clone()),
+                    held.integrations.len(),
+                );
+                held.integrations.push(observed.clone());
             }
-        }
-    }
-    for (slot, observed) in appended {
-        match slot {
-            Some(i) => held.integrations[i] = observed.clone(),
-            None => held.integrations.push(observed.clone()),
         }
     }
 }
@@ -445,29 +441,29 @@ pub async fn execute(
     }
 }
 
-/// What the plan `replanned` still wants to change about integration `id`, if anything.
-fn still_changes(replanned: &Plan, kind: Kind, id: &str) -> Option<String> {
-    replanned.actions.iter().find_map(|action| match action {
-        Action::Update {
-            kind: k,
-            id: i,
-            patch,
-            ..
-        }
-        | Action::Blocked {
-            kind: k,
-            id: i,
-            patch,
-            ..
-        } if *k == kind && i == id => Some(
-            patch
-                .keys()
-                .map(|field| format!("`{field}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        _ => None,
-    })
+/// What the plan `replanned` still wants to change, per integration: the fields, as a message
+/// names them. Built once per verification, not searched per write.
+fn still_changes(replanned: &Plan) -> HashMap<(Kind, &str), String> {
+    replanned
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Update {
+                kind, id, patch, ..
+            }
+            | Action::Blocked {
+                kind, id, patch, ..
+            } => Some((
+                (*kind, id.as_str()),
+                patch
+                    .keys()
+                    .map(|field| format!("`{field}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every write reported done must show in `observed`: a create's whole body, an update's patch;
@@ -497,6 +493,7 @@ fn unconfirmed(
         .iter()
         .map(|o| ((o.kind, o.id.as_str()), o))
         .collect();
+    let changing = replanned.map(still_changes).unwrap_or_default();
     let mut problems = Vec::new();
     for (index, (action, outcome)) in items.iter().enumerate() {
         let (id, wanted) = match (outcome, action) {
@@ -510,14 +507,12 @@ fn unconfirmed(
         };
         let kind = action.kind();
         let problem = match live.get(&(kind, id)) {
-            Some(live) if holds(kind, live, wanted) => {
-                match replanned.and_then(|p| still_changes(p, kind, id)) {
-                    None => continue,
-                    Some(fields) => format!(
-                        "was written, but still differs from its manifest in {fields} (the plan missed a change: please report it)"
-                    ),
-                }
-            }
+            Some(live) if holds(kind, live, wanted) => match changing.get(&(kind, id)) {
+                None => continue,
+                Some(fields) => format!(
+                    "was written, but still differs from its manifest in {fields} (the plan missed a change: please report it)"
+                ),
+            },
             Some(_) => "was written, but live state does not show the change".to_owned(),
             None => "was written, but is not listed".to_owned(),
         };

@@ -88,20 +88,8 @@ fn other_tools_read_as_non_string(text: &str) -> bool {
         }
     }
     // Decimal integers and floats at any range, with YAML 1.1's `_` separators.
-    let (mantissa, exponent) = match lower.find('e') {
-        Some(i) => (&lower[..i], Some(&lower[i + 1..])),
-        None => (lower.as_str(), None),
-    };
-    let mantissa_ok = mantissa
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'_')
-        && mantissa.bytes().filter(|&b| b == b'.').count() <= 1
-        && mantissa.bytes().any(|b| b.is_ascii_digit());
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
-    });
-    mantissa_ok && exponent_ok
+    let digits: String = unsigned.chars().filter(|&c| c != '_').collect();
+    crate::tree::is_float(&digits)
 }
 
 /// Characters a YAML file may not hold as they are (YAML 1.2 §5.1: outside the printable set —

@@ -505,7 +505,7 @@ fn number_from_i128(n: i128) -> Option<Value> {
 }
 
 /// `(\.[0-9]+ | [0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` (YAML 1.2 core float, sign stripped).
-fn is_float(text: &str) -> bool {
+pub(crate) fn is_float(text: &str) -> bool {
     let (mantissa, exponent) = match text.find(['e', 'E']) {
         Some(i) => (&text[..i], Some(&text[i + 1..])),
         None => (text, None),
