@@ -69,7 +69,7 @@ impl Bench {
         let specs: Vec<Value> = loaded
             .manifests
             .iter()
-            .map(|m| Value::Object(m.spec.clone()))
+            .map(|m| Value::Object(m.spec.to_map()))
             .collect();
         self.runtime.block_on(async {
             let mut tasks = tokio::task::JoinSet::new();

@@ -193,7 +193,7 @@ fn cache_pages(binary: &str, manifests: &Path) -> HashMap<String, Vec<u8>> {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let mut spec = Value::Object(m.spec.clone());
+                let mut spec = Value::Object(m.spec.to_map());
                 if i % CHANGE_EVERY == 0 {
                     spec["description"] = Value::String("changed live".into());
                 }

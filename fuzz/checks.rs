@@ -71,7 +71,7 @@ fn live_twin(
     i: usize,
     want: &intsync_plan::DesiredIntegration,
 ) -> (intsync_plan::ObservedIntegration, &'static str) {
-    let mut fields = want.spec.clone();
+    let mut fields = want.spec.to_map();
     let ada = want.kind == Kind::AdaPlatformIntegration;
     let variant = i % 3;
     // A managed string field other than the name (identity), changed live.
@@ -95,7 +95,7 @@ fn live_twin(
         id: want.id.clone().unwrap_or_else(|| format!("live-{i}")),
         status: ada.then(|| if frozen { "approved" } else { "development" }.to_owned()),
         version: (!ada).then_some(1),
-        fields,
+        fields: fields.into(),
     };
     let expected = match (changed, frozen) {
         (false, _) => "noop",

@@ -148,7 +148,12 @@ fn changed_fields(
     let fields: Vec<&str> = seen
         .iter()
         .filter(|(field, value)| {
-            !intsync_plan::normalize::field_equal(live.kind, field, value, live.fields.get(*field))
+            !intsync_plan::normalize::field_equal(
+                live.kind,
+                field,
+                value,
+                live.fields.get(field).as_ref(),
+            )
         })
         .map(|(field, _)| field.as_str())
         .collect();
@@ -525,10 +530,10 @@ fn unconfirmed(
 mod tests {
     use super::*;
     use intsync_plan::DesiredIntegration;
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
 
-    fn object(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap_or_default()
+    fn object(v: Value) -> intsync_manifest::Fields {
+        v.as_object().cloned().unwrap_or_default().into()
     }
 
     fn live(id: &str, fields: Value) -> ObservedIntegration {
@@ -807,7 +812,10 @@ mod tests {
         );
         r.fold_into(&mut held);
         assert_eq!(held.integrations.len(), 2);
-        assert_eq!(held.integrations[0].fields["description"], "new");
+        assert_eq!(
+            held.integrations[0].fields.get("description").unwrap(),
+            "new"
+        );
         assert_eq!(held.integrations[1].id, "n");
         // A verification's reading replaces the held state whole.
         let mut verified = report(Vec::new(), None);

@@ -26,9 +26,9 @@ use crate::secrets::{SecretError, SecretStore};
 
 /// Whether `live` already holds every field of `wanted`.
 pub fn holds(kind: Kind, live: &ObservedIntegration, wanted: &Map<String, Value>) -> bool {
-    wanted
-        .iter()
-        .all(|(field, value)| normalize::field_equal(kind, field, value, live.fields.get(field)))
+    wanted.iter().all(|(field, value)| {
+        normalize::field_equal(kind, field, value, live.fields.get(field).as_ref())
+    })
 }
 
 /// What happened to the client secret of a created integration.
@@ -387,7 +387,7 @@ async fn set_after_create(
         .iter()
         .filter(|(field, value)| {
             kind.field(field).is_some_and(|f| !f.in_create_body)
-                && !normalize::field_equal(kind, field, value, observed.fields.get(*field))
+                && !normalize::field_equal(kind, field, value, observed.fields.get(field).as_ref())
         })
         .map(|(field, value)| (field.clone(), value.clone()))
         .collect();

@@ -124,7 +124,7 @@ fn desired_ada(names: &[&str]) -> Vec<DesiredIntegration> {
         .map(|n| DesiredIntegration {
             kind: Kind::AdaPlatformIntegration,
             id: None,
-            spec: ada_body(n),
+            spec: ada_body(n).into(),
             manifest: format!("{n}.yaml"),
         })
         .collect()
@@ -396,7 +396,7 @@ fn truto_create(name: &str, sharing: &str) -> Plan {
         spec: json!({"name": name, "category": "crm", "sharing": sharing, "config": {"base_url": "https://x"}})
             .as_object()
             .unwrap()
-            .clone(),
+            .into(),
         manifest: format!("{name}.yaml"),
     }];
     let observed = intsync_plan::Observed {
@@ -530,7 +530,7 @@ async fn a_doubtful_answer_makes_verification_list_live_state() {
     let desired = vec![DesiredIntegration {
         kind: Kind::AdaPlatformIntegration,
         id: None,
-        spec,
+        spec: spec.into(),
         manifest: "A.yaml".into(),
     }];
     let plan = intsync_plan::plan("t", &desired, &before).unwrap();
@@ -552,5 +552,5 @@ async fn a_doubtful_answer_makes_verification_list_live_state() {
     assert_eq!(report.status(), intsync_apply::Status::Ok, "{report:?}");
     assert_eq!(gets(&env), listed + 1, "one listing decided");
     let live = &report.verified.as_ref().unwrap().integrations[0];
-    assert_eq!(live.fields["description"], "changed");
+    assert_eq!(live.fields.get("description").unwrap(), "changed");
 }

@@ -274,7 +274,7 @@ mod tests {
             )
         });
         assert_eq!(
-            Value::Object(manifest.spec.clone()),
+            Value::Object(manifest.spec.to_map()),
             Value::Object(spec),
             "{text}"
         );

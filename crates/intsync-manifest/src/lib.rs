@@ -13,6 +13,7 @@
 mod diagnostic;
 mod edit;
 mod emit;
+mod fields;
 mod load;
 mod model;
 pub mod render;
@@ -24,6 +25,7 @@ pub mod vendor;
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
 pub use edit::{EditError, FieldEdit, set_fields};
 pub use emit::manifest_yaml;
+pub use fields::Fields;
 pub use load::{Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_source, validate};
 pub use model::{API_VERSION, Kind, Manifest, Origin};
 pub use schema::manifest_schema;

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::Fields;
 use crate::vendor::{ADA_FIELDS, ADA_SERVER_MANAGED, FieldDef, TRUTO_FIELDS, TRUTO_SERVER_MANAGED};
 
 /// The API version every manifest must declare.
@@ -90,12 +91,12 @@ pub struct Manifest {
     /// `metadata.id`: pins the live object.
     pub id: Option<String>,
     /// The managed `spec` fields, in manifest order. An explicit `null` is kept (it means clear).
-    pub spec: serde_json::Map<String, serde_json::Value>,
+    pub spec: Fields,
     pub origin: Origin,
 }
 
 impl Manifest {
     pub fn name(&self) -> Option<&str> {
-        self.spec.get("name").and_then(serde_json::Value::as_str)
+        self.spec.name()
     }
 }

@@ -26,7 +26,11 @@ fn specs(text: &str) -> Vec<Map<String, Json>> {
             .map(|d| &d.message)
             .collect::<Vec<_>>()
     );
-    loaded.manifests.into_iter().map(|m| m.spec).collect()
+    loaded
+        .manifests
+        .into_iter()
+        .map(|m| m.spec.to_map())
+        .collect()
 }
 
 /// JSON equality with numbers compared by value.

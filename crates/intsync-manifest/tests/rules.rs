@@ -144,7 +144,7 @@ fn partial_manifest_with_id_and_nulls() {
     let manifest = &loaded.manifests[0];
     assert_eq!(manifest.id.as_deref(), Some("abc"));
     assert_eq!(
-        serde_json::Value::Object(manifest.spec.clone()),
+        serde_json::Value::Object(manifest.spec.to_map()),
         serde_json::json!({"description": "New text", "icon_url": null})
     );
     assert_eq!(manifest.origin.line, 1);

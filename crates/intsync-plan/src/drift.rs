@@ -118,8 +118,8 @@ fn drifted(
         Some(None) => false,
         Some(Some(then)) => then
             .spec
-            .get(*field)
-            .is_some_and(|was| normalize::field_equal(kind, field, now, Some(was))),
+            .get(field)
+            .is_some_and(|was| normalize::field_equal(kind, field, now, Some(&was))),
     });
     sorted(fields.map(|(field, _)| field))
 }
@@ -204,7 +204,7 @@ pub fn classify_moved(plan: &mut Plan, previous: &crate::Observed) {
                         *kind,
                         field,
                         live.get(*field).unwrap_or(&Value::Null),
-                        was.fields.get(*field),
+                        was.fields.get(field).as_ref(),
                     ),
                 }));
                 with_drift += usize::from(!fields.is_empty());

@@ -1,6 +1,6 @@
 //! Desired and observed state in one vocabulary, and the plan computed from them.
 
-use intsync_manifest::Kind;
+use intsync_manifest::{Fields, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -10,15 +10,16 @@ pub struct DesiredIntegration {
     pub kind: Kind,
     /// `metadata.id`, when the manifest pins the live object.
     pub id: Option<String>,
-    /// The managed fields only; an explicit `null` means "clear it".
-    pub spec: Map<String, Value>,
+    /// The managed fields only; an explicit `null` means "clear it". Held as compact JSON text
+    /// (see [`Fields`]).
+    pub spec: Fields,
     /// Where it was written (`manifests/cool-shop.yaml`), for messages and the plan.
     pub manifest: String,
 }
 
 impl DesiredIntegration {
     pub fn name(&self) -> Option<&str> {
-        self.spec.get("name").and_then(Value::as_str)
+        self.spec.name()
     }
 
     pub fn from_manifest(manifest: intsync_manifest::Manifest) -> DesiredIntegration {
@@ -46,13 +47,13 @@ pub struct ObservedIntegration {
     pub status: Option<String>,
     /// Truto's `version`, sent back with a PATCH; `None` for Ada.
     pub version: Option<u64>,
-    /// The writable fields as the API returned them.
-    pub fields: Map<String, Value>,
+    /// The writable fields as the API returned them, as compact JSON text (see [`Fields`]).
+    pub fields: Fields,
 }
 
 impl ObservedIntegration {
     pub fn name(&self) -> Option<&str> {
-        self.fields.get("name").and_then(Value::as_str)
+        self.fields.name()
     }
 }
 

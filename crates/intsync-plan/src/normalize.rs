@@ -63,6 +63,16 @@ pub fn field_equal(kind: Kind, name: &str, desired: &Value, live: Option<&Value>
     equal(desired, live)
 }
 
+/// [`field_equal`] of values held as JSON text ([`intsync_manifest::Fields`]): equal texts
+/// are equal values, so only texts that differ are read.
+pub fn raw_field_equal(kind: Kind, name: &str, desired: &str, live: Option<&str>) -> bool {
+    if live == Some(desired) {
+        return true;
+    }
+    let read = |raw: &str| serde_json::from_str::<Value>(raw).unwrap_or(Value::Null);
+    field_equal(kind, name, &read(desired), live.map(read).as_ref())
+}
+
 fn numbers_equal(a: &Number, b: &Number) -> bool {
     match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
         (Some(x), Some(y), _, _) => x == y,
@@ -216,6 +226,76 @@ mod tests {
             assert_eq!(equal(&b, &a), same, "{b} vs {a}");
             assert_eq!(canonical(&a) == canonical(&b), same, "{a} vs {b}");
         }
+    }
+
+    /// JSON values with the variety `equal` normalizes: numbers as integers and floats, keys in
+    /// any order, set fields.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..4).prop_map(Value::from),
+            (0i64..4).prop_map(|n| Value::from(n as f64)),
+            Just(json!(0.5)),
+            "[ab\"é]{0,2}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[xyz]", inner), 0..4)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Comparing held text (equal text first, values only where it differs) decides as
+        /// comparing the values does, for plain and for set fields.
+        #[test]
+        fn held_text_compares_as_the_values_do(
+            a in any_value(),
+            b in any_value(),
+            same in proptest::bool::ANY,
+            field in proptest::sample::select(vec!["description", "scopes", "configuration_fields"]),
+        ) {
+            let ada = Kind::AdaPlatformIntegration;
+            let b = if same { a.clone() } else { b };
+            let (ta, tb) = (a.to_string(), b.to_string());
+            proptest::prop_assert_eq!(
+                raw_field_equal(ada, field, &ta, Some(&tb)),
+                field_equal(ada, field, &a, Some(&b))
+            );
+            proptest::prop_assert_eq!(
+                raw_field_equal(ada, field, &ta, None),
+                field_equal(ada, field, &a, None)
+            );
+        }
+    }
+
+    #[test]
+    fn held_text_that_differs_can_still_be_equal() {
+        let ada = Kind::AdaPlatformIntegration;
+        assert!(raw_field_equal(
+            ada,
+            "x",
+            r#"{"a":1,"b":2}"#,
+            Some(r#"{"b":2.0,"a":1}"#)
+        ));
+        assert!(raw_field_equal(
+            ada,
+            "scopes",
+            r#"["b","a"]"#,
+            Some(r#"["a","b","a"]"#)
+        ));
+        assert!(!raw_field_equal(
+            ada,
+            "tags2",
+            r#"["b","a"]"#,
+            Some(r#"["a","b"]"#)
+        ));
+        assert!(raw_field_equal(ada, "icon_url", "null", None));
+        assert!(!raw_field_equal(ada, "icon_url", r#""x""#, None));
     }
 
     #[test]

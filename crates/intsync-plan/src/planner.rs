@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use intsync_manifest::Kind;
+use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -26,7 +27,7 @@ pub fn fingerprint(observed: &ObservedIntegration) -> String {
     // into the hasher cost more than the hashing). Writing into a Vec cannot fail.
     let mut text = Vec::with_capacity(4096);
     let _ = normalize::write_canonical(&header, &mut text);
-    let _ = normalize::write_fields(observed.kind, &observed.fields, &mut text);
+    let _ = normalize::write_fields(observed.kind, &observed.fields.to_map(), &mut text);
     let digest = Sha256::digest(&text);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -44,11 +45,14 @@ pub fn minimal_patch(
 ) -> Map<String, Value> {
     desired
         .spec
-        .iter()
+        .iter_raw()
         .filter(|(field, value)| {
-            !normalize::field_equal(desired.kind, field, value, observed.fields.get(*field))
+            !normalize::raw_field_equal(desired.kind, field, value, observed.fields.raw(field))
         })
-        .map(|(field, value)| (field.clone(), value.clone()))
+        .map(|(field, value)| {
+            let value = serde_json::from_str(value).unwrap_or(Value::Null);
+            (field.into_owned(), value)
+        })
         .collect()
 }
 
@@ -140,19 +144,7 @@ pub fn plan(
             }
         };
         let Some(index) = matched else {
-            actions.push(Action::Create {
-                kind: want.kind,
-                name: want.name().map(str::to_owned),
-                manifest: want.manifest.clone(),
-                body: want.spec.clone(),
-                set_after_create: want
-                    .spec
-                    .keys()
-                    .filter(|f| want.kind.field(f).is_some_and(|d| !d.in_create_body))
-                    .cloned()
-                    .collect(),
-                drift: None,
-            });
+            actions.push(Slot::Create(want));
             continue;
         };
         let live = &observed.integrations[index];
@@ -164,12 +156,21 @@ pub fn plan(
             continue;
         }
         claimed[index] = Some(&want.manifest);
-        actions.push(action_for(want, live));
+        actions.push(Slot::Matched(want, live));
     }
 
     if !errors.is_empty() {
         return Err(errors);
     }
+    // Each matched pair is compared and fingerprinted on its own, on every core; the actions
+    // stay in manifest order.
+    let actions: Vec<Action> = actions
+        .into_par_iter()
+        .map(|slot| match slot {
+            Slot::Create(want) => create_for(want),
+            Slot::Matched(want, live) => action_for(want, live),
+        })
+        .collect();
     let unmanaged: Vec<Unmanaged> = observed
         .integrations
         .iter()
@@ -205,6 +206,28 @@ pub fn plan(
     })
 }
 
+/// What an action of the plan is computed from.
+enum Slot<'a> {
+    Create(&'a DesiredIntegration),
+    Matched(&'a DesiredIntegration, &'a ObservedIntegration),
+}
+
+fn create_for(want: &DesiredIntegration) -> Action {
+    Action::Create {
+        kind: want.kind,
+        name: want.name().map(str::to_owned),
+        manifest: want.manifest.clone(),
+        body: want.spec.to_map(),
+        set_after_create: want
+            .spec
+            .keys()
+            .filter(|f| want.kind.field(f).is_some_and(|d| !d.in_create_body))
+            .map(std::borrow::Cow::into_owned)
+            .collect(),
+        drift: None,
+    }
+}
+
 fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
     let patch = minimal_patch(want, live);
     let name = live.name().or(want.name()).map(str::to_owned);
@@ -220,12 +243,7 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
     }
     let before: Map<String, Value> = patch
         .keys()
-        .map(|field| {
-            (
-                field.clone(),
-                live.fields.get(field).cloned().unwrap_or(Value::Null),
-            )
-        })
+        .map(|field| (field.clone(), live.fields.get(field).unwrap_or(Value::Null)))
         .collect();
     let frozen =
         want.kind == Kind::AdaPlatformIntegration && live.status.as_deref() != Some(DEVELOPMENT);

@@ -10,7 +10,7 @@ fn desired(manifest: &str, id: Option<&str>, spec: Value) -> DesiredIntegration 
     DesiredIntegration {
         kind: Kind::AdaPlatformIntegration,
         id: id.map(str::to_owned),
-        spec: spec.as_object().unwrap().clone(),
+        spec: spec.as_object().unwrap().into(),
         manifest: manifest.to_owned(),
     }
 }
@@ -21,7 +21,7 @@ fn live(id: &str, fields: Value) -> ObservedIntegration {
         id: id.to_owned(),
         status: Some("development".to_owned()),
         version: None,
-        fields: fields.as_object().unwrap().clone(),
+        fields: fields.as_object().unwrap().into(),
     }
 }
 

@@ -1,9 +1,9 @@
 //! The planner through one helper: `check(desired, observed, expect)`.
 
 use expect_test::{Expect, expect};
-use intsync_manifest::Kind;
+use intsync_manifest::{Fields, Kind};
 use intsync_plan::{Action, DesiredIntegration, Ignored, Observed, ObservedIntegration, plan};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 fn kind(short: &str) -> Kind {
     match short {
@@ -13,8 +13,8 @@ fn kind(short: &str) -> Kind {
     }
 }
 
-fn object(value: &Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
+fn object(value: &Value) -> Fields {
+    value.as_object().cloned().unwrap_or_default().into()
 }
 
 /// `desired`: `[{"kind": "ada", "id"?: "..", "spec": {..}}]`; `observed`:

@@ -196,7 +196,8 @@ fn observed(cases: &[Case]) -> Observed {
                     .fields
                     .iter()
                     .map(|(f, _, live, _)| ((*f).to_owned(), live.clone()))
-                    .collect::<Map<String, Value>>(),
+                    .collect::<Map<String, Value>>()
+                    .into(),
             })
             .collect(),
         ignored: Vec::new(),

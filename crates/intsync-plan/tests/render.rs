@@ -12,7 +12,7 @@ fn desired(kind: Kind, manifest: &str, spec: Value) -> DesiredIntegration {
     DesiredIntegration {
         kind,
         id: None,
-        spec: spec.as_object().unwrap().clone(),
+        spec: spec.as_object().unwrap().into(),
         manifest: manifest.to_owned(),
     }
 }
@@ -27,7 +27,7 @@ fn live(id: &str, status: &str, fields: Value) -> ObservedIntegration {
         id: id.to_owned(),
         status: Some(status.to_owned()),
         version: None,
-        fields: fields.as_object().unwrap().clone(),
+        fields: fields.as_object().unwrap().into(),
     }
 }
 

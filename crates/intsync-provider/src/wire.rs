@@ -1,6 +1,6 @@
 //! The vendors' wire JSON, turned into the planner's types at this edge and nowhere else.
 
-use intsync_manifest::Kind;
+use intsync_manifest::{Fields, Kind};
 use intsync_plan::ObservedIntegration;
 use serde_json::{Map, Value};
 
@@ -92,7 +92,7 @@ pub fn collection_path(kind: Kind) -> &'static str {
 /// add some); the server-managed ones the plan needs (`id`, Ada `status`, Truto `version`) must
 /// be there.
 pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreadable> {
-    let Value::Object(mut object) = value else {
+    let Value::Object(object) = value else {
         return Err(unreadable(format!(
             "an integration is {}, not an object",
             type_name(&value)
@@ -128,12 +128,12 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreada
             missing.name
         )));
     }
-    // Moved, not copied: pages of large forms add up.
-    let fields: Map<String, Value> = kind
-        .fields()
-        .iter()
-        .filter_map(|f| object.remove(f.name).map(|v| (f.name.to_owned(), v)))
-        .collect();
+    // Kept as compact text: pages of large forms add up (issue #16).
+    let fields = Fields::from_pairs(
+        kind.fields()
+            .iter()
+            .filter_map(|f| object.get(f.name).map(|v| (f.name, v))),
+    );
     Ok(ObservedIntegration {
         kind,
         id,
@@ -354,7 +354,7 @@ mod tests {
             11,
             "the ten always-returned fields and icon_url"
         );
-        assert_eq!(o.fields["name"], "name");
+        assert_eq!(o.fields.get("name").unwrap(), "name");
         assert!(o.fields.contains_key("icon_url"));
         for dropped in ["created", "brand_new_key", "client_secret", "id", "status"] {
             assert!(!o.fields.contains_key(dropped), "{dropped}");

@@ -309,7 +309,7 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
                 unreachable!("spec was checked to be a mapping")
             };
             let mut form = checker.form_json.take();
-            let spec: serde_json::Map<String, serde_json::Value> = pairs
+            let values: Vec<(&str, serde_json::Value)> = pairs
                 .iter()
                 .map(|(key, node)| {
                     let json = match form.take() {
@@ -319,9 +319,11 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
                             node.to_json()
                         }
                     };
-                    (key.name.clone(), json)
+                    (key.name.as_str(), json)
                 })
                 .collect();
+            // Kept as compact text: the JSON values are dropped here (issue #16).
+            let spec = crate::Fields::from_pairs(values.iter().map(|(k, v)| (*k, v)));
             Some(Manifest {
                 kind,
                 id: id.map(|(id, _)| id),
