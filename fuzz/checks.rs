@@ -90,13 +90,13 @@ fn live_twin(
         .flatten()
         .is_some();
     let frozen = ada && variant == 2;
-    let live = intsync_plan::ObservedIntegration {
-        kind: want.kind,
-        id: want.id.clone().unwrap_or_else(|| format!("live-{i}")),
-        status: ada.then(|| if frozen { "approved" } else { "development" }.to_owned()),
-        version: (!ada).then_some(1),
-        fields: fields.into(),
-    };
+    let live = intsync_plan::ObservedIntegration::new(
+        want.kind,
+        want.id.clone().unwrap_or_else(|| format!("live-{i}")),
+        ada.then(|| if frozen { "approved" } else { "development" }.to_owned()),
+        (!ada).then_some(1),
+        fields,
+    );
     let expected = match (changed, frozen) {
         (false, _) => "noop",
         (true, true) => "blocked",

@@ -536,14 +536,18 @@ mod tests {
         v.as_object().cloned().unwrap_or_default().into()
     }
 
+    fn live_with(id: &str, status: &str, fields: Value) -> ObservedIntegration {
+        ObservedIntegration::new(
+            Kind::AdaPlatformIntegration,
+            id.into(),
+            Some(status.into()),
+            None,
+            fields.as_object().cloned().unwrap_or_default(),
+        )
+    }
+
     fn live(id: &str, fields: Value) -> ObservedIntegration {
-        ObservedIntegration {
-            kind: Kind::AdaPlatformIntegration,
-            id: id.into(),
-            status: Some("development".into()),
-            version: None,
-            fields: object(fields),
-        }
+        live_with(id, "development", fields)
     }
 
     fn observed(items: Vec<ObservedIntegration>) -> Observed {
@@ -641,10 +645,7 @@ mod tests {
 
     #[test]
     fn prepare_refuses_blocked_unless_told_to_skip_them() {
-        let frozen = ObservedIntegration {
-            status: Some("approved".into()),
-            ..live("f", json!({"name": "F", "description": "old"}))
-        };
+        let frozen = live_with("f", "approved", json!({"name": "F", "description": "old"}));
         let plan = intsync_plan::plan(
             "t",
             &[desired("F", "new"), desired("C", "x")],

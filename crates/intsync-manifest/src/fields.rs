@@ -111,7 +111,14 @@ impl Fields {
     }
 
     fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| self.key_of(e) == key)
+        self.entries.iter().find(|e| {
+            let raw = self.slice(e.key);
+            if raw.contains('\\') {
+                self.key_of(e) == key
+            } else {
+                raw == key
+            }
+        })
     }
 
     /// The JSON text of the value of `key`.

@@ -49,9 +49,32 @@ pub struct ObservedIntegration {
     pub version: Option<u64>,
     /// The writable fields as the API returned them, as compact JSON text (see [`Fields`]).
     pub fields: Fields,
+    /// The [`crate::fingerprint`] of all of the above, computed once, when the integration is
+    /// read ([`ObservedIntegration::new`]), from the values themselves.
+    pub fingerprint: String,
 }
 
 impl ObservedIntegration {
+    /// A live integration with its fingerprint.
+    pub fn new(
+        kind: Kind,
+        id: String,
+        status: Option<String>,
+        version: Option<u64>,
+        fields: Map<String, Value>,
+    ) -> ObservedIntegration {
+        let fingerprint =
+            crate::planner::fingerprint_of(kind, &id, status.as_deref(), version, &fields);
+        ObservedIntegration {
+            kind,
+            id,
+            status,
+            version,
+            fields: Fields::from_map(&fields),
+            fingerprint,
+        }
+    }
+
     pub fn name(&self) -> Option<&str> {
         self.fields.name()
     }

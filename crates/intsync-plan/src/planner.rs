@@ -16,18 +16,30 @@ use crate::normalize;
 
 /// The hash of the normalized live object a plan was computed from (`sha256:<hex>`): its kind,
 /// id, status, version and every known field. `apply --plan` refuses to write when it moved.
+/// Computed once, when the integration is read ([`ObservedIntegration::new`]).
 pub fn fingerprint(observed: &ObservedIntegration) -> String {
+    observed.fingerprint.clone()
+}
+
+/// [`fingerprint`] of an integration's parts.
+pub(crate) fn fingerprint_of(
+    kind: Kind,
+    id: &str,
+    status: Option<&str>,
+    version: Option<u64>,
+    fields: &Map<String, Value>,
+) -> String {
     let header = json!({
-        "kind": observed.kind.as_str(),
-        "id": observed.id,
-        "status": observed.status,
-        "version": observed.version,
+        "kind": kind.as_str(),
+        "id": id,
+        "status": status,
+        "version": version,
     });
     // The canonical text, written into one buffer and hashed at once (small writes straight
     // into the hasher cost more than the hashing). Writing into a Vec cannot fail.
     let mut text = Vec::with_capacity(4096);
     let _ = normalize::write_canonical(&header, &mut text);
-    let _ = normalize::write_fields(observed.kind, &observed.fields.to_map(), &mut text);
+    let _ = normalize::write_fields(kind, fields, &mut text);
     let digest = Sha256::digest(&text);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -231,7 +243,7 @@ fn create_for(want: &DesiredIntegration) -> Action {
 fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
     let patch = minimal_patch(want, live);
     let name = live.name().or(want.name()).map(str::to_owned);
-    let fingerprint = fingerprint(live);
+    let fingerprint = live.fingerprint.clone();
     if patch.is_empty() {
         return Action::Noop {
             kind: want.kind,

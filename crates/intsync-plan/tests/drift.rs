@@ -16,13 +16,13 @@ fn desired(manifest: &str, id: Option<&str>, spec: Value) -> DesiredIntegration 
 }
 
 fn live(id: &str, fields: Value) -> ObservedIntegration {
-    ObservedIntegration {
-        kind: Kind::AdaPlatformIntegration,
-        id: id.to_owned(),
-        status: Some("development".to_owned()),
-        version: None,
-        fields: fields.as_object().unwrap().into(),
-    }
+    ObservedIntegration::new(
+        Kind::AdaPlatformIntegration,
+        id.to_owned(),
+        Some("development".to_owned()),
+        None,
+        fields.as_object().unwrap().clone(),
+    )
 }
 
 fn observed(items: Vec<ObservedIntegration>) -> Observed {

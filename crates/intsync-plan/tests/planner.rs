@@ -42,12 +42,14 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
         kinds: kinds.iter().map(|k| kind(k)).collect(),
         integrations: owned
             .into_iter()
-            .map(|o| ObservedIntegration {
-                kind: kind(o["kind"].as_str().unwrap()),
-                id: o["id"].as_str().unwrap().to_owned(),
-                status: o["status"].as_str().map(str::to_owned),
-                version: o["version"].as_u64(),
-                fields: object(&o["fields"]),
+            .map(|o| {
+                ObservedIntegration::new(
+                    kind(o["kind"].as_str().unwrap()),
+                    o["id"].as_str().unwrap().to_owned(),
+                    o["status"].as_str().map(str::to_owned),
+                    o["version"].as_u64(),
+                    o["fields"].as_object().cloned().unwrap_or_default(),
+                )
             })
             .collect(),
         ignored: foreign
@@ -403,19 +405,25 @@ fn kinds_the_target_does_not_serve_are_skipped() {
 
 #[test]
 fn fingerprints_move_with_the_live_object_only() {
-    let o = |description: &str, version: u64| ObservedIntegration {
-        kind: Kind::TrutoIntegration,
-        id: "t1".into(),
-        status: None,
-        version: Some(version),
-        fields: object(
-            &json!({"name": "crm", "description": description, "config": {"b": 1, "a": 2.0}}),
-        ),
+    let truto = |fields: Value, version: u64| {
+        ObservedIntegration::new(
+            Kind::TrutoIntegration,
+            "t1".into(),
+            None,
+            Some(version),
+            fields.as_object().cloned().unwrap(),
+        )
     };
-    let reordered = ObservedIntegration {
-        fields: object(&json!({"config": {"a": 2, "b": 1}, "description": "x", "name": "crm"})),
-        ..o("x", 1)
+    let o = |description: &str, version: u64| {
+        truto(
+            json!({"name": "crm", "description": description, "config": {"b": 1, "a": 2.0}}),
+            version,
+        )
     };
+    let reordered = truto(
+        json!({"config": {"a": 2, "b": 1}, "description": "x", "name": "crm"}),
+        1,
+    );
     assert_eq!(
         intsync_plan::fingerprint(&o("x", 1)),
         intsync_plan::fingerprint(&reordered)

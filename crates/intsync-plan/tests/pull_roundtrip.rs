@@ -187,17 +187,17 @@ fn observed(cases: &[Case]) -> Observed {
         integrations: cases
             .iter()
             .enumerate()
-            .map(|(i, case)| ObservedIntegration {
-                kind: case.kind,
-                id: format!("i{i}"),
-                status: (case.kind == Kind::AdaPlatformIntegration).then(|| "approved".to_owned()),
-                version: (case.kind == Kind::TrutoIntegration).then_some(1),
-                fields: case
-                    .fields
-                    .iter()
-                    .map(|(f, _, live, _)| ((*f).to_owned(), live.clone()))
-                    .collect::<Map<String, Value>>()
-                    .into(),
+            .map(|(i, case)| {
+                ObservedIntegration::new(
+                    case.kind,
+                    format!("i{i}"),
+                    (case.kind == Kind::AdaPlatformIntegration).then(|| "approved".to_owned()),
+                    (case.kind == Kind::TrutoIntegration).then_some(1),
+                    case.fields
+                        .iter()
+                        .map(|(f, _, live, _)| ((*f).to_owned(), live.clone()))
+                        .collect::<Map<String, Value>>(),
+                )
             })
             .collect(),
         ignored: Vec::new(),

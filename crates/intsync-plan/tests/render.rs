@@ -22,13 +22,13 @@ fn ada(manifest: &str, spec: Value) -> DesiredIntegration {
 }
 
 fn live(id: &str, status: &str, fields: Value) -> ObservedIntegration {
-    ObservedIntegration {
-        kind: Kind::AdaPlatformIntegration,
-        id: id.to_owned(),
-        status: Some(status.to_owned()),
-        version: None,
-        fields: fields.as_object().unwrap().into(),
-    }
+    ObservedIntegration::new(
+        Kind::AdaPlatformIntegration,
+        id.to_owned(),
+        Some(status.to_owned()),
+        None,
+        fields.as_object().unwrap().clone(),
+    )
 }
 
 fn planned(desired: &[DesiredIntegration], live: Vec<ObservedIntegration>) -> Plan {

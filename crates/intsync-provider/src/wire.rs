@@ -1,6 +1,6 @@
 //! The vendors' wire JSON, turned into the planner's types at this edge and nowhere else.
 
-use intsync_manifest::{Fields, Kind};
+use intsync_manifest::Kind;
 use intsync_plan::ObservedIntegration;
 use serde_json::{Map, Value};
 
@@ -92,7 +92,7 @@ pub fn collection_path(kind: Kind) -> &'static str {
 /// add some); the server-managed ones the plan needs (`id`, Ada `status`, Truto `version`) must
 /// be there.
 pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreadable> {
-    let Value::Object(object) = value else {
+    let Value::Object(mut object) = value else {
         return Err(unreadable(format!(
             "an integration is {}, not an object",
             type_name(&value)
@@ -128,19 +128,14 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreada
             missing.name
         )));
     }
-    // Kept as compact text: pages of large forms add up (issue #16).
-    let fields = Fields::from_pairs(
-        kind.fields()
-            .iter()
-            .filter_map(|f| object.get(f.name).map(|v| (f.name, v))),
-    );
-    Ok(ObservedIntegration {
-        kind,
-        id,
-        status,
-        version,
-        fields,
-    })
+    // Moved, not copied: pages of large forms add up. Kept as compact text, with the
+    // fingerprint computed now, from these values (issue #16).
+    let fields: Map<String, Value> = kind
+        .fields()
+        .iter()
+        .filter_map(|f| object.remove(f.name).map(|v| (f.name.to_owned(), v)))
+        .collect();
+    Ok(ObservedIntegration::new(kind, id, status, version, fields))
 }
 
 /// An integration's `id` (a non-empty string, or a number), if it has one.
