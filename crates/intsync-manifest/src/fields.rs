@@ -41,6 +41,16 @@ impl Fields {
                 None => order.push((key, value)),
             }
         }
+        Fields::from_unique(order.into_iter())
+    }
+
+    /// The fields of `map`, in its order.
+    pub fn from_map(map: &Map<String, Value>) -> Fields {
+        // A map's keys are unique already.
+        Fields::from_unique(map.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    fn from_unique<'a>(order: impl ExactSizeIterator<Item = (&'a str, &'a Value)>) -> Fields {
         let mut text: Vec<u8> = Vec::with_capacity(256);
         let mut entries = Vec::with_capacity(order.len());
         let mut name = None;
@@ -71,11 +81,6 @@ impl Fields {
             entries: entries.into_boxed_slice(),
             name,
         }
-    }
-
-    /// The fields of `map`, in its order.
-    pub fn from_map(map: &Map<String, Value>) -> Fields {
-        Fields::from_pairs(map.iter().map(|(k, v)| (k.as_str(), v)))
     }
 
     /// The whole object as JSON text.
@@ -111,14 +116,7 @@ impl Fields {
     }
 
     fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| {
-            let raw = self.slice(e.key);
-            if raw.contains('\\') {
-                self.key_of(e) == key
-            } else {
-                raw == key
-            }
-        })
+        self.entries.iter().find(|e| self.key_of(e) == key)
     }
 
     /// The JSON text of the value of `key`.
@@ -128,7 +126,7 @@ impl Fields {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<Value> {
-        self.raw(key).map(parse)
+        self.raw(key).map(Fields::read)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -149,21 +147,22 @@ impl Fields {
 
     /// Each key with its value, in order.
     pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, str>, Value)> {
-        self.iter_raw().map(|(k, raw)| (k, parse(raw)))
+        self.iter_raw().map(|(k, raw)| (k, Fields::read(raw)))
+    }
+
+    /// The value of a text [`Fields::raw`] gave. The text was written by serde_json from a
+    /// [`Value`]: it reads back as exactly that value.
+    pub fn read(raw: &str) -> Value {
+        serde_json::from_str(raw).unwrap_or(Value::Null)
     }
 
     /// The fields as a JSON map, in order.
     pub fn to_map(&self) -> Map<String, Value> {
-        match parse(&self.text) {
+        match Fields::read(&self.text) {
             Value::Object(map) => map,
             _ => Map::new(),
         }
     }
-}
-
-/// The text was written by serde_json from a [`Value`]: it reads back as that value.
-fn parse(raw: &str) -> Value {
-    serde_json::from_str(raw).unwrap_or(Value::Null)
 }
 
 fn offset(n: usize) -> u32 {

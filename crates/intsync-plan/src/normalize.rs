@@ -69,7 +69,7 @@ pub fn raw_field_equal(kind: Kind, name: &str, desired: &str, live: Option<&str>
     if live == Some(desired) {
         return true;
     }
-    let read = |raw: &str| serde_json::from_str::<Value>(raw).unwrap_or(Value::Null);
+    let read = intsync_manifest::Fields::read;
     field_equal(kind, name, &read(desired), live.map(read).as_ref())
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use intsync_manifest::Kind;
+use intsync_manifest::{Fields, Kind};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -61,10 +61,7 @@ pub fn minimal_patch(
         .filter(|(field, value)| {
             !normalize::raw_field_equal(desired.kind, field, value, observed.fields.raw(field))
         })
-        .map(|(field, value)| {
-            let value = serde_json::from_str(value).unwrap_or(Value::Null);
-            (field.into_owned(), value)
-        })
+        .map(|(field, value)| (field.into_owned(), Fields::read(value)))
         .collect()
 }
 
