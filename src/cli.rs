@@ -43,6 +43,31 @@ pub enum Command {
     Man(ManArgs),
 }
 
+/// Where client secrets go unless `--secrets-dir` says otherwise.
+pub const DEFAULT_SECRETS_DIR: &str = ".intsync/secrets";
+
+/// `0`, `500ms`, `30s`, `5m`, `1h`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. 0, 30s, 5m or 1h"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "" | "s" => number.checked_mul(1000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        _ => return Err(format!("`{text}`: the unit is one of ms, s, m, h")),
+    };
+    millis
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
@@ -115,6 +140,10 @@ pub struct PullArgs {
     /// Write without asking (required off a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Wait this long for another intsync writing to the same target to finish (e.g. `30s`,
+    /// `5m`); `0`, the default, refuses at once and names the process that writes.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,8 +178,12 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
     /// Where Ada's client secrets of created integrations are saved (one 0600 file each).
-    #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_SECRETS_DIR)]
     pub secrets_dir: PathBuf,
+    /// Wait this long for another intsync writing to the same target to finish (e.g. `30s`,
+    /// `5m`); `0`, the default, refuses at once and names the process that writes.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -173,11 +206,15 @@ pub struct WatchArgs {
     pub debounce_ms: u64,
     /// With `--apply`: where Ada's client secrets of created integrations are saved (one 0600
     /// file each).
-    #[arg(long, value_name = "DIR", default_value = ".intsync/secrets")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_SECRETS_DIR)]
     pub secrets_dir: PathBuf,
     /// With `--apply`: writes in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
+    /// With `--apply`: wait this long at each save for another intsync writing to the same target to finish (e.g. `30s`,
+    /// `5m`); `0`, the default, refuses at once and names the process that writes.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +301,28 @@ mod tests {
             panic!("not the emulator command");
         };
         assert!(args.listen.ip().is_loopback(), "{}", args.listen);
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        for (text, ms) in [
+            ("0", 0),
+            ("500ms", 500),
+            ("30s", 30_000),
+            ("5m", 300_000),
+            ("2", 2000),
+            ("1h", 3_600_000),
+        ] {
+            assert_eq!(
+                super::parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
+        for bad in ["", "s", "5x", "-1s", "1.5s", "99999999999999999999h"] {
+            assert!(super::parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct Target {
     /// Truto: the team whose integrations this target manages; `None`: asked of
     /// `GET /environment`.
     pub team_id: Option<String>,
+    /// Where this target's writer lock and records of creates in flight are kept
+    /// (`.intsync/targets/<name>/` beside the configuration).
+    pub state_dir: PathBuf,
 }
 
 /// The loaded configuration.
@@ -128,6 +131,11 @@ impl Target {
                 per_10_seconds: Some(500),
             }),
         }
+    }
+
+    /// The records of this target's creates in flight.
+    pub fn intents(&self) -> intsync_apply::Intents {
+        intsync_apply::Intents::new(self.state_dir.join("intents"))
     }
 
     /// Connects: reads the token from its variable, builds the transport.
@@ -193,10 +201,26 @@ impl Target {
     }
 }
 
+/// `base_url` is scheme, host and port, nothing else (design §5): a user or password would
+/// replace the Bearer token (and show in every error), a path, query or fragment would change
+/// every request's address, and the URL parser silently drops surrounding spaces and inner tabs.
 /// `http://` is accepted only for loopback hosts: a token must never cross a network in clear.
+/// Messages never show a password that `raw` holds.
 fn check_base_url(target: &str, raw: &str) -> anyhow::Result<String> {
+    let shown = intsync_provider::without_userinfo(raw);
+    let only = "base_url is only scheme, host and port (e.g. https://coolshop.ada.support); intsync adds the API paths";
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!(
+            "target `{target}`: base_url {shown:?} contains spaces or control characters; {only}"
+        );
+    }
     let url = url::Url::parse(raw)
-        .with_context(|| format!("target `{target}`: base_url `{raw}` is not a URL"))?;
+        .with_context(|| format!("target `{target}`: base_url `{shown}` is not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!(
+            "target `{target}`: base_url `{shown}` carries a user or password; remove it: the token of token_env is the only credential intsync sends, and a URL with a password would be printed in errors"
+        );
+    }
     let host = url.host_str().unwrap_or_default();
     match url.scheme() {
         "https" => {}
@@ -209,16 +233,19 @@ fn check_base_url(target: &str, raw: &str) -> anyhow::Result<String> {
                     .is_ok_and(|ip| ip.is_loopback());
             if !loopback {
                 bail!(
-                    "target `{target}`: base_url `{raw}` uses plain http:// for a host that is not loopback; use https:// (http:// is accepted only for localhost, 127.0.0.0/8 and ::1)"
+                    "target `{target}`: base_url `{shown}` uses plain http:// for a host that is not loopback; use https:// (http:// is accepted only for localhost, 127.0.0.0/8 and ::1)"
                 );
             }
         }
-        other => bail!("target `{target}`: base_url `{raw}` must be https:// (not {other}://)"),
+        other => bail!("target `{target}`: base_url `{shown}` must be https:// (not {other}://)"),
     }
-    if url.path() != "/" || url.query().is_some() {
-        bail!(
-            "target `{target}`: base_url `{raw}` must be only scheme, host and port (e.g. https://coolshop.ada.support); intsync adds the API paths"
-        );
+    let extra = [
+        (url.fragment().is_some(), "a fragment (`#...`)"),
+        (url.query().is_some(), "a query (`?...`)"),
+        (url.path() != "/", "a path"),
+    ];
+    if let Some((_, what)) = extra.iter().find(|(has, _)| *has) {
+        bail!("target `{target}`: base_url `{shown}` has {what}; {only}");
     }
     Ok(raw.trim_end_matches('/').to_owned())
 }
@@ -233,8 +260,15 @@ fn ancestor_config() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The directory of target `name`'s lock and intent records, under the configuration's `base`.
+fn state_dir(base: &Path, name: &str) -> PathBuf {
+    base.join(".intsync/targets")
+        .join(intsync_apply::secrets::file_stem(name))
+}
+
 fn built_in_local(base: &Path) -> Target {
     Target {
+        state_dir: state_dir(base, "local"),
         name: "local".to_owned(),
         provider: ProviderName::Local,
         endpoint: Endpoint::Local {
@@ -381,6 +415,7 @@ impl Config {
             targets.insert(
                 name.clone(),
                 Target {
+                    state_dir: state_dir(&base, &name),
                     name,
                     provider: t.provider,
                     endpoint,
@@ -508,6 +543,41 @@ token_env = "TRUTO_API_TOKEN"
         ] {
             assert!(check_base_url("t", bad).is_err(), "{bad}");
         }
+    }
+
+    /// Issue #21: a password in base_url replaced the Bearer token and showed in every error;
+    /// a fragment sent every request to `/`; leading spaces were kept.
+    #[test]
+    fn base_url_is_scheme_host_and_port_only_and_never_shows_a_password() {
+        for (bad, says) in [
+            ("http://user:hunter22@127.0.0.1:1", "user or password"),
+            ("https://user@x.ada.support", "user or password"),
+            ("https://:hunter22@x.ada.support", "user or password"),
+            ("https://x.ada.support#frag", "a fragment"),
+            ("https://x.ada.support/#", "a fragment"),
+            ("https://x.ada.support?a=1", "a query"),
+            ("https://x.ada.support/?", "a query"),
+            ("https://x.ada.support/api", "a path"),
+            ("https://x.ada.support//", "a path"),
+            ("  https://x.ada.support", "spaces or control characters"),
+            ("https://x.ada.support ", "spaces or control characters"),
+            ("https://x.ada\\t.support", "spaces or control characters"),
+            (
+                "https://x.ada.sup\\u0001port",
+                "spaces or control characters",
+            ),
+        ] {
+            let toml = format!(
+                "[targets.a]\nprovider = \"ada\"\nbase_url = \"{bad}\"\ntoken_env = \"T\"\n"
+            );
+            let e = format!("{:#}", parse(&toml).unwrap_err());
+            assert!(e.contains(says), "{bad}: {e}");
+            assert!(!e.contains("hunter22"), "{bad}: {e}");
+        }
+        assert_eq!(
+            check_base_url("t", "https://x.ada.support/").unwrap(),
+            "https://x.ada.support"
+        );
     }
 
     #[test]

@@ -135,6 +135,10 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     let tmp = dir.join(name);
     let result = (|| {
         let mut file = fs_err::File::create(&tmp)?;
+        // A file replaced keeps its mode (a manifest kept private stays private).
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         fs_err::rename(&tmp, path)

@@ -5,10 +5,11 @@
 //! command reports what was and was not done. A second signal exits at once. Outside writes,
 //! `apply` exits at once (nothing is in flight), and `watch` stops after the cycle in progress.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
+use intsync_apply::Intents;
 use intsync_provider::{Stop, StopReason};
 
 use crate::Exit;
@@ -36,10 +37,43 @@ fn name(reason: StopReason) -> &'static str {
     }
 }
 
+/// What the exit of a second signal leaves unknown: the creates in flight (they may land, and
+/// their client secrets would then be lost), and where they are recorded for the next run.
+fn in_flight_text(creates: &Mutex<Option<Intents>>) -> String {
+    let guard = creates
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(intents) = guard.as_ref() else {
+        return String::new();
+    };
+    let in_flight = intents.in_flight();
+    if in_flight.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = in_flight
+        .iter()
+        .map(|i| format!("{} {:?}", i.kind, i.name))
+        .collect();
+    format!(
+        "; {} create{} in flight, outcome unknown: {}. They are recorded in {}: the next `intsync plan` or `apply` on this target looks for them{}",
+        in_flight.len(),
+        crate::output::plural(in_flight.len()),
+        names.join(", "),
+        intents.dir().display(),
+        if in_flight.iter().any(|i| i.kind.issues_secret()) {
+            " (a client secret of one that was created is lost: rotate it)"
+        } else {
+            ""
+        }
+    )
+}
+
 /// The signal listener of one command run.
 pub struct Signals {
     stop: Stop,
     writing: Arc<AtomicBool>,
+    /// The records of the creates this run has in flight, named by a second signal.
+    creates: Arc<Mutex<Option<Intents>>>,
 }
 
 /// Marks writes in flight until dropped.
@@ -56,6 +90,7 @@ impl Signals {
     pub fn listen(runtime: &tokio::runtime::Runtime, idle: Idle) -> anyhow::Result<Signals> {
         let stop = Stop::new();
         let writing = Arc::new(AtomicBool::new(false));
+        let creates: Arc<Mutex<Option<Intents>>> = Arc::default();
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -64,7 +99,8 @@ impl Signals {
                 signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
             let mut terminate =
                 signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-            let (stop, writing) = (stop.clone(), Arc::clone(&writing));
+            let (stop, writing, creates) =
+                (stop.clone(), Arc::clone(&writing), Arc::clone(&creates));
             runtime.spawn(async move {
                 loop {
                     let reason = tokio::select! {
@@ -73,7 +109,7 @@ impl Signals {
                     };
                     let in_flight = writing.load(Ordering::SeqCst);
                     if stop.reason().is_some() {
-                        eprintln!("{} again: exiting now", name(reason));
+                        eprintln!("{} again: exiting now{}", name(reason), in_flight_text(&creates));
                         std::process::exit(exit_code(reason) as i32);
                     }
                     if !in_flight && idle == Idle::Exit {
@@ -101,7 +137,11 @@ impl Signals {
             });
             let _ = idle;
         }
-        Ok(Signals { stop, writing })
+        Ok(Signals {
+            stop,
+            writing,
+            creates,
+        })
     }
 
     pub fn stop(&self) -> Stop {
@@ -110,6 +150,17 @@ impl Signals {
 
     /// Writes are in flight until the guard is dropped.
     pub fn writing(&self) -> Writing {
+        self.writing.store(true, Ordering::SeqCst);
+        Writing(Arc::clone(&self.writing))
+    }
+
+    /// Writes are in flight until the guard is dropped; the creates among them are recorded in
+    /// `intents` (a second signal names them as it exits).
+    pub fn writing_creates(&self, intents: &Intents) -> Writing {
+        *self
+            .creates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(intents.clone());
         self.writing.store(true, Ordering::SeqCst);
         Writing(Arc::clone(&self.writing))
     }

@@ -522,6 +522,15 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
         if forever { "persistent" } else { "transient" }
     );
     let mut broken = |what: String| violations.push(format!("{label}: {what}"));
+    // The plan each target gives without the fault: a plan made through it must be this one,
+    // byte for byte (not only its summary line).
+    let reference: Vec<String> = match op {
+        Op::Plan => ["ada", "truto"]
+            .iter()
+            .map(|target| run(env, &["plan", "--target", target, "--format", "json"]).stdout)
+            .collect(),
+        Op::Apply | Op::Export => Vec::new(),
+    };
     env.call(
         Method::PUT,
         "/_emulator/faults",
@@ -532,7 +541,7 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
     for target in ["ada", "truto"] {
         let dir = format!("exported-{target}");
         let r = match op {
-            Op::Plan => run(env, &["plan", "--target", target]),
+            Op::Plan => run(env, &["plan", "--target", target, "--format", "json"]),
             Op::Apply => run(
                 env,
                 &[
@@ -606,12 +615,20 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
             match op {
                 Op::Plan => {
                     let want = if *target == "ada" {
-                        "Plan: 1 to create, 1 to update, 1 blocked, 0 unchanged"
+                        json!({"create": 1, "update": 1, "blocked": 1, "noop": 0, "unmanaged": 0})
                     } else {
-                        "Plan: 1 to create, 1 to update, 0 blocked, 1 unchanged"
+                        json!({"create": 1, "update": 1, "blocked": 0, "noop": 1, "unmanaged": 0})
                     };
-                    if !r.stdout.contains(want) {
-                        broken(format!("{target}: wrong plan:\n{}", r.stdout));
+                    let plan: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+                    if plan["summary"] != want {
+                        broken(format!("{target}: wrong plan (want {want}):\n{}", r.stdout));
+                    }
+                    let index = usize::from(*target == "truto");
+                    if r.stdout != reference[index] {
+                        broken(format!(
+                            "{target}: the plan differs from the one made without the fault:\n{}\nwithout it:\n{}",
+                            r.stdout, reference[index]
+                        ));
                     }
                 }
                 Op::Apply => {

@@ -291,7 +291,7 @@ fn a_manifest_pinned_to_someone_elses_integration_is_refused() {
 #[test]
 fn a_configured_team_id_is_used_as_given() {
     let env = Env::new(100);
-    seed_world(&env);
+    let world = seed_world(&env);
     env.manifest("mine.yaml", &common::truto_manifest("my_custom_crm", "crm"));
     let environment_reads = |env: &Env| {
         env.requests()
@@ -312,7 +312,58 @@ fn a_configured_team_id_is_used_as_given() {
     );
     std::fs::write(env.dir.path().join("intsync.toml"), config).unwrap();
     env.clear_requests();
-    let (code, text, stderr) = env.run(&["plan", "--target", "truto", "--detailed-exitcode"]);
+    let (code, text, stderr) = env.run(&[
+        "plan",
+        "--target",
+        "truto",
+        "--detailed-exitcode",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{text}{stderr}");
     assert_eq!(environment_reads(&env), 0);
+    // Issue #21: the exit code alone held if the configured team were ignored; the plan says
+    // whose integrations were managed.
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let ids = |list: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap_or("-").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(plan["actions"][0]["action"], "noop", "{plan:#}");
+    assert_eq!(ids(&plan["actions"]), [world.mine.as_str()], "{plan:#}");
+    assert_eq!(ids(&plan["unmanaged"]), [world.legacy.as_str()], "{plan:#}");
+    assert_eq!(
+        plan["ignored"], 3,
+        "Truto's two and the other team's shared one: {plan:#}"
+    );
+
+    // Another team's id, as given: that team's shared integration is the target's now, and ours
+    // are not (so `my_custom_crm` would be created).
+    let other_team = live(&env, &world.foreign[2])["team_id"].clone();
+    assert_ne!(other_team, team);
+    let config = std::fs::read_to_string(env.dir.path().join("intsync.toml")).unwrap();
+    std::fs::write(
+        env.dir.path().join("intsync.toml"),
+        config.replace(
+            &format!("team_id = {team}"),
+            &format!("team_id = {other_team}"),
+        ),
+    )
+    .unwrap();
+    let (code, text, stderr) = env.run(&["plan", "--target", "truto", "--format", "json"]);
+    assert_eq!(code, 0, "{text}{stderr}");
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plan["actions"][0]["action"], "create", "{plan:#}");
+    assert_eq!(
+        ids(&plan["unmanaged"]),
+        [world.foreign[2].clone()],
+        "{plan:#}"
+    );
+    assert_eq!(plan["ignored"], 4, "{plan:#}");
 }

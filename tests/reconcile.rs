@@ -312,7 +312,10 @@ fn sigterm_mid_apply_finishes_writes_in_flight_and_exits_143() {
     signal_mid_apply("TERM", "SIGTERM", 143);
 }
 
-/// A second SIGINT while apply waits for the writes in flight exits at once, with 130.
+/// A second SIGINT while apply waits for the writes in flight exits at once, with 130, naming
+/// the creates it leaves in flight. What it leaves behind (issue #21: the secrets were lost
+/// silently, and the next apply said "No changes"): a record of each create, which the next
+/// `plan` reports and the next `apply` settles (adopted, secret lost: rotate; exit 1), once.
 #[test]
 fn second_sigint_exits_at_once() {
     let env = Env::new(100);
@@ -324,12 +327,12 @@ fn second_sigint_exits_at_once() {
     );
     env.clear_requests();
     let mut apply = Running::start(&env, &["apply", "--auto-approve"]);
-    wait_until("a create in flight", Duration::from_secs(15), || {
-        !logged(&env, "POST").is_empty()
+    wait_until("both creates in flight", Duration::from_secs(15), || {
+        logged(&env, "POST").len() == 2
     });
     let in_flight = Instant::now();
     send_signal("INT", apply.pid());
-    // The first one is taken: it waits for the write in flight (answered 5 s after it landed).
+    // The first one is taken: it waits for the writes in flight (answered 5 s after they landed).
     apply.wait_stderr("waiting for the writes in flight", Duration::from_secs(3));
     std::thread::sleep(Duration::from_millis(200));
     assert!(apply.still_running(), "it waits after one SIGINT");
@@ -347,6 +350,52 @@ fn second_sigint_exits_at_once() {
         "exited before the answer came: {:?}",
         in_flight.elapsed()
     );
+    let exiting = stderr
+        .lines()
+        .find(|l| l.contains("again: exiting now"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        exiting.contains("2 creates in flight, outcome unknown")
+            && exiting.contains("AdaPlatformIntegration \"Slow A\"")
+            && exiting.contains("AdaPlatformIntegration \"Slow B\"")
+            && exiting.contains("rotate it"),
+        "{exiting}"
+    );
+
+    // What it left behind: both integrations live (committed when they arrived), no secret
+    // file, and a record of each create in flight.
+    clear_faults(&env);
+    let live = env.ada_live();
+    assert_eq!(live.len(), 2, "{live:#?}");
+    assert!(!env.dir.path().join(".intsync/secrets").exists());
+    let records = env.dir.path().join(".intsync/targets/ada/intents");
+    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 2);
+
+    // `plan` names both (read-only: the records stay).
+    let (code, _, stderr) = env.run(&["plan"]);
+    assert_eq!(code, 0, "{stderr}");
+    for name in ["Slow A", "Slow B"] {
+        assert!(
+            stderr.lines().any(|l| l.contains(&format!("{name:?}"))
+                && l.contains("a run stopped while creating")
+                && l.contains("it is lost")),
+            "{name}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 2);
+
+    // `apply` adopts them (nothing to create), says so, fails once, and clears the records.
+    env.clear_requests();
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.matches("it is lost").count(), 2, "{stderr}");
+    assert!(stderr.contains("Nothing to apply."), "{stderr}");
+    assert!(logged(&env, "POST").is_empty(), "nothing created again");
+    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "said once: {stderr}");
+    assert!(!stderr.contains("a run stopped"), "{stderr}");
+    assert_eq!(env.ada_live().len(), 2, "no duplicate");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,3 +100,52 @@ fn plain_http_is_refused_off_loopback() {
         "{stderr}"
     );
 }
+
+/// Issue #21: `http://user:pass@host` was accepted, its Basic auth replaced the Bearer token and
+/// the password showed in every error; a `#fragment` sent every request to `/`; leading spaces
+/// were kept. Each is refused before any request, and the password never printed.
+#[test]
+fn base_url_with_userinfo_fragment_or_spaces_is_refused_before_any_request() {
+    let env = Env::new(100);
+    env.manifest("a.yaml", &ada_manifest("A", "x"));
+    let port = env.server.base_url().rsplit(':').next().unwrap().to_owned();
+    for (base_url, says) in [
+        (
+            format!("http://user:hunter22pw@127.0.0.1:{port}"),
+            "user or password",
+        ),
+        (format!("http://127.0.0.1:{port}/#frag"), "a fragment"),
+        (
+            format!(" http://127.0.0.1:{port}"),
+            "spaces or control characters",
+        ),
+        (format!("http://127.0.0.1:{port}/?x=1"), "a query"),
+    ] {
+        std::fs::write(
+            env.dir.path().join("intsync.toml"),
+            format!("default_target = \"ada\"\n[targets.ada]\nprovider = \"ada\"\nbase_url = \"{base_url}\"\ntoken_env = \"TEST_ADA_TOKEN\"\n"),
+        )
+        .unwrap();
+        env.clear_requests();
+        for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+            let (code, stdout, stderr) = env.run(command);
+            assert_eq!(code, 1, "{base_url}: {stderr}");
+            assert!(stderr.contains(says), "{base_url}: {stderr}");
+            assert!(
+                !format!("{stdout}{stderr}").contains("hunter22pw"),
+                "{stderr}"
+            );
+        }
+        let sent: Vec<_> = env
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                !r["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("/_emulator")
+            })
+            .collect();
+        assert!(sent.is_empty(), "{base_url}: {sent:?}");
+    }
+}

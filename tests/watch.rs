@@ -1,5 +1,6 @@
 //! `intsync watch` driving the real binary: saves re-plan, invalid saves print diagnostics and the
-//! watcher lives on, `--apply` writes once per meaningful save, Ctrl-C exits 0.
+//! watcher lives on, `--apply` writes once per meaningful save and only what saves changed
+//! (nothing at start), Ctrl-C exits 0.
 
 mod common;
 
@@ -237,8 +238,9 @@ fn local_state_held_by_watch_is_refused_to_others_with_a_clear_error() {
 #[test]
 fn apply_saves_client_secrets_of_creates_and_never_prints_them() {
     let env = Env::new(100);
-    env.manifest("born.yaml", &ada_manifest("Born", "new"));
     let watcher = Watcher::start(&env, &["--apply"]);
+    watcher.plan("No changes");
+    env.manifest("born.yaml", &ada_manifest("Born", "new"));
     let mut seen = Watcher::wait(
         &watcher.stderr,
         "Saved the client secret of",
@@ -302,4 +304,97 @@ fn a_refresh_prints_what_changed_live_as_drift() {
         "the unapplied save is not drift: {report:#?}"
     );
     watcher.stop();
+}
+
+/// Issue #21: `watch --apply` started on a pending plan applied it at once, reverting an edit
+/// made in the dashboard. At start it prints the plan and writes nothing; a save writes what it
+/// changed, and only that.
+#[test]
+fn apply_writes_nothing_at_start_and_only_what_a_save_changed() {
+    let env = Env::new(100);
+    let edited = env.seed_ada("Edited", "from git");
+    env.seed_ada("Other", "old");
+    // Someone changed `Edited` in the dashboard; git still says "from git".
+    env.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v2/platform-integrations/{edited}"),
+        Some(serde_json::json!({"description": "edited in the dashboard"})),
+    );
+    env.manifest("edited.yaml", &ada_manifest("Edited", "from git"));
+    env.manifest("other.yaml", &ada_manifest("Other", "old"));
+    env.manifest("pending.yaml", &ada_manifest("Pending create", "x"));
+    env.clear_requests();
+    let watcher = Watcher::start(&env, &["--apply"]);
+    watcher.plan("1 to create, 1 to update");
+    Watcher::wait(
+        &watcher.stderr,
+        "nothing is written at start",
+        Duration::from_secs(5),
+    );
+    // A save that changes nothing writes nothing.
+    env.manifest("other.yaml", &ada_manifest("Other", "old"));
+    watcher.plan("1 to create, 1 to update");
+    // A save that changes `Other`: that change alone is written.
+    env.manifest("other.yaml", &ada_manifest("Other", "saved"));
+    let seen = Watcher::wait(&watcher.stderr, "applied 1 change", Duration::from_secs(10));
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("2 differences your saves did not make are left as they are")),
+        "{seen:#?}"
+    );
+    let writes: Vec<serde_json::Value> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] != "GET" && !r["path"].as_str().unwrap().starts_with("/_emulator"))
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    assert_eq!(writes[0]["method"], "PATCH");
+    assert!(!writes[0]["path"].as_str().unwrap().contains(&edited));
+    let live = env.ada_live();
+    let description = |name: &str| {
+        live.iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["description"].clone())
+    };
+    assert_eq!(
+        description("Edited").unwrap(),
+        "edited in the dashboard",
+        "the dashboard edit is not reverted"
+    );
+    assert_eq!(description("Other").unwrap(), "saved");
+    assert_eq!(
+        description("Pending create"),
+        None,
+        "not created: no save asked"
+    );
+    watcher.stop();
+}
+
+/// A create an earlier run left in flight (its record on disk) is named when watch starts;
+/// `watch --apply`, the target's writer, settles it (the record goes), plain `watch` does not.
+#[test]
+fn a_create_left_in_flight_is_named_at_start() {
+    let env = Env::new(100);
+    env.seed_ada("Left", "x");
+    env.manifest("left.yaml", &ada_manifest("Left", "x"));
+    let records = env.dir.path().join(".intsync/targets/ada/intents");
+    std::fs::create_dir_all(&records).unwrap();
+    let record = records.join("1-2-0.json");
+    std::fs::write(
+        &record,
+        r#"{"kind":"AdaPlatformIntegration","name":"Left","manifest":"manifests/left.yaml","pid":2,"host":"ci-runner","sent_ms":1}"#,
+    )
+    .unwrap();
+    for (extra, kept) in [(&[][..], true), (&["--apply"][..], false)] {
+        let watcher = Watcher::start(&env, extra);
+        let seen = Watcher::wait(
+            &watcher.stderr,
+            "a run stopped while creating AdaPlatformIntegration \"Left\"",
+            Duration::from_secs(10),
+        );
+        assert!(seen.last().unwrap().contains("it is lost"), "{seen:#?}");
+        watcher.plan("0 to create");
+        assert_eq!(record.exists(), kept, "{extra:?}");
+        watcher.stop();
+    }
 }

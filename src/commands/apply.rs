@@ -7,12 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use intsync_apply::{Options, Outcome, SecretStore, Status, engine};
+use intsync_apply::{Options, Outcome, SecretStore, Status, Stores, engine};
 use intsync_plan::{Plan, render};
 
 use crate::cli::ApplyArgs;
 use crate::commands::plan::{compute, load_desired_observing, runtime};
 use crate::commands::report;
+use crate::commands::writer::{Leftovers, look_for_leftovers, take_lock};
 use crate::config::Config;
 use crate::signals::{self, Idle, Signals};
 use crate::{Exit, output};
@@ -50,6 +51,10 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
     };
     let provider = Arc::new(target.provider()?);
     let runtime = runtime()?;
+    // One writer per target, from before live state is read until the writes are verified: two
+    // appliers planning from one reading would each create what the other creates.
+    let lock = runtime.block_on(take_lock(target, "apply", args.lock_timeout))?;
+    let secrets = SecretStore::new(&args.secrets_dir);
     // The manifests load while live state is read (a saved plan has none to load).
     let (desired, observing) = match &saved {
         Some(_) => {
@@ -67,8 +72,9 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
     // From here on a signal is ours: before the writes it exits at once (nothing written).
     let signals = Signals::listen(&runtime, Idle::Exit)?;
 
-    // 1. The plan: a saved one checked against live state, or computed now.
-    let (observed, plan) = match (saved, &desired, observing) {
+    // 1. The plan: a saved one checked against live state, or computed now; either from live
+    //    state read once the creates an earlier run left in flight were settled.
+    let (observed, plan, secret_lost) = match (saved, &desired, observing) {
         (Some(saved), _, _) => {
             let observed = runtime.block_on(provider.observe()).with_context(|| {
                 format!(
@@ -76,8 +82,15 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                     target.name
                 )
             })?;
-            match engine::recheck(saved, &observed) {
-                Ok(plan) => (observed, plan),
+            let looked = runtime.block_on(look_for_leftovers(
+                target,
+                &provider,
+                &secrets,
+                observed,
+                Leftovers::Settle,
+            ))?;
+            match engine::recheck(saved, &looked.observed) {
+                Ok(plan) => (looked.observed, plan, looked.secret_lost),
                 Err(moved) => {
                     eprintln!(
                         "error: live state moved since the plan was made; nothing was written:"
@@ -91,12 +104,24 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
             }
         }
         (None, Some(desired), Some(observing)) => {
-            match runtime.block_on(compute(target, &provider, desired, observing))? {
-                Some(planned) => planned,
+            match runtime.block_on(compute(
+                target,
+                &provider,
+                desired,
+                observing,
+                &secrets,
+                Leftovers::Settle,
+            ))? {
+                Some(planned) => (planned.observed, planned.plan, planned.secret_lost),
                 None => return Ok(Exit::Error),
             }
         }
         _ => unreachable!("desired is loaded and read when there is no saved plan"),
+    };
+    // A client secret lost by an earlier run fails this one, once it was said (above).
+    let earlier_failed = |exit: Exit| match exit {
+        Exit::Ok if secret_lost => Exit::Error,
+        exit => exit,
     };
 
     // 2. Show it.
@@ -135,7 +160,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
     }
     if batch.writes.is_empty() {
         eprintln!("Nothing to apply.");
-        return Ok(Exit::Ok);
+        return Ok(earlier_failed(Exit::Ok));
     }
 
     // 4. Confirm.
@@ -157,12 +182,13 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         std::io::stdin().lock().read_line(&mut answer)?;
         if answer.trim() != "yes" {
             eprintln!("Cancelled; nothing was written.");
-            return Ok(Exit::Ok);
+            return Ok(earlier_failed(Exit::Ok));
         }
     }
 
     // 5. Write, through the engine. A signal now stops new writes and lets these finish.
-    let _writing = signals.writing();
+    let intents = target.intents();
+    let _writing = signals.writing_creates(&intents);
     let total = batch.writes.len();
     // A progress bar on a terminal; plain lines otherwise (CI logs).
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -175,7 +201,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
     });
     let options = Options {
         parallelism: usize::from(args.parallelism),
-        secrets: SecretStore::new(&args.secrets_dir),
+        stores: Stores { secrets, intents },
         stop: signals.stop(),
         // A saved plan has no manifests with it: verification checks what it wrote.
         desired,
@@ -225,5 +251,6 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         Status::Failed => Exit::Error,
     };
     output::keep_until_exit((result, options));
-    Ok(exit)
+    drop(lock);
+    Ok(earlier_failed(exit))
 }

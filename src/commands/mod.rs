@@ -9,3 +9,4 @@ pub mod report;
 pub mod schema;
 pub mod validate;
 pub mod watch;
+pub mod writer;

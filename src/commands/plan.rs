@@ -7,7 +7,10 @@ use anyhow::Context as _;
 use intsync_plan::{DesiredIntegration, Observed, Plan, render};
 use intsync_provider::{Provider, ProviderError};
 
-use crate::cli::{PlanArgs, PlanFormat};
+use intsync_apply::SecretStore;
+
+use crate::cli::{DEFAULT_SECRETS_DIR, PlanArgs, PlanFormat};
+use crate::commands::writer::{Leftovers, Looked, look_for_leftovers};
 use crate::config::{Config, Target};
 use crate::{Exit, output};
 
@@ -140,20 +143,43 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Plans `desired` against the live state `observing` reads. Identity errors are printed;
-/// `None` then.
+/// A plan, and what it was made from.
+pub struct Planned {
+    pub observed: Observed,
+    pub plan: Plan,
+    /// A create an earlier run left in flight turned out created, with its client secret lost:
+    /// a writer fails (exit 1) once it said so.
+    pub secret_lost: bool,
+}
+
+/// Plans `desired` against the live state `observing` reads, once the creates an earlier run
+/// left in flight were looked for (`leftovers`: reported, or settled by a writer). Identity
+/// errors are printed; `None` then.
 pub async fn compute(
     target: &Target,
     provider: &Provider,
     desired: &[DesiredIntegration],
     observing: Observing,
-) -> anyhow::Result<Option<(Observed, Plan)>> {
+    secrets: &SecretStore,
+    leftovers: Leftovers,
+) -> anyhow::Result<Option<Planned>> {
     let observed = observing.finish(target, provider).await?;
+    let Looked {
+        observed,
+        secret_lost,
+    } = look_for_leftovers(target, provider, secrets, observed, leftovers).await?;
     match intsync_plan::plan(&target.name, desired, &observed) {
-        Ok(plan) => Ok(Some((observed, plan))),
+        Ok(plan) => Ok(Some(Planned {
+            observed,
+            plan,
+            secret_lost,
+        })),
         Err(errors) => {
             for error in &errors {
                 eprintln!("error: {error}");
+                for line in candidate_lines(error, secrets) {
+                    eprintln!("{line}");
+                }
             }
             eprintln!(
                 "error: no plan: {} manifest{} cannot be matched to live integrations",
@@ -163,6 +189,35 @@ pub async fn compute(
             Ok(None)
         }
     }
+}
+
+/// For a manifest whose name several live integrations share: each of them, with its creation
+/// time and whether its client secret is saved, and how to keep one.
+fn candidate_lines(error: &intsync_plan::PlanError, secrets: &SecretStore) -> Vec<String> {
+    if error.candidates.is_empty() {
+        return Vec::new();
+    }
+    let mut lines: Vec<String> = error
+        .candidates
+        .iter()
+        .map(|c| {
+            let created = c.created.as_deref().map_or_else(
+                || "creation time unknown".to_owned(),
+                |t| format!("created {t:?}"),
+            );
+            let secret = match secrets.saved(&c.id) {
+                Some(path) => format!("client secret saved in {}", path.display()),
+                None => "no client secret saved here".to_owned(),
+            };
+            format!("  - {:?}: {created}, {secret}", c.id)
+        })
+        .collect();
+    let keep = &error.candidates[0].id;
+    lines.push(format!(
+        "  Keep one: add `metadata: {{ id: {keep:?} }}` (its id) to {:?}; the others stay live as unmanaged (Ada has no delete: archive them in the dashboard).",
+        error.manifest
+    ));
+    lines
 }
 
 /// Marks the drift of `plan` against the manifests at git revision `baseline` (read from the
@@ -225,10 +280,18 @@ pub fn load_and_plan(
     else {
         return Ok(None);
     };
-    let plan = runtime.block_on(compute(target, &provider, &desired, observing))?;
-    Ok(plan.map(|(observed, plan)| {
-        output::keep_until_exit(observed);
-        (desired, plan)
+    let secrets = SecretStore::new(DEFAULT_SECRETS_DIR);
+    let planned = runtime.block_on(compute(
+        target,
+        &provider,
+        &desired,
+        observing,
+        &secrets,
+        Leftovers::Report,
+    ))?;
+    Ok(planned.map(|planned| {
+        output::keep_until_exit(planned.observed);
+        (desired, planned.plan)
     }))
 }
 

@@ -11,13 +11,21 @@ use intsync_manifest::FieldEdit;
 use intsync_plan::DesiredIntegration;
 
 use crate::cli::PullArgs;
-use crate::commands::plan::{classify, compute, load_manifests, runtime, while_observing};
+use intsync_apply::SecretStore;
+
+use crate::cli::DEFAULT_SECRETS_DIR;
+use crate::commands::plan::{Planned, classify, compute, load_manifests, runtime, while_observing};
+use crate::commands::writer::{Leftovers, take_lock};
 use crate::config::Config;
+use crate::signals::{self, Idle, Signals};
 use crate::{Exit, output};
 
 /// One file to rewrite: its text as read, and the new text.
 struct FileChange {
+    /// The manifest as named (the diff and messages use it).
     path: PathBuf,
+    /// Where its text is: the manifest itself, or the file a symbolic link leads to.
+    written: PathBuf,
     before: String,
     after: String,
     values: usize,
@@ -28,6 +36,9 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     let target = config.target(args.target.as_deref())?;
     let provider = std::sync::Arc::new(target.provider()?);
     let runtime = runtime()?;
+    // One writer per target: no apply changes live state between this reading and the files
+    // written from it.
+    let _lock = runtime.block_on(take_lock(target, "pull", args.lock_timeout))?;
     let (manifests, observing) =
         while_observing(&runtime, target, &provider, || load_manifests(&args.paths));
     let Some(manifests) = manifests else {
@@ -42,7 +53,15 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
         places.insert(integration.manifest.clone(), place);
         desired.push(integration);
     }
-    let Some((_, mut plan)) = runtime.block_on(compute(target, &provider, &desired, observing))?
+    let secrets = SecretStore::new(DEFAULT_SECRETS_DIR);
+    let Some(Planned { mut plan, .. }) = runtime.block_on(compute(
+        target,
+        &provider,
+        &desired,
+        observing,
+        &secrets,
+        Leftovers::Report,
+    ))?
     else {
         return Ok(Exit::Error);
     };
@@ -76,18 +95,34 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
 
+    let root = repository_root(&args.paths);
     let mut changes = Vec::new();
+    let mut refused_links = 0;
     for (path, edits) in edits {
-        let before = std::fs::read_to_string(&path)
+        // A symbolic link is written through only to a file inside the repository; replacing
+        // the link by a regular file would cut it from what it shared.
+        let written = match write_place(&path, &root) {
+            Ok(written) => written,
+            Err(why) => {
+                eprintln!("error: {why}; it was not written");
+                refused_links += 1;
+                continue;
+            }
+        };
+        let before = std::fs::read_to_string(&written)
             .with_context(|| format!("cannot read `{}`", path.display()))?;
         let after = intsync_manifest::set_fields(&before, &edits)
             .with_context(|| format!("cannot rewrite `{}`", path.display()))?;
         changes.push(FileChange {
             path,
+            written,
             before,
             after,
             values: edits.len(),
         });
+    }
+    if changes.is_empty() {
+        return Ok(Exit::Error);
     }
     let mut diff = String::new();
     for change in &changes {
@@ -125,10 +160,21 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let mut refused = 0;
+    // From here a signal stops the writing between two files: each file is written whole
+    // (atomically) or not at all.
+    let signals = Signals::listen(&runtime, Idle::Exit)?;
+    let _writing = signals.writing();
+    let stop = signals.stop();
+    let mut refused = refused_links;
+    let mut written = 0;
+    let mut not_written = Vec::new();
     for change in &changes {
+        if stop.reason().is_some() {
+            not_written.push(change.path.display().to_string());
+            continue;
+        }
         // Never overwrite an edit made since the file was read (an editor, a `git pull`).
-        let now = std::fs::read_to_string(&change.path).unwrap_or_default();
+        let now = std::fs::read_to_string(&change.written).unwrap_or_default();
         if now != change.before {
             eprintln!(
                 "error: `{}` changed since it was read; it was not written (run `intsync pull` again)",
@@ -137,10 +183,10 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             refused += 1;
             continue;
         }
-        output::write_atomically(&change.path, change.after.as_bytes())
+        output::write_atomically(&change.written, change.after.as_bytes())
             .with_context(|| format!("cannot write `{}`", change.path.display()))?;
+        written += 1;
     }
-    let written = changes.len() - refused;
     eprintln!(
         "Pulled {values} live value{} into {written} file{}{}. Review with `git diff`, then commit.",
         output::plural(values),
@@ -151,5 +197,60 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             String::new()
         }
     );
+    if let Some(reason) = stop.reason() {
+        eprintln!(
+            "Stopped: {} file{} not written (each file is written whole or not at all; run `intsync pull` again for the rest):",
+            not_written.len(),
+            output::plural(not_written.len())
+        );
+        for path in &not_written {
+            eprintln!("  - {path}");
+        }
+        return Ok(signals::exit_code(reason));
+    }
     Ok(if refused > 0 { Exit::Error } else { Exit::Ok })
+}
+
+/// The directory a pull may write in: the git repository holding the manifests, else the
+/// working directory (canonical, so that a link's target can be compared with it).
+fn repository_root(paths: &[PathBuf]) -> PathBuf {
+    let start = paths
+        .first()
+        .map(|p| {
+            if p.is_dir() {
+                p.clone()
+            } else {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            }
+        })
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let toplevel = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(&start)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let root = toplevel.unwrap_or_else(|| PathBuf::from("."));
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+/// Where the new text of manifest `path` goes: the file itself, or, when it is a symbolic link
+/// (or inside a linked directory), the file it leads to if that is inside `root`. Otherwise
+/// why it is refused, and what to do.
+fn write_place(path: &Path, root: &Path) -> Result<PathBuf, String> {
+    let real = std::fs::canonicalize(path)
+        .map_err(|e| format!("cannot resolve `{}`: {e}", path.display()))?;
+    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if real.starts_with(root) {
+        return Ok(if linked { real } else { path.to_owned() });
+    }
+    Err(format!(
+        "`{}` leads (through a symbolic link) to `{}`, outside the repository `{}`: pull writes only files of the repository. Copy that file into the repository in place of the link, or run pull where it belongs",
+        path.display(),
+        real.display(),
+        root.display()
+    ))
 }

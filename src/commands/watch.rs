@@ -1,8 +1,11 @@
 //! `intsync watch`: re-validate and re-plan on every save. Plain `watch` plans against live state
 //! held in memory (read at start, after each apply, and every `--refresh` seconds: never on
-//! every keystroke). `watch --apply` reads live state after every save before it writes, and
-//! writes through the same engine as `apply`; when that read fails, nothing is written until a
-//! read succeeds.
+//! every keystroke). `watch --apply` writes what saves change, and nothing else: at start it
+//! prints the plan and writes nothing (a pending plan, or an edit made in the vendor's
+//! dashboard, is not its to write); after a save it reads live state, holding the target's
+//! writer lock, and writes through the same engine as `apply` the part of the plan that the
+//! saves made (`intsync_plan::saves`). When that read fails, nothing is written until a read
+//! succeeds.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -10,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use intsync_apply::{Options, Outcome, SecretStore, engine};
+use intsync_apply::{Options, Outcome, SecretStore, Stores, engine};
 use intsync_plan::{DesiredIntegration, Observed, render};
 use intsync_provider::{Provider, StopReason};
 use notify::{EventKind, RecursiveMode};
@@ -18,6 +21,7 @@ use notify::{EventKind, RecursiveMode};
 use crate::cli::WatchArgs;
 use crate::commands::plan::{Observing, runtime};
 use crate::commands::report;
+use crate::commands::writer::{Leftovers, look_for_leftovers, take_lock};
 use crate::config::{Config, Target};
 use crate::signals::{Idle, Signals};
 use crate::{Exit, output};
@@ -44,10 +48,14 @@ fn print_stdout(text: &str) {
 /// What the watch loop holds between saves.
 struct Held {
     observed: Observed,
-    /// `--apply` only: a save's writes are waiting for a successful read of live state.
+    /// `--apply` only: a save's writes are waiting for a successful read of live state (or for
+    /// the target's writer lock).
     pending: bool,
     /// The manifests as last loaded without errors (for telling drift on a refresh).
     desired: Option<Vec<DesiredIntegration>>,
+    /// `--apply` only: the manifests whose changes are written (or were there at start): what
+    /// a save changed is told against these.
+    written: Vec<DesiredIntegration>,
 }
 
 /// After a `--refresh` reading: the differences that appeared because live state moved since
@@ -75,31 +83,31 @@ fn report_drift(target: &Target, held: &Held, fresh: &Observed) {
     ));
 }
 
-/// The manifests, or `None` when they have errors (printed).
-fn load_cycle(args: &WatchArgs) -> Option<Vec<DesiredIntegration>> {
+/// The manifests loaded: all of them (`Ok`), or, when some have errors (printed), the valid
+/// ones (`Err`).
+fn load_cycle(args: &WatchArgs) -> Result<Vec<DesiredIntegration>, Vec<DesiredIntegration>> {
     let loaded = intsync_manifest::load(&args.paths);
     output::eprint_diagnostics(&loaded.diagnostics);
-    if loaded.has_errors() {
+    let has_errors = loaded.has_errors();
+    if has_errors {
         eprintln!(
             "[{}] {} manifest error{}; waiting for the next save",
             now(),
             loaded.error_count(),
             output::plural(loaded.error_count())
         );
-        return None;
     }
-    Some(
-        loaded
-            .manifests
-            .into_iter()
-            .map(DesiredIntegration::from_manifest)
-            .collect(),
-    )
+    let valid = loaded
+        .manifests
+        .into_iter()
+        .map(DesiredIntegration::from_manifest)
+        .collect();
+    if has_errors { Err(valid) } else { Ok(valid) }
 }
 
-/// One save's work: validate, plan, print; with `--apply`, read live state (while the
-/// manifests load), then write the development changes through the engine and fold its results
-/// into the held state.
+/// One save's work: validate, plan, print; with `--apply`, take the target's writer lock, read
+/// live state (while the manifests load), then write what the saves changed through the engine
+/// and fold its results into the held state.
 async fn cycle(
     args: &WatchArgs,
     target: &Target,
@@ -107,10 +115,25 @@ async fn cycle(
     signals: &Signals,
     held: &mut Held,
 ) {
-    // Writes go only against live state read after the save that asks for them: with
-    // `--apply`, that reading runs while the manifests load.
-    let fresh = args.apply.then(|| Observing::spawn(provider));
-    let Some(desired) = load_cycle(args) else {
+    // Writes go only against live state read after the save that asks for them, by the one
+    // writer of the target: the lock first, then that reading, while the manifests load.
+    let lock = if args.apply {
+        match take_lock(target, "watch --apply", args.lock_timeout).await {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                held.pending = true;
+                eprintln!(
+                    "[{}] warning: {e:#} Nothing is written until the lock is free (at the next save or refresh).",
+                    now()
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let fresh = lock.is_some().then(|| Observing::spawn(provider));
+    let Ok(desired) = load_cycle(args) else {
         return;
     };
     if let Some(fresh) = fresh {
@@ -128,10 +151,30 @@ async fn cycle(
             }
         }
     }
-    plan_cycle(args, target, provider, signals, held, desired).await;
+    plan_cycle(
+        args,
+        target,
+        provider,
+        signals,
+        held,
+        desired,
+        Writes::Saved,
+    )
+    .await;
+    drop(lock);
 }
 
-/// Plans `desired` against the held live state, prints it, and with `--apply` writes it.
+/// Whether a cycle may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    /// At start: print the plan, write nothing.
+    Nothing,
+    /// After a save: write what the saves changed (with `--apply`).
+    Saved,
+}
+
+/// Plans `desired` against the held live state, prints it, and with `--apply` (and `writes`)
+/// writes the part of it that the saves made.
 async fn plan_cycle(
     args: &WatchArgs,
     target: &Target,
@@ -139,6 +182,7 @@ async fn plan_cycle(
     signals: &Signals,
     held: &mut Held,
     desired: Vec<DesiredIntegration>,
+    writes: Writes,
 ) {
     held.desired = Some(desired.clone());
     let plan = match intsync_plan::plan(&target.name, &desired, &held.observed) {
@@ -161,22 +205,55 @@ async fn plan_cycle(
             }
         )
     ));
-    if !args.apply || held.pending {
+    if !args.apply || held.pending || writes == Writes::Nothing {
+        if args.apply && writes == Writes::Nothing && plan.has_changes {
+            eprintln!(
+                "[{}] nothing is written at start: watch --apply writes what your saves change from now on (`intsync apply` writes the plan above)",
+                now()
+            );
+        }
         return;
     }
-    // Blocked changes are only reported (the plan shows them); the rest is written.
-    let Ok(batch) = engine::prepare(&plan, true) else {
+    // Only what the saves changed since the last write (or the start); blocked changes are
+    // only reported (the plan shows them).
+    let saved = intsync_plan::saves::made_by_saves(
+        &plan,
+        &desired,
+        &intsync_plan::saves::Since::new(&held.written),
+    );
+    let left = plan
+        .actions
+        .iter()
+        .filter(|a| !matches!(a, intsync_plan::Action::Noop { .. }))
+        .count()
+        .saturating_sub(saved.actions.len());
+    if left > 0 {
+        eprintln!(
+            "[{}] {left} difference{} your saves did not make {} left as {} (`intsync apply` writes {})",
+            now(),
+            output::plural(left),
+            if left == 1 { "is" } else { "are" },
+            if left == 1 { "it is" } else { "they are" },
+            if left == 1 { "it" } else { "them" }
+        );
+    }
+    let Ok(batch) = engine::prepare(&saved, true) else {
         return;
     };
     if batch.writes.is_empty() || signals.stop().reason().is_some() {
+        held.written = written_after(&held.written, &desired, &saved, None);
         return;
     }
-    let _writing = signals.writing();
+    let intents = target.intents();
+    let _writing = signals.writing_creates(&intents);
     let options = Options {
         parallelism: usize::from(args.parallelism),
-        secrets: SecretStore::new(&args.secrets_dir),
+        stores: Stores {
+            secrets: SecretStore::new(&args.secrets_dir),
+            intents,
+        },
         stop: signals.stop(),
-        desired: Some(desired),
+        desired: Some(desired.clone()),
         observed: Some(held.observed.clone()),
     };
     let result = engine::execute(Arc::clone(provider), batch, &options, |action, outcome| {
@@ -205,6 +282,7 @@ async fn plan_cycle(
         eprintln!("[{}] warning: {problem}", now());
     }
     result.fold_into(&mut held.observed);
+    held.written = written_after(&held.written, &desired, &saved, Some(&result));
     let done = result.count(Outcome::is_done);
     let failed = result.count(|o| matches!(o, Outcome::Failed(_)));
     let not_done = result.count(|o| matches!(o, Outcome::NotDone));
@@ -220,6 +298,43 @@ async fn plan_cycle(
         now(),
         output::plural(done)
     );
+}
+
+/// The manifests whose changes count as written after a cycle: the new version of each, except
+/// those with a change the cycle did not write (blocked, failed, not started), which keep their
+/// earlier version so that the change is still theirs to write at the next save.
+fn written_after(
+    before: &[DesiredIntegration],
+    desired: &[DesiredIntegration],
+    saved: &intsync_plan::Plan,
+    result: Option<&intsync_apply::Report>,
+) -> Vec<DesiredIntegration> {
+    let done: std::collections::HashSet<&str> = result
+        .map(|r| {
+            r.items
+                .iter()
+                .filter(|(_, o)| o.is_done())
+                .map(|(a, _)| a.manifest())
+                .collect()
+        })
+        .unwrap_or_default();
+    let unwritten: std::collections::HashSet<&str> = saved
+        .actions
+        .iter()
+        .map(intsync_plan::Action::manifest)
+        .filter(|m| !done.contains(m))
+        .collect();
+    let since = intsync_plan::saves::Since::new(before);
+    desired
+        .iter()
+        .filter_map(|now| {
+            if unwritten.contains(now.manifest.as_str()) {
+                since.find(now).cloned()
+            } else {
+                Some(now.clone())
+            }
+        })
+        .collect()
 }
 
 pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
@@ -274,13 +389,40 @@ pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Exit> {
                 target.name
             )
         })?;
+        // Creates an earlier run left in flight: settled (under the lock) by a writer, else
+        // reported.
+        let secrets = SecretStore::new(&args.secrets_dir);
+        let observed = if args.apply {
+            let _lock = take_lock(target, "watch --apply", args.lock_timeout).await?;
+            look_for_leftovers(target, &provider, &secrets, observed, Leftovers::Settle)
+                .await?
+                .observed
+        } else {
+            look_for_leftovers(target, &provider, &secrets, observed, Leftovers::Report)
+                .await?
+                .observed
+        };
+        // What saves change is told against the manifests as they are now (the valid ones).
+        let written = match &desired {
+            Ok(all) | Err(all) => all.clone(),
+        };
         let mut held = Held {
             observed,
             pending: false,
             desired: None,
+            written,
         };
-        if let Some(desired) = desired {
-            plan_cycle(args, target, &provider, &signals, &mut held, desired).await;
+        if let Ok(desired) = desired {
+            plan_cycle(
+                args,
+                target,
+                &provider,
+                &signals,
+                &mut held,
+                desired,
+                Writes::Nothing,
+            )
+            .await;
         }
         let mut refresh = tokio::time::interval(Duration::from_secs(args.refresh.max(1)));
         refresh.tick().await; // the first tick is immediate; live state was just read

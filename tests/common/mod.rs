@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // reason: each test file uses part of it
 
+pub mod tiny;
+
 use assert_cmd::Command;
 use intsync_emulator::server::RunningServer;
 use intsync_emulator::{Emulator, Store};

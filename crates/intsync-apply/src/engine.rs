@@ -11,8 +11,7 @@ use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, Pl
 use intsync_provider::{BoxError, Provider, ProviderError, Stop, StopReason};
 use tokio::task::JoinSet;
 
-use crate::executor::{ItemError, Outcome, holds, run_one};
-use crate::secrets::SecretStore;
+use crate::executor::{ItemError, Outcome, Stores, holds, run_one};
 
 /// Something about an action of a saved plan that live state no longer agrees with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +205,8 @@ pub fn prepare(plan: &Plan, skip_blocked: bool) -> Result<Batch, Refused> {
 pub struct Options {
     /// Writes at once (at least 1).
     pub parallelism: usize,
-    pub secrets: SecretStore,
+    /// Where client secrets and the records of creates in flight go.
+    pub stores: Stores,
     /// Asked → no new write starts; writes in flight finish; no verification.
     pub stop: Stop,
     /// The manifests the plan was made from, when there are any (not for `apply --plan`):
@@ -346,7 +346,7 @@ pub async fn execute(
             Arc::clone(&next),
             done.clone(),
         );
-        let (secrets, stop) = (options.secrets.clone(), options.stop.clone());
+        let (stores, stop) = (options.stores.clone(), options.stop.clone());
         workers.spawn(async move {
             // Waiting for a turn is not a write: a stop asked for meanwhile starts nothing.
             while stop.reason().is_none() {
@@ -354,7 +354,7 @@ pub async fn execute(
                 let Some(action) = actions.get(index) else {
                     break;
                 };
-                let outcome = run_one(&provider, &secrets, &stop, action).await;
+                let outcome = run_one(&provider, &stores, &stop, action).await;
                 if done.send((index, outcome)).is_err() {
                     break;
                 }

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use intsync_manifest::Kind;
 use intsync_plan::{Action, ObservedIntegration, normalize};
-use intsync_provider::{Provider, ProviderError, Stop};
+use intsync_provider::{ClientSecret, Provider, ProviderError, Stop};
 use serde_json::{Map, Value};
 
+use crate::intents::{IntentError, Intents};
 use crate::secrets::{SecretError, SecretStore};
 
 /// Whether `live` already holds every field of `wanted`.
@@ -128,6 +129,11 @@ pub enum ItemError {
         fields: String,
         error: Box<ItemError>,
     },
+    /// The create could not be recorded on disk before it was sent, so it was not sent.
+    #[error(
+        "{0}; nothing was sent: free the disk or fix the directory's permissions, then run `intsync apply` again"
+    )]
+    NotRecorded(IntentError),
     /// After an unclear answer, more than one live integration has the name.
     #[error("{error}; now {} integrations are named {name:?} ({})", ids.len(), ids.join(", "))]
     Duplicates {
@@ -238,16 +244,44 @@ fn settle(
     }
 }
 
+/// Where a write's durable side effects go: client secrets, and the records of creates in
+/// flight.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub secrets: SecretStore,
+    pub intents: Intents,
+}
+
 /// Runs one write action (a create or an update; anything else is not a write and is `NotDone`).
 pub async fn run_one(
     provider: &Provider,
-    secrets: &SecretStore,
+    stores: &Stores,
     stop: &Stop,
     action: &Action,
 ) -> Outcome {
     match action {
-        Action::Create { kind, body, .. } => {
-            let created = create(provider, secrets, stop, *kind, body).await;
+        Action::Create {
+            kind,
+            body,
+            manifest,
+            ..
+        } => {
+            let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+            // On disk before it is sent: a run that ends without hearing back (a second Ctrl-C,
+            // SIGKILL) leaves a record the next run resolves.
+            let pending = match stores.intents.begin(*kind, name, Some(manifest)) {
+                Ok(pending) => pending,
+                Err(error) => return Outcome::Failed(ItemError::NotRecorded(error)),
+            };
+            let created = create(provider, &stores.secrets, stop, *kind, body).await;
+            // Settled (its secret saved, or its failure about to be reported) unless its outcome
+            // is still unknown: that record stays for a later run.
+            if !matches!(
+                created,
+                Outcome::Failed(ItemError::OutcomeUnknown { .. } | ItemError::Unresolved { .. })
+            ) {
+                pending.settled();
+            }
             set_after_create(provider, *kind, body, created).await
         }
         Action::Update {
@@ -273,7 +307,7 @@ async fn create(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let issues_secret = kind == Kind::AdaPlatformIntegration;
+    let issues_secret = kind.issues_secret();
     let grace = provider.outcome_grace();
     let created = match provider.create(kind, body, stop).await {
         Ok(created) => created,
@@ -315,31 +349,42 @@ async fn create(
     };
     // The secret first: nothing that happens after may lose it.
     let secret = match (created.client_secret, &created.id) {
-        (Some(secret), Some(id)) => match secrets.save(kind, id, Some(&name), &secret) {
-            Ok(path) => SecretSaved::At(path),
-            Err(error) => {
-                return Outcome::Failed(ItemError::SecretNotSaved {
-                    name,
-                    id: id.clone(),
-                    error,
-                });
+        (ClientSecret::Issued(secret), Some(id)) => {
+            match secrets.save(kind, id, Some(&name), &secret) {
+                Ok(path) => SecretSaved::At(path),
+                Err(error) => {
+                    return Outcome::Failed(ItemError::SecretNotSaved {
+                        name,
+                        id: id.clone(),
+                        error,
+                    });
+                }
             }
-        },
-        (Some(_), None) => {
+        }
+        (ClientSecret::Issued(_), None) => {
             return Outcome::Failed(ItemError::SecretLost {
                 name,
                 id: None,
                 reason: "the answer carrying it names no `id`, so it cannot be told which integration it belongs to".to_owned(),
             });
         }
-        (None, id) if issues_secret => {
+        (ClientSecret::Unusable(why), id) if issues_secret => {
+            return Outcome::Failed(ItemError::SecretLost {
+                name,
+                id: id.clone(),
+                reason: format!(
+                    "the create's answer held a `client_secret` that is no secret: {why}"
+                ),
+            });
+        }
+        (ClientSecret::Absent, id) if issues_secret => {
             return Outcome::Failed(ItemError::SecretLost {
                 name,
                 id: id.clone(),
                 reason: "the create's answer held no `client_secret`".to_owned(),
             });
         }
-        (None, _) => SecretSaved::NoneIssued,
+        (ClientSecret::Absent | ClientSecret::Unusable(_), _) => SecretSaved::NoneIssued,
     };
     match (created.observed, created.id) {
         (Ok(observed), _) => Outcome::Created {

@@ -9,10 +9,14 @@
 
 pub mod engine;
 pub mod executor;
+pub mod intents;
+pub mod lock;
 pub mod secrets;
 
 pub use engine::{
     Batch, Moved, Options, Refused, Report, RunProblem, Status, execute, prepare, recheck, verify,
 };
-pub use executor::{ItemError, Outcome, SecretSaved, holds};
+pub use executor::{ItemError, Outcome, SecretSaved, Stores, holds};
+pub use intents::{Intents, Leftover};
+pub use lock::{Holder, LockError, TargetLock};
 pub use secrets::{SecretError, SecretStore};

@@ -1,12 +1,23 @@
 //! Client secrets on disk: `<dir>/<id>.json`, mode 0600, made durable the moment the answer
 //! carrying one is read (design §8.5). Ada shows a secret once; a secret that is not on disk
 //! before the run goes on can be lost to any later failure, signal or crash.
+//!
+//! # Guarantees
+//!
+//! - A secret file is created exclusively and never replaced: a second secret for the same file
+//!   name (a repeated id) goes beside it (`<id>.2.json`, ...), never over it.
+//! - Two ids never share a file: an id that is not already a safe file name (`a/b`, `a_b` would
+//!   both become `a_b`) carries a short hash of the raw id (`a_b-1f2e3d4c.json`).
+//! - The file is complete when it appears (written to a temporary file, `fsync`'d, then linked
+//!   into place), and the directory is `fsync`'d before `save` returns.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use intsync_manifest::Kind;
 use intsync_provider::Secret;
+use sha2::{Digest as _, Sha256};
 
 /// Why a secret could not be saved. Never contains the secret.
 #[derive(Debug, thiserror::Error)]
@@ -23,29 +34,74 @@ pub struct SecretStore {
     dir: PathBuf,
 }
 
+/// The longest sanitized id kept whole in a file name (names stay well under 255 bytes).
+const MAX_STEM: usize = 100;
+/// How many files one id may have (`<id>.json`, `<id>.2.json`, ...).
+const MAX_COPIES: usize = 1000;
+
+/// Temporary files of this process are told apart by this counter.
+static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// The file name (without `.json`) of integration `id`'s secret: the id itself when it is a
+/// safe file name, else its safe characters and a short hash of the raw id, so that two ids
+/// never share a name.
+pub fn file_stem(id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_STEM)
+        .collect();
+    if safe == id && !safe.is_empty() {
+        return safe;
+    }
+    let hash = Sha256::digest(id.as_bytes());
+    let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{safe}-{short}")
+}
+
 impl SecretStore {
     pub fn new(dir: impl Into<PathBuf>) -> SecretStore {
         SecretStore { dir: dir.into() }
     }
 
-    /// The file the secret of integration `id` goes to.
-    fn path_for(&self, id: &str) -> PathBuf {
-        let safe: String = id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
+    /// The names a secret of `id` may have, in the order they are taken.
+    fn candidates(&self, id: &str) -> impl Iterator<Item = PathBuf> + '_ {
+        let stem = file_stem(id);
+        (1..=MAX_COPIES).map(move |n| {
+            self.dir.join(if n == 1 {
+                format!("{stem}.json")
+            } else {
+                format!("{stem}.{n}.json")
             })
-            .collect();
-        self.dir.join(format!("{safe}.json"))
+        })
     }
 
-    /// Writes the secret durably: into a new 0600 file beside the target, `fsync`, rename into
-    /// place, `fsync` the directory. Directories that do not exist are created 0700; the mode of
-    /// a directory that already existed is left alone (it is the user's).
+    /// The file holding a saved secret of integration `id`, if there is one.
+    pub fn saved(&self, id: &str) -> Option<PathBuf> {
+        for path in self.candidates(id) {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                return None;
+            };
+            let holds_id = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .is_some_and(|saved| saved.get("id").and_then(|v| v.as_str()) == Some(id));
+            if holds_id {
+                return Some(path);
+            }
+        }
+        None
+    }
+
+    /// Writes the secret durably into a file of its own: a new 0600 temporary file, `fsync`,
+    /// linked to the first free name (never over an existing file), the directory `fsync`'d.
+    /// Directories that do not exist are created 0700; the mode of a directory that already
+    /// existed is left alone (it is the user's).
     pub fn save(
         &self,
         kind: Kind,
@@ -53,7 +109,6 @@ impl SecretStore {
         name: Option<&str>,
         secret: &Secret,
     ) -> Result<PathBuf, SecretError> {
-        let path = self.path_for(id);
         let at = |path: &Path| {
             let path = path.to_owned();
             move |source| SecretError { path, source }
@@ -70,19 +125,18 @@ impl SecretStore {
         });
         let text = serde_json::to_string_pretty(&body).unwrap_or_default();
         let temp = self.dir.join(format!(
-            ".{}.tmp-{}",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
+            ".{}.tmp-{}-{}",
+            file_stem(id),
+            std::process::id(),
+            TEMPORARY.fetch_add(1, Ordering::Relaxed)
         ));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let written = (|| {
             let mut file = options.open(&temp)?;
-            // A leftover temporary file keeps its old mode through `open`: set it.
+            // The umask may have taken bits away; make it exactly 0600.
             #[cfg(unix)]
             file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
             file.write_all(text.as_bytes())?;
@@ -92,12 +146,30 @@ impl SecretStore {
             let _ = std::fs::remove_file(&temp);
             return Err(at(&temp)(e));
         }
-        if let Err(e) = std::fs::rename(&temp, &path) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(at(&path)(e));
-        }
+        let placed = self.place(&temp, id);
+        let _ = std::fs::remove_file(&temp);
+        let path = placed?;
         sync_dir(&self.dir).map_err(at(&self.dir))?;
         Ok(path)
+    }
+
+    /// Links the complete temporary file `temp` to the first name of `id` that does not exist:
+    /// a link never replaces a file, so no earlier secret can be lost.
+    fn place(&self, temp: &Path, id: &str) -> Result<PathBuf, SecretError> {
+        let mut last = None;
+        for path in self.candidates(id) {
+            match std::fs::hard_link(temp, &path) {
+                Ok(()) => return Ok(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(path),
+                Err(source) => return Err(SecretError { path, source }),
+            }
+        }
+        Err(SecretError {
+            path: last.unwrap_or_else(|| self.dir.clone()),
+            source: std::io::Error::other(format!(
+                "{MAX_COPIES} secret files of this id exist already; move them somewhere safe"
+            )),
+        })
     }
 }
 
@@ -159,7 +231,10 @@ mod tests {
         let path = store
             .save(Kind::AdaPlatformIntegration, "id/1", Some("A"), &secret)
             .unwrap();
-        assert_eq!(path, root.path().join("a/b/id_1.json"));
+        assert_eq!(
+            path,
+            root.path().join(format!("a/b/{}.json", file_stem("id/1")))
+        );
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(saved["client_secret"], "client-secret-value-123");
@@ -171,25 +246,86 @@ mod tests {
             assert_eq!(mode(&root.path().join("a/b")), 0o700, "made here");
             assert_eq!(mode(root.path()), 0o755, "the user's: untouched");
         }
-        // Saving again replaces the file whole; no temporary file stays behind.
-        store
-            .save(
-                Kind::AdaPlatformIntegration,
-                "id/1",
-                Some("A"),
-                &Secret::new("second-value-456"),
-            )
-            .unwrap();
-        let names: Vec<String> = std::fs::read_dir(root.path().join("a/b"))
+        assert_eq!(store.saved("id/1"), Some(path));
+        assert_eq!(store.saved("id_1"), None);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["id_1.json"]);
-        assert!(
-            std::fs::read_to_string(&path)
-                .unwrap()
-                .contains("second-value-456")
+        names.sort();
+        names
+    }
+
+    fn secret_in(path: &Path) -> String {
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        saved["client_secret"].as_str().unwrap().to_owned()
+    }
+
+    /// Issue #21: `a/b` and `a_b` sanitize alike, and a repeated id wrote over the first
+    /// secret. Every secret now keeps a file of its own.
+    #[test]
+    fn a_secret_file_is_never_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let store = SecretStore::new(root.path());
+        let ada = Kind::AdaPlatformIntegration;
+        let slash = store
+            .save(ada, "a/b", None, &Secret::new("secret-of-a-slash-b"))
+            .unwrap();
+        let underscore = store
+            .save(ada, "a_b", None, &Secret::new("secret-of-a-underscore-b"))
+            .unwrap();
+        let again = store
+            .save(ada, "a_b", None, &Secret::new("second-secret-of-a_b"))
+            .unwrap();
+        assert_ne!(slash, underscore);
+        assert_eq!(
+            underscore,
+            root.path().join("a_b.json"),
+            "a safe id is its own name"
         );
+        assert_eq!(again, root.path().join("a_b.2.json"));
+        assert_eq!(secret_in(&slash), "secret-of-a-slash-b");
+        assert_eq!(secret_in(&underscore), "secret-of-a-underscore-b");
+        assert_eq!(secret_in(&again), "second-secret-of-a_b");
+        assert_eq!(
+            names(root.path()),
+            [
+                format!("{}.json", file_stem("a/b")),
+                "a_b.2.json".into(),
+                "a_b.json".into()
+            ],
+            "no temporary file stays behind"
+        );
+        assert_eq!(store.saved("a/b"), Some(slash));
+    }
+
+    #[test]
+    fn file_stems_are_safe_and_distinct() {
+        let ids = [
+            "a/b",
+            "a_b",
+            "a.b",
+            "../x",
+            "",
+            "é",
+            &"x".repeat(300),
+            &"x".repeat(301),
+        ];
+        let stems: Vec<String> = ids.iter().map(|id| file_stem(id)).collect();
+        for stem in &stems {
+            assert!(!stem.is_empty() && stem.len() <= MAX_STEM + 9, "{stem}");
+            assert!(
+                stem.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{stem}"
+            );
+        }
+        let distinct: std::collections::HashSet<&String> = stems.iter().collect();
+        assert_eq!(distinct.len(), stems.len(), "{stems:?}");
     }
 
     #[test]

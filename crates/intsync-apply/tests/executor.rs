@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use intsync_apply::{ItemError, Options, Outcome, SecretSaved, SecretStore, engine};
+use intsync_apply::{
+    Intents, ItemError, Options, Outcome, SecretSaved, SecretStore, Stores, engine,
+};
 use intsync_emulator::server::RunningServer;
 use intsync_emulator::{Emulator, FaultAction, FaultRule, Faults, Request, Store};
 use intsync_manifest::Kind;
@@ -51,10 +53,20 @@ impl Env {
         Arc::new(Provider::new("t", transport, vec![kind], 100, retry, ""))
     }
 
+    /// The records of creates in flight left on disk.
+    fn records(&self) -> Vec<intsync_apply::intents::Recorded> {
+        Intents::new(self.dir.path().join("intents"))
+            .recorded()
+            .unwrap()
+    }
+
     fn options(&self, stop: Stop) -> Options {
         Options {
             parallelism: 2,
-            secrets: SecretStore::new(self.dir.path().join("secrets")),
+            stores: Stores {
+                secrets: SecretStore::new(self.dir.path().join("secrets")),
+                intents: Intents::new(self.dir.path().join("intents")),
+            },
             stop,
             desired: None,
             observed: None,
@@ -173,6 +185,7 @@ async fn secrets_are_saved_and_verified() {
         assert_eq!(saved["id"], observed.id.as_str());
         assert_eq!(saved["client_secret"].as_str().unwrap().len(), 64);
     }
+    assert!(env.records().is_empty(), "settled creates leave no record");
 }
 
 /// A create answered 200 with its secret but without a field: the secret is kept (saved), the
@@ -218,6 +231,10 @@ async fn a_lost_answer_is_never_re_sent_and_its_lost_secret_fails_the_item() {
     );
     assert_eq!(env.posts(), 1, "not re-sent");
     assert_eq!(env.ada_names(), ["A"]);
+    assert!(
+        env.records().is_empty(),
+        "reported now: no record left for a later run"
+    );
 }
 
 /// A create the server holds past the client's timeout, and commits later: listed for the grace
@@ -237,6 +254,10 @@ async fn a_commit_after_the_timeout_makes_exactly_one() {
         report.items[0].1,
         Outcome::Failed(ItemError::OutcomeUnknown { .. })
     ));
+    // Its outcome is still unknown: the record stays, for the next run to look for it.
+    let records = env.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].intent.as_ref().unwrap().name, "Late");
     let deadline = Instant::now() + Duration::from_secs(15);
     while env.ada_names().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -313,7 +334,10 @@ async fn a_secret_that_cannot_be_saved_fails_its_item() {
     let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
     let options = Options {
         parallelism: 1,
-        secrets: SecretStore::new(blocker.join("secrets")),
+        stores: Stores {
+            secrets: SecretStore::new(blocker.join("secrets")),
+            intents: Intents::new(env.dir.path().join("intents")),
+        },
         stop: Stop::new(),
         desired: None,
         observed: None,
@@ -553,4 +577,30 @@ async fn a_doubtful_answer_makes_verification_list_live_state() {
     assert_eq!(gets(&env), listed + 1, "one listing decided");
     let live = &report.verified.as_ref().unwrap().integrations[0];
     assert_eq!(live.fields.get("description").unwrap(), "changed");
+}
+
+/// A create whose record cannot be written is never sent: a create not on disk before it leaves
+/// could be lost, secret and all, to a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_cannot_be_recorded_is_not_sent() {
+    let env = env().await;
+    let blocker = env.dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
+    let options = Options {
+        stores: Stores {
+            secrets: SecretStore::new(env.dir.path().join("secrets")),
+            intents: Intents::new(blocker.join("intents")),
+        },
+        ..env.options(Stop::new())
+    };
+    let batch = engine::prepare(&creates(&["A"]), false).unwrap();
+    let report = engine::execute(provider, batch, &options, |_, _| {}).await;
+    let message = failure(&report.items[0].1);
+    assert!(
+        message.contains("cannot record the create") && message.contains("nothing was sent"),
+        "{message}"
+    );
+    assert_eq!(env.posts(), 0);
+    assert!(env.ada_names().is_empty());
 }

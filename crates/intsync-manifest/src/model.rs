@@ -46,6 +46,12 @@ impl Kind {
         self.fields().iter().find(|f| f.name == name)
     }
 
+    /// Whether the vendor's create answers a client secret, shown that once and never again
+    /// (Ada's `client_secret`; Truto issues none).
+    pub fn issues_secret(self) -> bool {
+        matches!(self, Kind::AdaPlatformIntegration)
+    }
+
     /// Response keys the server manages; a manifest may not set them.
     pub fn server_managed(self) -> &'static [&'static str] {
         match self {

@@ -11,9 +11,10 @@ mod model;
 pub mod normalize;
 mod planner;
 pub mod render;
+pub mod saves;
 
 pub use model::{
-    Action, DEVELOPMENT, DesiredIntegration, Ignored, Observed, ObservedIntegration, Plan,
-    PlanError, Skipped, Summary, Unmanaged,
+    Action, Candidate, DEVELOPMENT, DesiredIntegration, Ignored, Observed, ObservedIntegration,
+    Plan, PlanError, Skipped, Summary, Unmanaged,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

@@ -52,6 +52,9 @@ pub struct ObservedIntegration {
     /// The [`crate::fingerprint`] of all of the above, computed once, when the integration is
     /// read ([`ObservedIntegration::new`]), from the values themselves.
     pub fingerprint: String,
+    /// When it was created, as the vendor says it (Ada's `created`, Truto's `created_at`), for
+    /// telling apart integrations that share a name. Not part of the fingerprint.
+    pub created: Option<String>,
 }
 
 impl ObservedIntegration {
@@ -72,7 +75,15 @@ impl ObservedIntegration {
             version,
             fields: Fields::from_map(&fields),
             fingerprint,
+            created: None,
         }
+    }
+
+    /// The same integration, with the creation time the vendor gave it.
+    #[must_use]
+    pub fn with_created(mut self, created: Option<String>) -> ObservedIntegration {
+        self.created = created;
+        self
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -252,6 +263,22 @@ pub struct Summary {
     pub drift: Option<usize>,
 }
 
+impl Summary {
+    /// The counts of `actions` (unmanaged and drift not counted).
+    pub fn of(actions: &[Action]) -> Summary {
+        let mut summary = Summary::default();
+        for action in actions {
+            match action {
+                Action::Create { .. } => summary.create += 1,
+                Action::Update { .. } => summary.update += 1,
+                Action::Blocked { .. } => summary.blocked += 1,
+                Action::Noop { .. } => summary.noop += 1,
+            }
+        }
+        summary
+    }
+}
+
 /// The plan: what apply would do, and nothing else (design §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -283,6 +310,17 @@ impl Plan {
 pub struct PlanError {
     pub manifest: String,
     pub message: String,
+    /// When several live integrations share the manifest's name: each of them (its id and
+    /// creation time), so that the caller can say which to keep and how to pin it. Empty
+    /// otherwise.
+    pub candidates: Vec<Candidate>,
+}
+
+/// One of several live integrations a manifest's name matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: String,
+    pub created: Option<String>,
 }
 
 impl std::fmt::Display for PlanError {

@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::model::{
-    Action, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan, PlanError,
-    Skipped, Summary, Unmanaged,
+    Action, Candidate, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan,
+    PlanError, Skipped, Summary, Unmanaged,
 };
 use crate::normalize;
 
@@ -109,6 +109,7 @@ pub fn plan(
         let error = |message: String| PlanError {
             manifest: want.manifest.clone(),
             message,
+            candidates: Vec::new(),
         };
         let matched = match (&want.id, want.name()) {
             (Some(id), _) => match by_id.get(&(want.kind, id.as_str())) {
@@ -136,12 +137,21 @@ pub fn plan(
                         .iter()
                         .map(|&i| observed.integrations[i].id.as_str())
                         .collect();
-                    errors.push(error(format!(
-                        "{} live {} integrations are named `{name}` (ids {}); set metadata.id to say which one this manifest manages",
-                        many.len(),
-                        want.kind,
-                        ids.join(", ")
-                    )));
+                    errors.push(PlanError {
+                        candidates: many
+                            .iter()
+                            .map(|&i| Candidate {
+                                id: observed.integrations[i].id.clone(),
+                                created: observed.integrations[i].created.clone(),
+                            })
+                            .collect(),
+                        ..error(format!(
+                            "{} live {} integrations are named `{name}` (ids {}); set metadata.id to say which one this manifest manages",
+                            many.len(),
+                            want.kind,
+                            ids.join(", ")
+                        ))
+                    });
                     continue;
                 }
             },

@@ -20,9 +20,10 @@ pub mod wire;
 pub use limiter::RateLimiter;
 pub use provider::{Created, Listing, Provider, ProviderError};
 pub use retry::RetryPolicy;
-pub use secret::{Secret, redact};
+pub use secret::{Secret, redact, without_userinfo};
 pub use stop::{Stop, StopReason};
 pub use transport::{
     BoxError, InProcessAnswer, InProcessApi, Timeouts, Transport, TransportError,
     install_crypto_provider,
 };
+pub use wire::ClientSecret;

@@ -10,7 +10,6 @@ use intsync_plan::{Ignored, Observed, ObservedIntegration};
 use serde_json::{Map, Value};
 
 use crate::retry::RetryPolicy;
-use crate::secret::Secret;
 use crate::stop::Stop;
 use crate::transport::{BoxError, Reply, Transport, TransportError};
 use crate::wire;
@@ -115,6 +114,7 @@ fn points_to(location: Option<&str>) -> String {
 /// A `Location` header fit to quote: no control characters (no terminal escapes), at most
 /// [`MAX_LOCATION_CHARS`] characters.
 fn shown_location(raw: &str) -> String {
+    let raw = crate::secret::without_userinfo(raw);
     let mut chars = raw.chars().filter(|c| !c.is_control());
     let mut shown: String = chars.by_ref().take(MAX_LOCATION_CHARS).collect();
     if chars.next().is_some() {
@@ -139,8 +139,8 @@ pub struct Created {
     pub status: u16,
     /// The new integration's `id`, if the answer names one.
     pub id: Option<String>,
-    /// Ada's secret, shown only in this answer; `None` for Truto.
-    pub client_secret: Option<Secret>,
+    /// Ada's secret, shown only in this answer; absent for Truto.
+    pub client_secret: wire::ClientSecret,
     /// The integration as the answer describes it, or why it cannot be read (a field missing).
     pub observed: Result<ObservedIntegration, ProviderError>,
 }
@@ -701,6 +701,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
     use crate::transport::Timeouts;
 
     /// An answer over the size limit is not read to the end, not retried, and reported.

@@ -29,6 +29,28 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     text
 }
 
+/// `url` with any userinfo (`user:password@`) of its authority replaced by `***@`: a URL is
+/// never printed with a password in it. Works on text that is not a valid URL too (a value a
+/// configuration or a server chose), so that no error path can quote one.
+pub fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(scheme_end) = url.find("://") else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let authority_start = scheme_end + 3;
+    let authority_len = url[authority_start..]
+        .find(['/', '?', '#'])
+        .unwrap_or(url.len() - authority_start);
+    let authority = &url[authority_start..authority_start + authority_len];
+    match authority.rfind('@') {
+        Some(at) => std::borrow::Cow::Owned(format!(
+            "{}***{}",
+            &url[..authority_start],
+            &url[authority_start + at..]
+        )),
+        None => std::borrow::Cow::Borrowed(url),
+    }
+}
+
 impl Secret {
     pub fn new(value: impl Into<String>) -> Secret {
         let value = value.into();
@@ -62,6 +84,20 @@ impl fmt::Display for Secret {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn userinfo_is_never_shown() {
+        for (url, shown) in [
+            ("http://user:pass@host:1/x", "http://***@host:1/x"),
+            ("https://a@b@host", "https://***@host"),
+            ("https://host/path@x", "https://host/path@x"),
+            ("https://host?q=a@b", "https://host?q=a@b"),
+            ("http://user:pass@", "http://***@"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(super::without_userinfo(url), shown, "{url}");
+        }
+    }
+
     #[test]
     fn never_printed() {
         let s = super::Secret::new("hunter2");

@@ -135,7 +135,13 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreada
         .iter()
         .filter_map(|f| object.remove(f.name).map(|v| (f.name.to_owned(), v)))
         .collect();
-    Ok(ObservedIntegration::new(kind, id, status, version, fields))
+    let created = match kind {
+        Kind::AdaPlatformIntegration => object.get("created"),
+        Kind::TrutoIntegration => object.get("created_at"),
+    }
+    .and_then(Value::as_str)
+    .map(str::to_owned);
+    Ok(ObservedIntegration::new(kind, id, status, version, fields).with_created(created))
 }
 
 /// An integration's `id` (a non-empty string, or a number), if it has one.
@@ -147,12 +153,28 @@ pub fn id(object: &Map<String, Value>) -> Option<String> {
     }
 }
 
-/// Ada's `client_secret`, present in a create response only.
-pub fn client_secret(value: &Value) -> Option<Secret> {
-    value
-        .get("client_secret")
-        .and_then(Value::as_str)
-        .map(Secret::new)
+/// What a create's answer says of Ada's `client_secret` (present in a create response only).
+#[derive(Debug, Clone)]
+pub enum ClientSecret {
+    /// A usable secret.
+    Issued(Secret),
+    /// No `client_secret` key (or `null`).
+    Absent,
+    /// A `client_secret` that cannot be a secret; why, in words (never the value).
+    Unusable(String),
+}
+
+/// Ada's `client_secret` of a create's answer. An empty or blank string, or a value that is not
+/// a string, is unusable: saving it would report a secret that does not exist.
+pub fn client_secret(value: &Value) -> ClientSecret {
+    match value.get("client_secret") {
+        None | Some(Value::Null) => ClientSecret::Absent,
+        Some(Value::String(secret)) if secret.trim().is_empty() => {
+            ClientSecret::Unusable("it is empty".to_owned())
+        }
+        Some(Value::String(secret)) => ClientSecret::Issued(Secret::new(secret)),
+        Some(other) => ClientSecret::Unusable(format!("it is {}, not a string", type_name(other))),
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
