@@ -7,6 +7,7 @@
 
 mod diff;
 pub mod drift;
+pub mod inert;
 mod model;
 pub mod normalize;
 mod planner;
