@@ -1,6 +1,7 @@
 //! `intsync pull`: keep drift instead of reverting it. The live values of the differing managed
 //! fields (with `--baseline`: the drifted ones only) are written into the manifests; only those
 //! values' text changes (`intsync_manifest::set_fields`), comments and layout stay (design §10).
+//! A field git changed too since the baseline is a conflict: not pulled, named, exit 1.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use intsync_manifest::FieldEdit;
 use intsync_plan::DesiredIntegration;
+use intsync_plan::inert::{code_span, visible};
 
 use crate::cli::PullArgs;
 use crate::commands::plan::{classify, compute, load_manifests, runtime, while_observing};
@@ -24,6 +26,9 @@ struct FileChange {
 }
 
 pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
+    if let Some(rev) = &args.baseline {
+        crate::baseline::check(rev)?;
+    }
     let config = Config::load(config)?;
     let target = config.target(args.target.as_deref())?;
     let provider = std::sync::Arc::new(target.provider()?);
@@ -49,9 +54,9 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;
 
     // The edits, per file: the drifted fields (every differing one without a baseline).
-    let (pulls, skipped) = intsync_plan::drift::pulls(&plan);
+    let pulls = intsync_plan::drift::pulls(&plan);
     let mut edits: BTreeMap<PathBuf, Vec<FieldEdit>> = BTreeMap::new();
-    for pull in pulls {
+    for pull in pulls.values {
         let Some((path, document)) = places.get(&pull.manifest) else {
             continue;
         };
@@ -61,10 +66,29 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             value: pull.value,
         });
     }
-    for line in &skipped {
+    for line in &pulls.skipped {
         eprintln!("note: {line}");
     }
+    let conflicts = pulls.conflicts.len();
+    let rev = args.baseline.as_deref().unwrap_or_default();
+    for conflict in &pulls.conflicts {
+        eprintln!(
+            "conflict: {}: {} was changed live (outside git) and in git since the baseline {}, so it is not pulled. Decide by hand: keep the manifest's value (the next `intsync apply` writes it over the live edit), or copy the live value (`intsync drift --baseline {}` shows it) into the manifest.",
+            visible(&conflict.manifest),
+            code_span(&conflict.field),
+            code_span(rev),
+            crate::baseline::shell_quoted(rev),
+        );
+    }
     if edits.is_empty() {
+        if conflicts > 0 {
+            eprintln!(
+                "Nothing pulled: {conflicts} field{} changed both live and in git need{} a person (above).",
+                output::plural(conflicts),
+                if conflicts == 1 { "s" } else { "" }
+            );
+            return Ok(Exit::Error);
+        }
         eprintln!(
             "Nothing to pull: {}.",
             if args.baseline.is_some() {
@@ -91,7 +115,7 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     }
     let mut diff = String::new();
     for change in &changes {
-        let name = change.path.display().to_string();
+        let name = visible(&change.path.display().to_string()).into_owned();
         diff.push_str(
             &similar::TextDiff::from_lines(&change.before, &change.after)
                 .unified_diff()
@@ -151,5 +175,17 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             String::new()
         }
     );
-    Ok(if refused > 0 { Exit::Error } else { Exit::Ok })
+    if conflicts > 0 {
+        eprintln!(
+            "{conflicts} field{} changed both live and in git {} not pulled and need{} a person (above).",
+            output::plural(conflicts),
+            if conflicts == 1 { "was" } else { "were" },
+            if conflicts == 1 { "s" } else { "" }
+        );
+    }
+    Ok(if refused > 0 || conflicts > 0 {
+        Exit::Error
+    } else {
+        Exit::Ok
+    })
 }

@@ -14,7 +14,7 @@ mod planner;
 pub mod render;
 
 pub use model::{
-    Action, DEVELOPMENT, DesiredIntegration, Ignored, Observed, ObservedIntegration, Plan,
+    Action, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed, ObservedIntegration, Plan,
     PlanError, Skipped, Summary, Unmanaged,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

@@ -94,6 +94,9 @@ fn title(kind: &str, name: Option<&str>, id: Option<&str>) -> String {
 /// The mark of a drifted field (changed live, outside git), on each of its lines.
 const DRIFT_MARK: &str = "[drift] ";
 
+/// The mark of a drifted field that git changed too since the baseline.
+const ALSO_PENDING_MARK: &str = "[drift (also pending)] ";
+
 /// The lines of the changed fields of an update or a blocked action, each with the drift mark
 /// of its field: `(change, mark)`.
 fn changes(
@@ -102,10 +105,13 @@ fn changes(
     live: &Map<String, Value>,
 ) -> Vec<(Change, &'static str)> {
     let drift = action.drift().unwrap_or_default();
+    let also_pending = action.also_pending();
     let mut lines = Vec::new();
     for (field, new) in patch {
         let old = live.get(field).unwrap_or(&Value::Null);
-        let mark = if drift.contains(field) {
+        let mark = if also_pending.contains(field) {
+            ALSO_PENDING_MARK
+        } else if drift.contains(field) {
             DRIFT_MARK
         } else {
             ""
@@ -165,7 +171,13 @@ fn drift_note(action: &Action) -> Option<String> {
             "**Drift** (changed live, outside git): {}",
             fields
                 .iter()
-                .map(|f| code_span(f))
+                .map(|f| {
+                    if action.also_pending().contains(f) {
+                        format!("{} (also pending: changed in git too)", code_span(f))
+                    } else {
+                        code_span(f)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -205,7 +217,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 set_after_create,
                 drift,
             } => {
-                let missing = if drift.as_ref().is_some_and(|d| !d.is_empty()) {
+                let missing = if drift.as_ref().is_some_and(|d| !d.drift.is_empty()) {
                     format!(" {}", style.yellow("[drift: applied before, missing live]"))
                 } else {
                     String::new()
