@@ -13,6 +13,32 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 use intsync_plan::DesiredIntegration;
+use intsync_plan::inert::visible;
+
+/// Refuses a `--baseline` value that cannot name a revision, before anything is read: an empty
+/// one (an unset CI variable, `--baseline "$SHA"`), and one starting with `-`, which git would
+/// read as an option.
+pub fn check(rev: &str) -> anyhow::Result<()> {
+    if rev.trim().is_empty() {
+        bail!(
+            "--baseline is empty: give the git revision last applied (a commit, tag or branch), or leave --baseline out to count every difference as drift"
+        );
+    }
+    if rev.starts_with('-') {
+        bail!(
+            "--baseline `{}` is not a git revision (it starts with `-`, as an option does)",
+            visible(rev)
+        );
+    }
+    Ok(())
+}
+
+/// `text` for a POSIX shell command line a person may paste: in single quotes, each `'` as
+/// `'\''`, so that nothing in it runs (`$(touch x)`, backticks, `;`). Hidden characters are shown
+/// escaped first ([`visible`]): a git revision never holds one, and a terminal must not see it.
+pub fn shell_quoted(text: &str) -> String {
+    format!("'{}'", visible(text).replace('\'', "'\\''"))
+}
 
 fn git(dir: &Path) -> Command {
     let mut command = Command::new("git");
@@ -96,7 +122,7 @@ pub fn desired_at(rev: &str, paths: &[PathBuf]) -> anyhow::Result<Vec<DesiredInt
         } else {
             relative.as_path()
         });
-        let listed = output(command, &format!("list the files of `{rev}`"))?;
+        let listed = output(command, &format!("list the files of `{}`", visible(rev)))?;
         for name in listed.split(|b| *b == 0).filter(|n| !n.is_empty()) {
             let name = String::from_utf8_lossy(name).into_owned();
             let in_repo = Path::new(&name);
@@ -125,11 +151,10 @@ pub fn desired_at(rev: &str, paths: &[PathBuf]) -> anyhow::Result<Vec<DesiredInt
     Ok(desired)
 }
 
-/// The commit `rev` names, or an error saying how to fetch it.
+/// The commit `rev` names, or an error: in a shallow clone, how to fetch it; in a full one, that
+/// there is no such revision.
 fn resolve(root: &Path, rev: &str) -> anyhow::Result<String> {
-    if rev.starts_with('-') {
-        bail!("--baseline `{rev}` is not a git revision");
-    }
+    check(rev)?;
     let mut command = git(root);
     command.args(["rev-parse", "--verify", "--quiet", "--end-of-options"]);
     command.arg(format!("{rev}^{{commit}}"));
@@ -147,13 +172,16 @@ fn resolve(root: &Path, rev: &str) -> anyhow::Result<String> {
                 "check for a shallow clone",
             )
             .is_ok_and(|o| o.starts_with(b"true"));
+        let shown = visible(rev);
+        if shallow {
+            let quoted = shell_quoted(rev);
+            bail!(
+                "the baseline `{shown}` is not in this clone, which is shallow: fetch it first, e.g. `git fetch --depth=1 origin {quoted}` (a tag: `git fetch --depth=1 origin tag {quoted}`), then run again"
+            );
+        }
         bail!(
-            "the baseline `{rev}` is not a commit of this clone{}: fetch it first, e.g. `git fetch --depth=1 origin {rev}` (a tag: `git fetch --depth=1 origin tag {rev}`), then run again",
-            if shallow {
-                " (it is a shallow clone)"
-            } else {
-                ""
-            }
+            "no such revision `{shown}` in the repository `{}`: give a commit, tag or branch of it (the commit last applied)",
+            visible(&root.display().to_string())
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
@@ -226,7 +254,24 @@ fn parse_batch(mut raw: &[u8]) -> anyhow::Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_batch;
+    use super::{check, parse_batch, shell_quoted};
+
+    #[test]
+    fn hints_quote_the_revision_for_a_shell() {
+        assert_eq!(shell_quoted("v1.2.3"), "'v1.2.3'");
+        assert_eq!(shell_quoted("$(touch x)"), "'$(touch x)'");
+        assert_eq!(shell_quoted("it's`id`"), r"'it'\''s`id`'");
+        assert_eq!(shell_quoted("a\nb\u{1b}"), r"'a\nb\u{1b}'");
+    }
+
+    #[test]
+    fn empty_and_option_like_baselines_are_refused() {
+        assert!(check("").is_err());
+        assert!(check("  ").is_err());
+        assert!(check("--upload-pack=x").is_err());
+        assert!(check("-").is_err());
+        assert!(check("HEAD~1").is_ok());
+    }
 
     #[test]
     fn batch_output_is_split_per_object() {

@@ -150,7 +150,7 @@ pub struct PullArgs {
 pub enum PlanFormat {
     /// Per integration, only the changed fields; nested values as a line diff.
     Text,
-    /// The plan document (design §7), keys sorted.
+    /// The plan document (docs/plan.md), keys sorted.
     Json,
     /// A pull-request comment: summary table and a collapsible section per integration.
     Markdown,

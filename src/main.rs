@@ -45,7 +45,21 @@ impl From<Exit> for ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // clap exits 2 on a usage error, which here means "changes present" (`plan
+    // --detailed-exitcode`, `drift`): a typo in a CI job must not read as drift. A usage error
+    // is bad input, exit 1; `--help` and `--version` exit 0.
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Ok
+            }
+            .into();
+        }
+    };
     output::init_logging();
     output::install_panic_hook();
     let result = match cli.command {

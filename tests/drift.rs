@@ -209,8 +209,10 @@ const PULLED_FORM: (&str, &str) = (
 ",
 );
 
-/// A baseline that is not in the clone is an error that says how to fetch it; outside a git
-/// repository `--baseline` says so.
+/// A baseline that is not in a shallow clone is an error that says how to fetch it, the
+/// revision shell-quoted; in a full clone it simply does not exist, and the error says that
+/// (issue #21: it used to suggest fetching there too, unquoted). Outside a git repository
+/// `--baseline` says so.
 #[test]
 fn a_missing_baseline_says_how_to_fetch_it() {
     let env = Env::new(100);
@@ -218,9 +220,20 @@ fn a_missing_baseline_says_how_to_fetch_it() {
     let (code, _, stderr) = env.run(&["drift", "--baseline", "v9.9.9"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains("the baseline `v9.9.9` is not a commit of this clone: fetch it first, e.g. `git fetch --depth=1 origin v9.9.9`"),
+        stderr.contains("no such revision `v9.9.9` in the repository"),
         "{stderr}"
     );
+    assert!(!stderr.contains("git fetch"), "a full clone: {stderr}");
+
+    // A shallow clone of it: the applied tag is not there; the hint fetches it.
+    let shallow = shallow_clone(&env);
+    let (code, stderr) = run_in(&env, &shallow, &["drift", "--baseline", "applied"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the baseline `applied` is not in this clone, which is shallow: fetch it first, e.g. `git fetch --depth=1 origin 'applied'` (a tag: `git fetch --depth=1 origin tag 'applied'`)"),
+        "{stderr}"
+    );
+
     // Never passed to git as an option.
     let (code, _, stderr) = env.run(&["plan", "--baseline=--upload-pack=touch pwned"]);
     assert_eq!(code, 1, "{stderr}");
@@ -252,4 +265,173 @@ fn without_a_baseline_every_difference_is_drift_and_pulled() {
         "{after}"
     );
     assert!(after.contains("# shown in the marketplace"), "{after}");
+}
+
+/// `git clone --depth=1` of the scenario's repository, beside it: its manifests and
+/// `intsync.toml` (committed), but not the commit the `applied` tag names.
+fn shallow_clone(env: &Env) -> std::path::PathBuf {
+    let parent = env.dir.path().join("clones");
+    std::fs::create_dir_all(&parent).unwrap();
+    let url = format!("file://{}", env.dir.path().display());
+    git(&parent, &["clone", "-q", "--depth=1", &url, "shallow"]);
+    let shallow = parent.join("shallow");
+    assert_eq!(
+        git(&shallow, &["rev-parse", "--is-shallow-repository"]).trim(),
+        "true"
+    );
+    shallow
+}
+
+/// The binary in `dir` (with the environment's tokens): its exit code and stderr.
+fn run_in(env: &Env, dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = env
+        .intsync()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `--baseline` that tries to run something: in a full clone the error names it, inert, with
+/// no fetch hint; in a shallow clone the hint quotes it so that pasting the hint into a shell
+/// runs nothing (the test pastes it). An empty `--baseline` is refused before anything is read,
+/// and one like an option never reaches git, on every command that takes it (issue #21).
+#[test]
+fn baseline_hints_run_nothing_and_empty_ones_are_refused() {
+    let env = Env::new(100);
+    scenario(&env);
+    let hostile = "it's $(touch pwned) `touch pwned`";
+    let (code, _, stderr) = env.run(&["drift", "--baseline", hostile]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("no such revision `it's $(touch pwned) `touch pwned`` in the repository"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("git fetch"), "{stderr}");
+
+    let shallow = shallow_clone(&env);
+    let (code, stderr) = run_in(&env, &shallow, &["drift", "--baseline", hostile]);
+    assert_eq!(code, 1, "{stderr}");
+    let quoted = "'it'\\''s $(touch pwned) `touch pwned`'";
+    let hint = format!("git fetch --depth=1 origin {quoted}");
+    assert!(stderr.contains(&format!("e.g. `{hint}`")), "{stderr}");
+    // Pasted into a shell, the hint runs git with the revision as one argument, and nothing else.
+    let pasted = Command::new("sh")
+        .args(["-c", &hint])
+        .current_dir(&shallow)
+        .output()
+        .unwrap();
+    assert!(!pasted.status.success(), "no such ref to fetch");
+    assert!(
+        String::from_utf8_lossy(&pasted.stderr).contains("it's $(touch pwned)"),
+        "git saw the revision whole: {}",
+        String::from_utf8_lossy(&pasted.stderr)
+    );
+    assert!(!shallow.join("pwned").exists(), "the hint ran a command");
+    assert!(!env.dir.path().join("pwned").exists());
+
+    for command in ["plan", "drift", "pull"] {
+        let (code, _, stderr) = env.run(&[command, "--baseline", ""]);
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(
+            stderr.contains("--baseline is empty"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Reading live state"),
+            "{command} refused before reading: {stderr}"
+        );
+        let (code, _, stderr) = env.run(&[command, "--baseline=--output=/tmp/x"]);
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(
+            stderr.contains("is not a git revision"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Reading live state"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+/// Git changed `description` and `author` after the applied tag; someone changed `description`
+/// live too (the dashboard), not `author`. `description` is drift *and* pending: `drift`
+/// reports it (exit 2; it used to be counted pending only, so the next apply overwrote an
+/// edit nobody reviewed), `plan --baseline` lists it in `drift` and `also_pending`; `author` is
+/// pending only. `pull` does not throw the git change away: it names the file and the field as
+/// a conflict, writes nothing for it, and exits 1 (issue #21).
+#[test]
+fn a_field_changed_in_git_and_live_is_drift_and_pull_leaves_it_to_a_person() {
+    let env = Env::new(100);
+    let dir = env.dir.path();
+    env.manifest("alpha.yaml", ALPHA);
+    std::fs::write(dir.join(".gitignore"), ".intsync/\n").unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "Alpha"]);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    git(dir, &["tag", "applied"]);
+    let in_git = ALPHA
+        .replace(
+            "description: Sync Alpha articles ",
+            "description: Sync Alpha articles and FAQs ",
+        )
+        .replace("author: 'Cool Shop'", "author: 'Cool Shop Inc.'");
+    env.manifest("alpha.yaml", &in_git);
+    git(dir, &["commit", "-q", "-am", "Describe the FAQs"]);
+    let id = env.ada_live()[0]["id"].as_str().unwrap().to_owned();
+    env.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v2/platform-integrations/{id}"),
+        Some(json!({"description": "Edited in the dashboard"})),
+    );
+
+    let (code, text, stderr) = env.run(&["drift", "--baseline", "applied"]);
+    assert_eq!(
+        code, 2,
+        "a live edit is drift even when git changed the field: {text}{stderr}"
+    );
+    assert!(
+        text.contains("    [drift (also pending)] description: \"Edited in the dashboard\" → \"Sync Alpha articles and FAQs\""),
+        "{text}"
+    );
+    assert!(!text.contains("author"), "pending only: {text}");
+
+    let (code, json, stderr) = env.run(&["plan", "--baseline", "applied", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let update = &plan["actions"][0];
+    assert_eq!(update["drift"], json!(["description"]));
+    assert_eq!(update["also_pending"], json!(["description"]));
+    assert_eq!(update["patch"]["author"], "Cool Shop Inc.");
+    assert_eq!(plan["summary"]["drift"], 1);
+
+    let (code, markdown, _) = env.run(&["drift", "--baseline", "applied", "--format", "markdown"]);
+    assert_eq!(code, 2);
+    assert!(
+        markdown.contains("**Drift** (changed live, outside git): `description` (also pending: changed in git too)"),
+        "{markdown}"
+    );
+
+    let (code, diff, stderr) = env.run(&["pull", "--baseline", "applied", "--yes"]);
+    assert_eq!(code, 1, "{diff}{stderr}");
+    assert!(
+        stderr.contains("conflict: manifests/alpha.yaml: `description` was changed live (outside git) and in git since the baseline `applied`, so it is not pulled."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Nothing pulled: 1 field changed both live and in git needs a person"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("manifests/alpha.yaml")).unwrap(),
+        in_git,
+        "the git change is kept"
+    );
 }

@@ -1,13 +1,16 @@
 //! Tokens and client secrets never print, even at `RUST_LOG=trace` (every crate's trace logs:
 //! hyper, reqwest, rustls, ours): every command that talks to a target — `plan`, `apply`,
-//! `export`, `watch --apply` (planned once, then stopped with SIGINT) — on both vendors, on
-//! success, through retries (503 and 429 with `Retry-After`, on reads and writes), on failed
-//! writes (a refused POST, a PATCH failing every attempt), on a persistent fault, and with a
-//! wrong token. stdout, stderr and exported files must hold neither the token (nor the wrong
-//! one) nor any client secret the runs created (read back from `.intsync/secrets/*.json`).
+//! `export`, `drift`, `pull --yes`, `watch --apply` (planned once, then stopped with SIGINT) —
+//! on both vendors, on success, through retries (503 and 429 with `Retry-After`, on reads and
+//! writes), on failed writes (a refused POST, a PATCH failing every attempt), on a persistent
+//! fault, and with a wrong token. stdout, stderr and exported files must hold no piece of the
+//! token (nor of the wrong one) nor of any client secret the runs created (read back from
+//! `.intsync/secrets/*.json`): no 8 characters in a row of one, and none of its base64 forms
+//! ([`Needles`]).
 
 mod common;
 
+use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -111,6 +114,24 @@ impl Leaks {
             env.manifest(
                 &format!("truto-{g}.yaml"),
                 &truto_manifest(&format!("leak-{g}"), "crm"),
+            );
+        }
+    }
+
+    /// Makes the manifest of the integration every writing run changes differ from live state,
+    /// so that `drift` finds drift and `pull` has a value to write.
+    fn drift_locally(&self, target: &str) {
+        let env = &self.env;
+        let g = self.generation;
+        if target == "ada" {
+            env.manifest(
+                "kept-ada.yaml",
+                &ada_manifest("Kept", &format!("drifted {g}")),
+            );
+        } else {
+            env.manifest(
+                "kept-truto.yaml",
+                &truto_manifest("kept", &format!("drifted{g}")),
             );
         }
     }
@@ -254,6 +275,9 @@ fn no_token_and_no_client_secret_in_any_output_at_trace_level() {
             exports.push(leaks.env.dir.path().join(dir));
             leaks.new_changes(target);
             leaks.run(scenario, target, &["apply", "--auto-approve"]);
+            leaks.drift_locally(target);
+            leaks.run(scenario, target, &["drift"]);
+            leaks.run(scenario, target, &["pull", "--yes"]);
             leaks.new_changes(target);
             leaks.watch(scenario, target);
         }
@@ -262,17 +286,20 @@ fn no_token_and_no_client_secret_in_any_output_at_trace_level() {
 
     // The runs did what each scenario says (so the output checked is that of the path meant).
     for run in &leaks.runs {
-        let want = if run.label.starts_with("Success") || run.label.starts_with("Retries") {
-            0
-        } else if run.label.starts_with("WritesFail") {
-            // Reads work: plan, export and (stopped) watch exit 0; apply fails its writes.
-            if run.label.contains("\"apply\"") {
-                1
-            } else {
-                0
-            }
-        } else {
+        let reads_work = ["Success", "Retries", "WritesFail"]
+            .iter()
+            .any(|s| run.label.starts_with(s));
+        let want = if !reads_work {
             1
+        } else if run.label.contains("\"drift\"") {
+            // The kept manifest was made to differ.
+            2
+        } else if run.label.starts_with("WritesFail") && run.label.contains("\"apply\"") {
+            // Reads work: plan, export, drift, pull and (stopped) watch do; apply fails its
+            // writes.
+            1
+        } else {
+            0
         };
         assert_eq!(
             run.code,
@@ -306,11 +333,23 @@ fn no_token_and_no_client_secret_in_any_output_at_trace_level() {
         );
     }
 
+    assert!(
+        leaks.runs.iter().any(|r| r.label.contains("\"pull\"")
+            && r.stderr.contains("Pulled 1 live value into 1 file")),
+        "a pull wrote a value"
+    );
+
     let secrets = saved_secrets(leaks.env.dir.path());
     // Ada creates, in the Success and Retries scenarios: "Kept", one per apply and watch save,
     // and in Retries' apply also the create watch left pending at its start in Success (it
     // writes only what a save changed).
     assert_eq!(secrets.len(), 6, "{secrets:?}");
+    let mut needles = Needles::default();
+    needles.add("the token", TOKEN);
+    needles.add("the wrong token", WRONG_TOKEN);
+    for secret in &secrets {
+        needles.add("a client secret", secret);
+    }
     let mut texts: Vec<(String, String)> = Vec::new();
     for run in &leaks.runs {
         texts.push((format!("{} stdout", run.label), run.stdout.clone()));
@@ -325,13 +364,8 @@ fn no_token_and_no_client_secret_in_any_output_at_trace_level() {
         }
     }
     for (what, text) in &texts {
-        assert!(!text.contains(TOKEN), "{what} holds the token");
-        assert!(!text.contains(WRONG_TOKEN), "{what} holds the wrong token");
-        for secret in &secrets {
-            assert!(
-                !text.contains(secret.as_str()),
-                "{what} holds a client secret"
-            );
+        if let Some(found) = needles.find(text) {
+            panic!("{what} holds {found}");
         }
     }
     eprintln!(
@@ -357,4 +391,113 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// Every piece of a secret that must not be printed, as 8-byte windows: any 8 characters in a
+/// row of it (so any longer substring, a prefix, a suffix or a middle, is caught by its first
+/// 8), and any 8 characters in a row of its base64 encodings (standard and URL-safe) at each of
+/// the three alignments it can have inside a longer encoded text. Padding is never part of a
+/// window, so padded and unpadded forms are both caught; a base64 form of any 6 bytes or more
+/// of the secret holds a whole window. Checking a text is one hash lookup per byte.
+#[derive(Default)]
+struct Needles {
+    windows: HashSet<[u8; WINDOW]>,
+    /// What each window belongs to, for the message.
+    names: std::collections::HashMap<[u8; WINDOW], String>,
+}
+
+/// The length of a piece that counts as a leak.
+const WINDOW: usize = 8;
+
+impl Needles {
+    fn add(&mut self, name: &str, secret: &str) {
+        let bytes = secret.as_bytes();
+        assert!(bytes.len() >= WINDOW, "{name} is too short to check");
+        let mut forms = vec![(format!("{name} (a piece of it)"), bytes.to_vec())];
+        for skip in 0..3 {
+            // The encoding of `bytes[skip..]`: its whole groups are what any text encoding the
+            // secret at this alignment holds, whatever comes before and after.
+            let standard = base64(&bytes[skip..], STANDARD);
+            let whole = standard.len() / 4 * 4;
+            let standard = &standard[..whole];
+            let url_safe = base64(&bytes[skip..], URL_SAFE);
+            forms.push((format!("{name} in base64"), standard.as_bytes().to_vec()));
+            forms.push((
+                format!("{name} in URL-safe base64"),
+                url_safe.as_bytes()[..whole].to_vec(),
+            ));
+        }
+        for (what, form) in forms {
+            for window in form.windows(WINDOW) {
+                let window: [u8; WINDOW] = window.try_into().unwrap();
+                self.windows.insert(window);
+                self.names.entry(window).or_insert_with(|| what.clone());
+            }
+        }
+    }
+
+    /// What `text` leaks, if anything.
+    fn find(&self, text: &str) -> Option<String> {
+        text.as_bytes().windows(WINDOW).find_map(|window| {
+            let window: [u8; WINDOW] = window.try_into().unwrap();
+            self.windows.contains(&window).then(|| {
+                format!(
+                    "{}: {:?}",
+                    self.names[&window],
+                    String::from_utf8_lossy(&window)
+                )
+            })
+        })
+    }
+}
+
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// `bytes` in base64 with `alphabet`, without padding (written here: the test needs no crate).
+fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// The needles catch what they must, and the encoder is base64.
+#[test]
+fn needles_catch_pieces_and_encodings_of_a_secret() {
+    assert_eq!(base64(b"Man", STANDARD), "TWFu");
+    assert_eq!(base64(b"Ma", STANDARD), "TWE");
+    assert_eq!(base64(b"\xfb\xff", URL_SAFE), "-_8");
+    let mut needles = Needles::default();
+    needles.add("the token", TOKEN);
+    let standard = |text: &[u8]| base64(text, STANDARD);
+    let leaks = [
+        TOKEN[..10].to_owned(),
+        TOKEN[TOKEN.len() - 8..].to_owned(),
+        format!("x{}y", &TOKEN[5..14]),
+        standard(TOKEN.as_bytes()),
+        format!("{}==", standard(&TOKEN.as_bytes()[..10])),
+        standard(format!("Authorization: Bearer {TOKEN}").as_bytes()),
+        standard(format!("a{TOKEN}").as_bytes()),
+        standard(format!("ab{}", &TOKEN[3..15]).as_bytes()),
+        base64(format!("user:{TOKEN}").as_bytes(), URL_SAFE),
+    ];
+    for leak in &leaks {
+        assert!(needles.find(leak).is_some(), "missed {leak:?}");
+    }
+    for harmless in [
+        &TOKEN[..7],
+        "token",
+        "Bearer (sensitive)",
+        "plan --target ada",
+    ] {
+        assert!(needles.find(harmless).is_none(), "{harmless:?}");
+    }
 }

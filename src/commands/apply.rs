@@ -154,7 +154,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
             eprintln!(
                 "  - {} ({})",
                 report::label(action),
-                action.id().unwrap_or("-")
+                intsync_plan::inert::visible(action.id().unwrap_or("-"))
             );
         }
     }

@@ -8,6 +8,9 @@ use crate::commands::plan::{classify, load_and_plan, rendered, write_plan_file};
 use crate::{Exit, output};
 
 pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Exit> {
+    if let Some(rev) = &args.baseline {
+        crate::baseline::check(rev)?;
+    }
     let Some((desired, mut plan)) = load_and_plan(config, args.target.as_deref(), &args.paths)?
     else {
         return Ok(Exit::Error);

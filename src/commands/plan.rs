@@ -296,6 +296,9 @@ pub fn load_and_plan(
 }
 
 pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
+    if let Some(rev) = &args.baseline {
+        crate::baseline::check(rev)?;
+    }
     let Some((desired, mut plan)) = load_and_plan(config, args.target.as_deref(), &args.paths)?
     else {
         return Ok(Exit::Error);

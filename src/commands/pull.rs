@@ -1,6 +1,7 @@
 //! `intsync pull`: keep drift instead of reverting it. The live values of the differing managed
 //! fields (with `--baseline`: the drifted ones only) are written into the manifests; only those
 //! values' text changes (`intsync_manifest::set_fields`), comments and layout stay (design §10).
+//! A field git changed too since the baseline is a conflict: not pulled, named, exit 1.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use intsync_manifest::FieldEdit;
 use intsync_plan::DesiredIntegration;
+use intsync_plan::inert::{code_span, visible};
 
 use crate::cli::PullArgs;
 use intsync_apply::SecretStore;
@@ -32,6 +34,9 @@ struct FileChange {
 }
 
 pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
+    if let Some(rev) = &args.baseline {
+        crate::baseline::check(rev)?;
+    }
     let config = Config::load(config)?;
     let target = config.target(args.target.as_deref())?;
     let provider = std::sync::Arc::new(target.provider()?);
@@ -68,9 +73,9 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;
 
     // The edits, per file: the drifted fields (every differing one without a baseline).
-    let (pulls, skipped) = intsync_plan::drift::pulls(&plan);
+    let pulls = intsync_plan::drift::pulls(&plan);
     let mut edits: BTreeMap<PathBuf, Vec<FieldEdit>> = BTreeMap::new();
-    for pull in pulls {
+    for pull in pulls.values {
         let Some((path, document)) = places.get(&pull.manifest) else {
             continue;
         };
@@ -80,10 +85,29 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             value: pull.value,
         });
     }
-    for line in &skipped {
+    for line in &pulls.skipped {
         eprintln!("note: {line}");
     }
+    let conflicts = pulls.conflicts.len();
+    let rev = args.baseline.as_deref().unwrap_or_default();
+    for conflict in &pulls.conflicts {
+        eprintln!(
+            "conflict: {}: {} was changed live (outside git) and in git since the baseline {}, so it is not pulled. Decide by hand: keep the manifest's value (the next `intsync apply` writes it over the live edit), or copy the live value (`intsync drift --baseline {}` shows it) into the manifest.",
+            visible(&conflict.manifest),
+            code_span(&conflict.field),
+            code_span(rev),
+            crate::baseline::shell_quoted(rev),
+        );
+    }
     if edits.is_empty() {
+        if conflicts > 0 {
+            eprintln!(
+                "Nothing pulled: {conflicts} field{} changed both live and in git need{} a person (above).",
+                output::plural(conflicts),
+                if conflicts == 1 { "s" } else { "" }
+            );
+            return Ok(Exit::Error);
+        }
         eprintln!(
             "Nothing to pull: {}.",
             if args.baseline.is_some() {
@@ -110,9 +134,10 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             }
         };
         let before = std::fs::read_to_string(&written)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        let after = intsync_manifest::set_fields(&before, &edits)
-            .with_context(|| format!("cannot rewrite `{}`", path.display()))?;
+            .with_context(|| format!("cannot read `{}`", visible(&path.display().to_string())))?;
+        let after = intsync_manifest::set_fields(&before, &edits).with_context(|| {
+            format!("cannot rewrite `{}`", visible(&path.display().to_string()))
+        })?;
         changes.push(FileChange {
             path,
             written,
@@ -126,7 +151,7 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     }
     let mut diff = String::new();
     for change in &changes {
-        let name = change.path.display().to_string();
+        let name = visible(&change.path.display().to_string()).into_owned();
         diff.push_str(
             &similar::TextDiff::from_lines(&change.before, &change.after)
                 .unified_diff()
@@ -170,7 +195,7 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     let mut not_written = Vec::new();
     for change in &changes {
         if stop.reason().is_some() {
-            not_written.push(change.path.display().to_string());
+            not_written.push(visible(&change.path.display().to_string()).into_owned());
             continue;
         }
         // Never overwrite an edit made since the file was read (an editor, a `git pull`).
@@ -178,13 +203,17 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
         if now != change.before {
             eprintln!(
                 "error: `{}` changed since it was read; it was not written (run `intsync pull` again)",
-                change.path.display()
+                visible(&change.path.display().to_string())
             );
             refused += 1;
             continue;
         }
-        output::write_atomically(&change.written, change.after.as_bytes())
-            .with_context(|| format!("cannot write `{}`", change.path.display()))?;
+        output::write_atomically(&change.written, change.after.as_bytes()).with_context(|| {
+            format!(
+                "cannot write `{}`",
+                visible(&change.path.display().to_string())
+            )
+        })?;
         written += 1;
     }
     eprintln!(
@@ -197,6 +226,14 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
             String::new()
         }
     );
+    if conflicts > 0 {
+        eprintln!(
+            "{conflicts} field{} changed both live and in git {} not pulled and need{} a person (above).",
+            output::plural(conflicts),
+            if conflicts == 1 { "was" } else { "were" },
+            if conflicts == 1 { "s" } else { "" }
+        );
+    }
     if let Some(reason) = stop.reason() {
         eprintln!(
             "Stopped: {} file{} not written (each file is written whole or not at all; run `intsync pull` again for the rest):",
@@ -208,7 +245,11 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
         }
         return Ok(signals::exit_code(reason));
     }
-    Ok(if refused > 0 { Exit::Error } else { Exit::Ok })
+    Ok(if refused > 0 || conflicts > 0 {
+        Exit::Error
+    } else {
+        Exit::Ok
+    })
 }
 
 /// The directory a pull may write in: the git repository holding the manifests, else the
@@ -241,16 +282,17 @@ fn repository_root(paths: &[PathBuf]) -> PathBuf {
 /// (or inside a linked directory), the file it leads to if that is inside `root`. Otherwise
 /// why it is refused, and what to do.
 fn write_place(path: &Path, root: &Path) -> Result<PathBuf, String> {
+    let shown = |p: &Path| visible(&p.display().to_string()).into_owned();
     let real = std::fs::canonicalize(path)
-        .map_err(|e| format!("cannot resolve `{}`: {e}", path.display()))?;
+        .map_err(|e| format!("cannot resolve `{}`: {e}", shown(path)))?;
     let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if real.starts_with(root) {
         return Ok(if linked { real } else { path.to_owned() });
     }
     Err(format!(
         "`{}` leads (through a symbolic link) to `{}`, outside the repository `{}`: pull writes only files of the repository. Copy that file into the repository in place of the link, or run pull where it belongs",
-        path.display(),
-        real.display(),
-        root.display()
+        shown(path),
+        shown(&real),
+        shown(root)
     ))
 }

@@ -2,6 +2,7 @@
 
 use intsync_apply::{Outcome, Report, SecretSaved};
 use intsync_plan::Action;
+use intsync_plan::inert::visible;
 
 use crate::output;
 
@@ -14,7 +15,8 @@ pub fn label(action: &Action) -> String {
     )
 }
 
-/// One line per finished write.
+/// One line per finished write. Ids come from the vendor: shown [`visible`], as names are by
+/// `{:?}`, so that none can write a terminal escape.
 pub fn item_line(action: &Action, outcome: &Outcome) -> String {
     let what = label(action);
     match outcome {
@@ -22,16 +24,16 @@ pub fn item_line(action: &Action, outcome: &Outcome) -> String {
             observed,
             adopted: false,
             ..
-        } => format!("created {what} ({})", observed.id),
+        } => format!("created {what} ({})", visible(&observed.id)),
         Outcome::Created {
             observed,
             adopted: true,
             ..
         } => format!(
             "created {what} ({}), read from live state as its answer was incomplete",
-            observed.id
+            visible(&observed.id)
         ),
-        Outcome::Updated { observed } => format!("updated {what} ({})", observed.id),
+        Outcome::Updated { observed } => format!("updated {what} ({})", visible(&observed.id)),
         Outcome::NotDone => format!("not done {what}: stopped before it was sent"),
         Outcome::Failed(_) => format!("FAILED {what}"),
     }
@@ -79,7 +81,7 @@ pub fn print(report: &Report) {
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::NotDone))
         {
-            eprintln!("  - {} ({})", label(action), action.manifest());
+            eprintln!("  - {} ({})", label(action), visible(action.manifest()));
         }
         eprintln!(
             "Not verified. Run `intsync apply` again to finish: it plans from live state and never creates duplicates."
@@ -91,11 +93,12 @@ pub fn print(report: &Report) {
     eprintln!("Failures:");
     for (action, outcome) in &report.items {
         if let Outcome::Failed(error) = outcome {
-            eprintln!("  - {}: {error}", label(action));
+            // A failure may quote the vendor's answer.
+            eprintln!("  - {}: {}", label(action), visible(&error.to_string()));
         }
     }
     for problem in &report.problems {
-        eprintln!("  - {problem}");
+        eprintln!("  - {}", visible(&problem.to_string()));
     }
     if report.stopped.is_none() {
         eprintln!(

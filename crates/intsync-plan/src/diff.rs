@@ -9,6 +9,8 @@
 //! escapes) otherwise. Keys in a path are bare when they are made of ASCII letters, digits, `_`,
 //! `-` and `$`, double-quoted otherwise (`properties."a.b".title`); list items are `[i]`.
 
+use std::fmt::Write as _;
+
 use intsync_manifest::Kind;
 use serde_json::{Map, Value};
 
@@ -138,8 +140,34 @@ pub fn key(name: &str) -> String {
     if bare { name.to_owned() } else { quoted(name) }
 }
 
+/// `text` double-quoted, with JSON's escapes (which YAML reads too), and every other
+/// [hidden](crate::inert::is_hidden) character escaped as well (`"\u202e"`, `"\U000e0041"`):
+/// a value never moves, recolours or reorders what a reader sees after it.
 fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if crate::inert::is_hidden(c) => {
+                let code = u32::from(c);
+                let _ = if code <= 0xffff {
+                    write!(out, "\\u{code:04x}")
+                } else {
+                    write!(out, "\\U{code:08x}")
+                };
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A value standing alone: a scalar in JSON spelling (strings double-quoted), a collection as
@@ -210,7 +238,7 @@ fn plain_is_safe(text: &str) -> bool {
         return false;
     }
     if text.chars().any(|c| {
-        c.is_control()
+        crate::inert::is_hidden(c)
             || matches!(
                 c,
                 ',' | '[' | ']' | '{' | '}' | '→' | '\u{2028}' | '\u{2029}' | '\u{feff}'
@@ -358,6 +386,28 @@ mod tests {
             r#"{plain: Secret key, url: https://x/y, word: "yes", number: "12", dash: "-x", comma: "a, b", empty: "", colon: "a:", comment: "a #b", arrow: "a → b", line: "a\nb", tag: "!x", "k:": 1}"#
         );
         assert_eq!(leaf(&json!("Secret key")), r#""Secret key""#);
+    }
+
+    /// Controls, DEL, C1 and invisible format characters never reach a reader raw, in values,
+    /// in plain members, or in keys: JSON's escapes, and `\u`/`\U` for the rest.
+    #[test]
+    fn hidden_characters_are_escaped_in_values_and_keys() {
+        let hostile = "a\u{1b}[2J\u{7f}\u{9b}\u{202e}\u{2066}\u{200b}\u{e0041}\n\"\\";
+        let expected = r#""a\u001b[2J\u007f\u009b\u202e\u2066\u200b\U000e0041\n\"\\""#;
+        assert_eq!(leaf(&json!(hostile)), expected);
+        assert_eq!(item(&json!(hostile)), expected);
+        assert_eq!(item(&json!(["ok", "x\u{202e}"])), r#"[ok, "x\u202e"]"#);
+        assert_eq!(key(hostile), expected);
+        assert_eq!(
+            lines(ADA, "f", json!({hostile: 1}), json!({hostile: 2})),
+            [format!("f.{expected}: 1 → 2")]
+        );
+        // JSON's spelling for everything JSON escapes.
+        let json_escaped = "\u{0}\u{1f}\u{8}\u{c}\t\r";
+        assert_eq!(
+            leaf(&json!(json_escaped)),
+            serde_json::to_string(json_escaped).unwrap()
+        );
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! Drift and pending (design §10): which differences of a plan someone made live, outside git
 //! (*drift*), and which git made and were not applied yet (*pending*).
 //!
-//! A changed field is pending when its desired value differs between the baseline (the
-//! manifests at the revision last applied) and now, or when the manifest is not in the
-//! baseline; drift otherwise. Without a baseline every difference is drift. Pure, like the
-//! planner.
+//! A changed field is drift when its live value is not the baseline's desired value (the
+//! manifests at the revision last applied): someone changed it live since. It is pending when
+//! its desired value differs between the baseline and now, or when the baseline did not manage
+//! it (or has no such manifest). A field can be both: git changed it *and* someone changed it
+//! live (`also_pending`); it counts as drift, so that no live edit goes unreported and is
+//! overwritten unseen by the next apply. Without a baseline every difference is drift. Pure,
+//! like the planner.
 
 use std::collections::HashMap;
 
 use intsync_manifest::Kind;
 use serde_json::{Map, Value};
 
-use crate::model::{Action, DesiredIntegration, Plan};
+use crate::inert::{code_span, visible};
+use crate::model::{Action, DesiredIntegration, Drift, Plan};
 use crate::normalize;
 
 /// The manifests at the baseline, indexed by identity: `metadata.id` when they have one, and
@@ -80,12 +84,13 @@ pub fn classify(plan: &mut Plan, desired: &[DesiredIntegration], baseline: Optio
                     None | Some(Some(_)) => sorted(body.keys()),
                 };
                 with_drift += usize::from(!fields.is_empty());
-                *drift = Some(fields);
+                *drift = Some(Drift::all(fields));
             }
             Action::Update {
                 kind,
                 manifest,
                 patch,
+                live,
                 drift,
                 ..
             }
@@ -93,12 +98,13 @@ pub fn classify(plan: &mut Plan, desired: &[DesiredIntegration], baseline: Optio
                 kind,
                 manifest,
                 patch,
+                live,
                 drift,
                 ..
             } => {
-                let fields = drifted(*kind, patch, then(manifest));
-                with_drift += usize::from(!fields.is_empty());
-                *drift = Some(fields);
+                let classified = drifted(*kind, patch, live, then(manifest));
+                with_drift += usize::from(!classified.drift.is_empty());
+                *drift = Some(classified);
             }
             Action::Noop { .. } => {}
         }
@@ -106,22 +112,45 @@ pub fn classify(plan: &mut Plan, desired: &[DesiredIntegration], baseline: Optio
     plan.summary.drift = Some(with_drift);
 }
 
-/// The fields of `patch` whose desired value is the baseline's (`then`: `None` without a
-/// baseline, `Some(None)` when the manifest is new since it).
+/// Which fields of `patch` drifted, against the baseline's manifest `then` (`None` without a
+/// baseline: all of them; `Some(None)` when the manifest is new since it: none). A field the
+/// baseline managed drifted when its `live` value is not the baseline's: when git did not
+/// change it (the patch is there because live differs from it), or when git changed it too
+/// and live no longer holds what was applied (`also_pending`). A field the baseline did not
+/// manage is pending only: nothing says what live held when it was applied.
 fn drifted(
     kind: Kind,
     patch: &Map<String, Value>,
+    live: &Map<String, Value>,
     then: Option<Option<&DesiredIntegration>>,
-) -> Vec<String> {
-    let fields = patch.iter().filter(|(field, now)| match then {
-        None => true,
-        Some(None) => false,
-        Some(Some(then)) => then
-            .spec
-            .get(field)
-            .is_some_and(|was| normalize::field_equal(kind, field, now, Some(&was))),
-    });
-    sorted(fields.map(|(field, _)| field))
+) -> Drift {
+    let then = match then {
+        None => return Drift::all(sorted(patch.keys())),
+        Some(None) => return Drift::default(),
+        Some(Some(then)) => then,
+    };
+    let mut drift = Vec::new();
+    let mut also_pending = Vec::new();
+    for (field, now) in patch {
+        let Some(was) = then.spec.get(field) else {
+            continue;
+        };
+        if normalize::field_equal(kind, field, now, Some(&was)) {
+            drift.push(field);
+        } else if !normalize::field_equal(
+            kind,
+            field,
+            live.get(field).unwrap_or(&Value::Null),
+            Some(&was),
+        ) {
+            drift.push(field);
+            also_pending.push(field);
+        }
+    }
+    Drift {
+        drift: sorted(drift.into_iter()),
+        also_pending: sorted(also_pending.into_iter()),
+    }
 }
 
 fn sorted<'k>(fields: impl Iterator<Item = &'k String>) -> Vec<String> {
@@ -144,7 +173,7 @@ pub fn only_drift(mut plan: Plan) -> Plan {
             patch, live, drift, ..
         } = action
         {
-            let keep = drift.clone().unwrap_or_default();
+            let keep = drift.as_ref().map(|d| d.drift.clone()).unwrap_or_default();
             patch.retain(|field, _| keep.contains(field));
             live.retain(|field, _| keep.contains(field));
         }
@@ -208,9 +237,9 @@ pub fn classify_moved(plan: &mut Plan, previous: &crate::Observed) {
                     ),
                 }));
                 with_drift += usize::from(!fields.is_empty());
-                *drift = Some(fields);
+                *drift = Some(Drift::all(fields));
             }
-            Action::Create { drift, .. } => *drift = Some(Vec::new()),
+            Action::Create { drift, .. } => *drift = Some(Drift::default()),
             Action::Noop { .. } => {}
         }
     }
@@ -226,13 +255,35 @@ pub struct Pull {
     pub value: Value,
 }
 
+/// What `intsync pull` does with a classified plan ([`pulls`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pulls {
+    /// The live values to write into the manifests.
+    pub values: Vec<Pull>,
+    /// What cannot be pulled and is left as it is, in words (a create with drift: the
+    /// integration is gone live; a field with no value live that the manifest cannot say).
+    pub skipped: Vec<String>,
+    /// Fields that drifted and that git changed too since the baseline (`also_pending`):
+    /// writing the live value would throw the git change away, keeping git's would throw the
+    /// live edit away, so a person decides.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A field changed both live (outside git) and in git since the baseline: not pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The manifest, as the plan names it (`manifests/a.yaml`, `manifests/all.yaml#2`).
+    pub manifest: String,
+    pub field: String,
+}
+
 /// What `intsync pull` writes for a classified plan: the live value of every drifted field of
 /// the update and blocked actions (blocked ones too: that is how a manifest adopts an approved
-/// integration's values). Also says, in words, what cannot be pulled: a create with drift (the
-/// integration is gone live) and a field with no value live that the API cannot clear.
-pub fn pulls(plan: &Plan) -> (Vec<Pull>, Vec<String>) {
-    let mut pulls = Vec::new();
-    let mut notes = Vec::new();
+/// integration's values), except the ones git changed too since the baseline, which are
+/// conflicts. Also says, in words, what cannot be pulled: a create with drift (the integration
+/// is gone live) and a field with no value live that the API cannot clear.
+pub fn pulls(plan: &Plan) -> Pulls {
+    let mut out = Pulls::default();
     for action in &plan.actions {
         let drift = action.drift().unwrap_or_default();
         let (kind, manifest, patch, live) = match action {
@@ -251,8 +302,9 @@ pub fn pulls(plan: &Plan) -> (Vec<Pull>, Vec<String>) {
                 ..
             } => (*kind, manifest, patch, live),
             Action::Create { kind, manifest, .. } if !drift.is_empty() => {
-                notes.push(format!(
-                    "{manifest}: {kind} {:?} is not live, so there is nothing to pull (`intsync apply` creates it again; delete the manifest to keep it gone)",
+                out.skipped.push(format!(
+                    "{}: {kind} {:?} is not live, so there is nothing to pull (`intsync apply` creates it again; delete the manifest to keep it gone)",
+                    visible(manifest),
                     action.name().unwrap_or("(unnamed)")
                 ));
                 continue;
@@ -260,19 +312,28 @@ pub fn pulls(plan: &Plan) -> (Vec<Pull>, Vec<String>) {
             Action::Create { .. } | Action::Noop { .. } => continue,
         };
         for field in patch.keys().filter(|f| drift.contains(f)) {
+            if action.also_pending().contains(field) {
+                out.conflicts.push(Conflict {
+                    manifest: manifest.clone(),
+                    field: field.clone(),
+                });
+                continue;
+            }
             let value = live.get(field).cloned().unwrap_or(Value::Null);
             if value.is_null() && !kind.field(field).is_some_and(|f| f.nullable) {
-                notes.push(format!(
-                    "{manifest}: `{field}` has no value live, and the manifest cannot say so; remove the line to stop managing it"
+                out.skipped.push(format!(
+                    "{}: {} has no value live, and the manifest cannot say so; remove the line to stop managing it",
+                    visible(manifest),
+                    code_span(field)
                 ));
                 continue;
             }
-            pulls.push(Pull {
+            out.values.push(Pull {
                 manifest: manifest.clone(),
                 field: field.clone(),
                 value,
             });
         }
     }
-    (pulls, notes)
+    out
 }

@@ -7,6 +7,7 @@
 
 mod diff;
 pub mod drift;
+pub mod inert;
 mod model;
 pub mod normalize;
 mod planner;
@@ -14,7 +15,7 @@ pub mod render;
 pub mod saves;
 
 pub use model::{
-    Action, Candidate, DEVELOPMENT, DesiredIntegration, Ignored, Observed, ObservedIntegration,
-    Plan, PlanError, Skipped, Summary, Unmanaged,
+    Action, Candidate, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed,
+    ObservedIntegration, Plan, PlanError, Skipped, Summary, Unmanaged,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

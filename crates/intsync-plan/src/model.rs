@@ -110,6 +110,32 @@ pub struct Ignored {
     pub id: String,
 }
 
+/// How the changed fields of an action divide between drift and pending (design §10,
+/// docs/drift.md), once [classified](crate::drift::classify). In the plan document these are
+/// the action's own `drift` and `also_pending` keys (flattened): absent before classifying.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// The fields changed live, outside git, sorted: their live value is not what was applied
+    /// (the baseline's). The patch's other fields are pending.
+    pub drift: Vec<String>,
+    /// Those of `drift` that git changed too since the baseline, sorted: someone edited them
+    /// live *and* a commit changed them, so they are drift and pending at once. `apply` would
+    /// write git's value over the live edit; `pull` leaves them to a person. Only with a
+    /// baseline; absent from the document when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_pending: Vec<String>,
+}
+
+impl Drift {
+    /// Every field drift, none also pending (no baseline, or a create missing live).
+    pub fn all(fields: Vec<String>) -> Drift {
+        Drift {
+            drift: fields,
+            also_pending: Vec::new(),
+        }
+    }
+}
+
 /// The status an Ada integration must have to be changed.
 pub const DEVELOPMENT: &str = "development";
 
@@ -129,8 +155,8 @@ pub enum Action {
         set_after_create: Vec<String>,
         /// With a baseline: the fields that are drift (all of the body when the manifest was
         /// already applied, so the integration went missing live; none when it is new in git).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        drift: Option<Vec<String>>,
+        #[serde(flatten)]
+        drift: Option<Drift>,
     },
     Update {
         kind: Kind,
@@ -149,10 +175,10 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_version: Option<u64>,
         fingerprint: String,
-        /// With a baseline: the fields of `patch` that are drift (changed live, not in git),
-        /// sorted; the others are pending.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        drift: Option<Vec<String>>,
+        /// Once classified: the fields of `patch` that are drift (changed live, outside git),
+        /// and which of them git changed too; the others are pending.
+        #[serde(flatten)]
+        drift: Option<Drift>,
     },
     Blocked {
         kind: Kind,
@@ -166,8 +192,8 @@ pub enum Action {
         reason: String,
         fingerprint: String,
         /// As on `Update`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        drift: Option<Vec<String>>,
+        #[serde(flatten)]
+        drift: Option<Drift>,
     },
     Noop {
         kind: Kind,
@@ -217,10 +243,21 @@ impl Action {
 
     /// The drifted fields, once classified (`None` before, or for a noop).
     pub fn drift(&self) -> Option<&[String]> {
+        self.classified().map(|d| d.drift.as_slice())
+    }
+
+    /// The drifted fields git changed too since the baseline (empty when none, or before
+    /// classifying).
+    pub fn also_pending(&self) -> &[String] {
+        self.classified().map_or(&[], |d| d.also_pending.as_slice())
+    }
+
+    /// How its changed fields divide between drift and pending, once classified.
+    pub fn classified(&self) -> Option<&Drift> {
         match self {
             Action::Create { drift, .. }
             | Action::Update { drift, .. }
-            | Action::Blocked { drift, .. } => drift.as_deref(),
+            | Action::Blocked { drift, .. } => drift.as_ref(),
             Action::Noop { .. } => None,
         }
     }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::diff::{self, Change};
+use crate::inert::{code_span, html_code, longest_backtick_run, visible};
 use crate::model::{Action, Plan};
 
 /// `--format json`: design §7's shape, `format_version: 1`, the document's own keys sorted and
@@ -80,16 +81,21 @@ impl Style {
     }
 }
 
+/// `Kind "name" (id)`: the name as Rust debug-quotes it and the id [`visible`], so that neither
+/// can move the cursor, recolour or reorder the reviewer's terminal.
 fn title(kind: &str, name: Option<&str>, id: Option<&str>) -> String {
     let mut t = format!("{kind} {:?}", name.unwrap_or("(unnamed)"));
     if let Some(id) = id {
-        let _ = write!(t, " ({id})");
+        let _ = write!(t, " ({})", visible(id));
     }
     t
 }
 
 /// The mark of a drifted field (changed live, outside git), on each of its lines.
 const DRIFT_MARK: &str = "[drift] ";
+
+/// The mark of a drifted field that git changed too since the baseline.
+const ALSO_PENDING_MARK: &str = "[drift (also pending)] ";
 
 /// The lines of the changed fields of an update or a blocked action, each with the drift mark
 /// of its field: `(change, mark)`.
@@ -99,10 +105,13 @@ fn changes(
     live: &Map<String, Value>,
 ) -> Vec<(Change, &'static str)> {
     let drift = action.drift().unwrap_or_default();
+    let also_pending = action.also_pending();
     let mut lines = Vec::new();
     for (field, new) in patch {
         let old = live.get(field).unwrap_or(&Value::Null);
-        let mark = if drift.contains(field) {
+        let mark = if also_pending.contains(field) {
+            ALSO_PENDING_MARK
+        } else if drift.contains(field) {
             DRIFT_MARK
         } else {
             ""
@@ -162,7 +171,13 @@ fn drift_note(action: &Action) -> Option<String> {
             "**Drift** (changed live, outside git): {}",
             fields
                 .iter()
-                .map(|f| format!("`{}`", html(f)))
+                .map(|f| {
+                    if action.also_pending().contains(f) {
+                        format!("{} (also pending: changed in git too)", code_span(f))
+                    } else {
+                        code_span(f)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -202,7 +217,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 set_after_create,
                 drift,
             } => {
-                let missing = if drift.as_ref().is_some_and(|d| !d.is_empty()) {
+                let missing = if drift.as_ref().is_some_and(|d| !d.drift.is_empty()) {
                     format!(" {}", style.yellow("[drift: applied before, missing live]"))
                 } else {
                     String::new()
@@ -212,7 +227,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     "{} {} will be created{missing}  {}",
                     style.green("+"),
                     style.bold(&title(kind.as_str(), name.as_deref(), None)),
-                    style.dim(manifest)
+                    style.dim(&visible(manifest))
                 );
                 for line in diff::block(body) {
                     let _ = writeln!(out, "    {}", style.green(&line));
@@ -239,7 +254,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                     "{} {} will be updated  {}",
                     style.yellow("~"),
                     style.bold(&title(kind.as_str(), name.as_deref(), Some(id))),
-                    style.dim(manifest)
+                    style.dim(&visible(manifest))
                 );
                 for (change, mark) in changes(action, patch, live) {
                     let _ = writeln!(out, "    {}", painted(&change, mark, style));
@@ -256,13 +271,13 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 reason,
                 ..
             } => {
-                let status = live_status.as_deref().unwrap_or("unknown");
+                let status = visible(live_status.as_deref().unwrap_or("unknown"));
                 let _ = writeln!(
                     out,
                     "{} {} is blocked: {reason} (status: {status})  {}",
                     style.red("!"),
                     style.bold(&title(kind.as_str(), name.as_deref(), Some(id))),
-                    style.dim(manifest)
+                    style.dim(&visible(manifest))
                 );
                 for (change, mark) in changes(action, patch, live) {
                     let _ = writeln!(out, "    {}", painted(&change, mark, style));
@@ -285,14 +300,14 @@ pub fn text(plan: &Plan, style: Style) -> String {
         let _ = writeln!(
             out,
             "Skipped (target `{}` does not serve this kind):",
-            plan.target
+            visible(&plan.target)
         );
         for s in &plan.skipped {
             let _ = writeln!(
                 out,
                 "  - {}  {}",
                 title(s.kind.as_str(), s.name.as_deref(), None),
-                style.dim(&s.manifest)
+                style.dim(&visible(&s.manifest))
             );
         }
     }
@@ -311,7 +326,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
 
 /// Says that a create is followed by a PATCH of `fields` (the vendor's create does not take them).
 fn after_create_note(fields: &[String]) -> String {
-    let names: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+    let names: Vec<String> = fields.iter().map(|f| code_span(f)).collect();
     format!(
         "then {} {} set by a PATCH right after the create (the vendor's create does not take {})",
         names.join(", "),
@@ -327,16 +342,10 @@ fn ignored_note(ignored: usize) -> String {
     )
 }
 
-fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// A fence longer than any run of backticks in `body`.
+/// A fence longer than any run of backticks in `body`, so that no line of it can close the
+/// block (its lines' values are already [`visible`]: no line break of a value starts a line).
 fn fence(body: &str) -> String {
-    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    "`".repeat(longest.max(2) + 1)
+    "`".repeat(longest_backtick_run(body).max(2) + 1)
 }
 
 /// `lines` in a fenced code block of `language`.
@@ -387,8 +396,8 @@ fn action_block(action: &Action) -> Option<String> {
         } => {
             let lines = changes(action, patch, live);
             let block = format!(
-                "{reason} (status: `{}`)\n\n{}",
-                html(live_status.as_deref().unwrap_or("unknown")),
+                "{reason} (status: {})\n\n{}",
+                code_span(live_status.as_deref().unwrap_or("unknown")),
                 code_block("diff", lines.iter().map(|(c, mark)| c.line(mark)))
             );
             ("⛔", "blocked", block)
@@ -399,15 +408,16 @@ fn action_block(action: &Action) -> Option<String> {
         Some(note) => format!("{note}\n\n{block}"),
         None => block,
     };
+    // The summary line is HTML (Markdown is not parsed there): names in `<code>`, escaped.
     let id = action
         .id()
-        .map(|id| format!(" (<code>{}</code>)", html(id)))
+        .map(|id| format!(" ({})", html_code(id)))
         .unwrap_or_default();
     Some(format!(
-        "<details><summary>{sign} {verb} <code>{}</code> <b>{}</b>{id} — <code>{}</code></summary>\n\n{block}\n</details>\n\n",
+        "<details><summary>{sign} {verb} <code>{}</code> <b>{}</b>{id} — {}</summary>\n\n{block}\n</details>\n\n",
         action.kind(),
-        html(action.name().unwrap_or("(unnamed)")),
-        html(action.manifest())
+        html_code(action.name().unwrap_or("(unnamed)")),
+        html_code(action.manifest())
     ))
 }
 
@@ -422,7 +432,7 @@ fn blocked_note(blocked: &[&Action]) -> String {
             }
         }
     }
-    let statuses: Vec<String> = statuses.iter().map(|s| format!("`{}`", html(s))).collect();
+    let statuses: Vec<String> = statuses.iter().map(|s| code_span(s)).collect();
     let (count, these, them) = match blocked.len() {
         1 => ("1 change is blocked".to_owned(), "this one is", "it"),
         n => (format!("{n} changes are blocked"), "these are", "them"),
@@ -467,7 +477,7 @@ fn chars(text: &str) -> usize {
 pub fn markdown_titled(plan: &Plan, what: &str) -> String {
     let s = &plan.summary;
     let mut head = String::new();
-    let _ = writeln!(head, "### intsync {what} for `{}`\n", plan.target);
+    let _ = writeln!(head, "### intsync {what} for {}\n", code_span(&plan.target));
     let _ = writeln!(
         head,
         "| to create | to update | blocked | unchanged | unmanaged |"
@@ -505,10 +515,10 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
         for u in &plan.unmanaged {
             let _ = writeln!(
                 block,
-                "- `{}` {} (`{}`)",
+                "- `{}` {} ({})",
                 u.kind,
-                html(u.name.as_deref().unwrap_or("(unnamed)")),
-                html(&u.id)
+                code_span(u.name.as_deref().unwrap_or("(unnamed)")),
+                code_span(&u.id)
             );
         }
         block.push_str("\n</details>\n\n");

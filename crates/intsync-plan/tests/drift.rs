@@ -2,7 +2,7 @@
 //! watch's "moved since the last reading".
 
 use intsync_manifest::Kind;
-use intsync_plan::drift::{Baseline, classify, classify_moved, only_drift};
+use intsync_plan::drift::{Baseline, Conflict, classify, classify_moved, only_drift, pulls};
 use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, plan};
 use serde_json::{Map, Value, json};
 
@@ -191,4 +191,147 @@ fn moved_since_the_last_reading_is_drift() {
     let mut unchanged = plan("t", &now, &before).unwrap();
     classify_moved(&mut unchanged, &before);
     assert!(!only_drift(unchanged).has_changes);
+}
+
+/// Git changed `description` since the baseline and someone changed it live too: drift, even
+/// though it is also pending (issue #21). `author`, changed in git only, is pending; `contact`,
+/// new in git (not managed at the baseline) and different live, is pending only.
+#[test]
+fn a_field_changed_in_git_and_live_is_drift_and_also_pending() {
+    let then = vec![desired(
+        "a.yaml",
+        None,
+        json!({"name": "A", "description": "applied", "author": "applied"}),
+    )];
+    let now = vec![desired(
+        "a.yaml",
+        None,
+        json!({"name": "A", "description": "from git", "author": "from git", "contact": "x@y.z"}),
+    )];
+    let state = observed(vec![live(
+        "1",
+        json!({"name": "A", "description": "from the dashboard", "author": "applied", "contact": "a@b.c"}),
+    )]);
+    let mut planned = plan("t", &now, &state).unwrap();
+    classify(&mut planned, &now, Some(&Baseline::new(&then)));
+    assert_eq!(drift_of(&planned.actions[0]), ["description"]);
+    assert_eq!(planned.actions[0].also_pending(), ["description"]);
+    assert_eq!(planned.summary.drift, Some(1));
+
+    // The plan document: `drift` keeps its meaning, `also_pending` says which are both.
+    let json: Value = serde_json::from_str(&intsync_plan::render::json(&planned)).unwrap();
+    assert_eq!(json["actions"][0]["drift"], json!(["description"]));
+    assert_eq!(json["actions"][0]["also_pending"], json!(["description"]));
+    let text = intsync_plan::render::text(&planned, intsync_plan::render::Style::default());
+    assert!(
+        text.contains(
+            "    [drift (also pending)] description: \"from the dashboard\" → \"from git\"\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("    author: \"applied\" → \"from git\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    contact: \"a@b.c\" → \"x@y.z\"\n"),
+        "{text}"
+    );
+    let markdown = intsync_plan::render::markdown(&planned);
+    assert!(
+        markdown.contains("**Drift** (changed live, outside git): `description` (also pending: changed in git too)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("[drift (also pending)] description: "),
+        "{markdown}"
+    );
+
+    // `pull` leaves it to a person.
+    let pulls = pulls(&planned);
+    assert!(pulls.values.is_empty(), "{:?}", pulls.values);
+    assert_eq!(
+        pulls.conflicts,
+        [Conflict {
+            manifest: "a.yaml".into(),
+            field: "description".into()
+        }]
+    );
+
+    let drift = only_drift(planned);
+    assert!(drift.has_changes, "`intsync drift` reports it");
+    assert_eq!(drift.actions[0].also_pending(), ["description"]);
+    let Action::Update { patch, .. } = &drift.actions[0] else {
+        panic!()
+    };
+    assert_eq!(patch.keys().collect::<Vec<_>>(), ["description"]);
+}
+
+/// Live back at what was applied while git changed the field: pending only, not drift.
+#[test]
+fn a_field_changed_in_git_only_is_pending() {
+    let then = vec![desired(
+        "a.yaml",
+        None,
+        json!({"name": "A", "description": "applied"}),
+    )];
+    let now = vec![desired(
+        "a.yaml",
+        None,
+        json!({"name": "A", "description": "from git"}),
+    )];
+    let state = observed(vec![live(
+        "1",
+        json!({"name": "A", "description": "applied"}),
+    )]);
+    let mut planned = plan("t", &now, &state).unwrap();
+    classify(&mut planned, &now, Some(&Baseline::new(&then)));
+    assert!(drift_of(&planned.actions[0]).is_empty());
+    assert!(planned.actions[0].also_pending().is_empty());
+    assert!(!only_drift(planned).has_changes);
+}
+
+/// The classification survives `plan --out` and `apply --plan`: `drift` and `also_pending`
+/// read back as written; a plan without them (unclassified, or from before `also_pending`)
+/// reads as before.
+#[test]
+fn classified_plans_read_back() {
+    let then = vec![desired(
+        "a.yaml",
+        None,
+        json!({"name": "A", "description": "applied", "author": "a"}),
+    )];
+    let now = vec![desired(
+        "a.yaml",
+        None,
+        json!({"name": "A", "description": "from git", "author": "a"}),
+    )];
+    let state = observed(vec![live(
+        "1",
+        json!({"name": "A", "description": "edited", "author": "edited"}),
+    )]);
+    let unclassified = plan("t", &now, &state).unwrap();
+    let mut planned = unclassified.clone();
+    classify(&mut planned, &now, Some(&Baseline::new(&then)));
+    assert_eq!(drift_of(&planned.actions[0]), ["author", "description"]);
+    assert_eq!(planned.actions[0].also_pending(), ["description"]);
+    for plan in [&planned, &unclassified] {
+        let text = intsync_plan::render::json(plan);
+        let read: intsync_plan::Plan = serde_json::from_str(&text).unwrap();
+        assert_eq!(&read, plan, "{text}");
+    }
+    let text = intsync_plan::render::json(&unclassified);
+    assert!(
+        !text.contains("drift") && !text.contains("also_pending"),
+        "{text}"
+    );
+    // A plan written before `also_pending` existed.
+    let old = intsync_plan::render::json(&planned).replace(
+        "\"also_pending\": [\n        \"description\"\n      ],\n",
+        "",
+    );
+    assert!(!old.contains("also_pending"), "{old}");
+    let read: intsync_plan::Plan = serde_json::from_str(&old).unwrap();
+    assert_eq!(drift_of(&read.actions[0]), ["author", "description"]);
+    assert!(read.actions[0].also_pending().is_empty());
 }

@@ -224,14 +224,16 @@ proptest! {
         let want = desired(&text);
         let mut planned = plan("t", &want, &live).unwrap();
         classify(&mut planned, &want, None);
-        let (pulls, notes) = pulls(&planned);
-        prop_assert!(notes.is_empty(), "{notes:?}");
+        let pulls = pulls(&planned);
+        prop_assert!(pulls.skipped.is_empty(), "{:?}", pulls.skipped);
+        prop_assert!(pulls.conflicts.is_empty(), "no baseline, no conflict: {:?}", pulls.conflicts);
         let documents: BTreeMap<&str, usize> = want
             .iter()
             .enumerate()
             .map(|(i, d)| (d.manifest.as_str(), i))
             .collect();
         let edits: Vec<FieldEdit> = pulls
+            .values
             .into_iter()
             .map(|p| FieldEdit {
                 document: documents[p.manifest.as_str()],

@@ -317,9 +317,9 @@ fn four_hundred_updates_fit_in_a_comment() {
     assert!(markdown.contains("`intsync plan --out plan.json`"));
     assert!(markdown.ends_with("\nPlan: 0 to create, 400 to update, 0 blocked, 0 unchanged\n"));
     // Kept in order: the first ones.
-    assert!(markdown.contains("<b>Integration 000</b>"));
-    assert!(markdown.contains(&format!("<b>Integration {:03}</b>", kept - 1)));
-    assert!(!markdown.contains(&format!("<b>Integration {kept:03}</b>")));
+    assert!(markdown.contains("<b><code>Integration 000</code></b>"));
+    assert!(markdown.contains(&format!("<b><code>Integration {:03}</code></b>", kept - 1)));
+    assert!(!markdown.contains(&format!("<b><code>Integration {kept:03}</code></b>")));
 
     let head: String = markdown.lines().take(24).collect::<Vec<_>>().join("\n");
     let tail: String = {
