@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use intsync_apply::intents::{self, LeftSecret, Leftover};
 use intsync_apply::{Holder, LockError, SecretStore, TargetLock};
 use intsync_plan::Observed;
+use intsync_plan::inert::visible;
 use intsync_provider::Provider;
 
 use crate::config::Target;
@@ -22,23 +23,10 @@ pub fn holder_text(holder: &Holder) -> String {
     format!(
         "pid {} on {} (`intsync {}`, since {})",
         holder.pid,
-        output_safe(&holder.host),
-        output_safe(&holder.command),
+        visible(&holder.host),
+        visible(&holder.command),
         timestamp(holder.since_ms)
     )
-}
-
-/// Text read from a file another process wrote, fit to print: control characters escaped.
-fn output_safe(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// Takes target `target`'s writer lock for `command`, waiting up to `timeout`. The error says
@@ -170,7 +158,7 @@ pub fn leftover_line(leftover: &Leftover, policy: Leftovers) -> String {
                 .unwrap_or_default(),
             timestamp(intent.sent_ms),
             intent.pid,
-            output_safe(&intent.host)
+            visible(&intent.host)
         )
     };
     let stopped = "a run stopped while creating";
@@ -238,7 +226,7 @@ pub fn leftover_line(leftover: &Leftover, policy: Leftovers) -> String {
         Leftover::Unreadable { recorded, reason } => format!(
             "warning: `{}` records a create an earlier run had in flight, but cannot be read ({}); look for that integration live, then remove the file.",
             recorded.path.display(),
-            output_safe(reason)
+            visible(reason)
         ),
     }
 }
