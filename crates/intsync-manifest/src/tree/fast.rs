@@ -25,14 +25,14 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use super::{Key, MAX_DEPTH, MAX_NODES, Node, Span, Value, resolve_plain};
+use super::{Key, MAX_DEPTH, MAX_DOCUMENTS, MAX_NODES, Node, Span, Value, core};
 
 /// Collections nested deeper than this decline (the builder refuses at `MAX_DEPTH`).
 const DEPTH_LIMIT: usize = MAX_DEPTH - 16;
 /// More nodes than this decline (the builder refuses at `MAX_NODES`).
 const NODE_LIMIT: usize = MAX_NODES / 4;
-/// More documents than this decline (the builder refuses at 1,000).
-const DOCUMENT_LIMIT: usize = 100;
+/// More documents than this decline (the builder refuses at `MAX_DOCUMENTS`).
+const DOCUMENT_LIMIT: usize = MAX_DOCUMENTS / 10;
 /// Longer implicit keys decline: YAML limits them to 1,024 characters.
 const KEY_LIMIT: usize = 1_000;
 
@@ -326,7 +326,11 @@ impl<'s> Parser<'s> {
         self.count()?;
         let span = self.span(line, scalar.start, scalar.end - scalar.start);
         let value = if scalar.plain {
-            resolve_plain(&scalar.text).unwrap_or_else(|| Value::String(scalar.text.into_owned()))
+            // A value granit's path refuses (`.inf`) declines: the error is granit's to report.
+            match core(&scalar.text).plain_value().ok()? {
+                Some(value) => value,
+                None => Value::String(scalar.text.into_owned()),
+            }
         } else {
             Value::String(scalar.text.into_owned())
         };
@@ -828,6 +832,17 @@ mod tests {
     }
 
     fn plain(text: String, seed: u32) -> Written {
+        // What the loader refuses plain (`.inf`, `.nan`) is written quoted, as a person would.
+        if matches!(
+            core(&text),
+            super::super::Core::NotJson | super::super::Core::Radix(None)
+        ) {
+            let quoted = double_quote(&text, seed);
+            return Written {
+                block: quoted.clone(),
+                flow: quoted,
+            };
+        }
         let flow = if flow_safe(&text) {
             text.clone()
         } else {
@@ -1708,8 +1723,11 @@ spec:
         );
         assert_eq!(
             doc.to_json(),
-            serde_json::json!({"1": "a", "true": 31, "null": null, "2": "3",
-                "big": "123456789012345678901234567890", "yes": -0.5})
+            serde_json::from_str::<serde_json::Value>(
+                r#"{"1": "a", "true": 31, "null": null, "2": "3",
+                "big": 123456789012345678901234567890, "yes": -0.5}"#
+            )
+            .unwrap()
         );
         let doc = fast_one("a: 1\na: 2\n");
         assert_eq!(
