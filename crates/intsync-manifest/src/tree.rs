@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use granit_parser::{Event, Marker, Parser, ScalarStyle, StructureStyle, Tag};
 
 mod fast;
+#[cfg(test)]
+mod suite;
 
 /// Where a key or value sits in its source text: 1-based line and column (in characters), and
 /// the byte range, which is what miette labels need.
