@@ -1620,6 +1620,63 @@ spec:
         }
     }
 
+    /// Past a limit of the full parser's (nodes, depth, documents), the fast reader declines,
+    /// so that the file is refused with granit's diagnostic, exactly as if the fast reader did
+    /// not exist. Each source here would be read by the fast reader without its own check of
+    /// that limit (its node count, the depth of a block mapping, a block sequence or a flow,
+    /// its document count).
+    #[test]
+    fn past_a_limit_the_fast_reader_declines_and_the_file_is_refused() {
+        use super::super::{MAX_DOCUMENTS, ParseErrorKind, parse_documents};
+        let sources = [
+            ("250,000 entries", "- x\n".repeat(250_000)),
+            (
+                "250,000 entries in a flow",
+                format!("a: [{}]\n", vec!["x"; 250_000].join(", ")),
+            ),
+            (
+                "125,000 pairs",
+                (0..125_000).map(|i| format!("k{i}: v\n")).collect(),
+            ),
+            (
+                "block mappings 60 deep",
+                (0..60).map(|i| format!("{}k:\n", "  ".repeat(i))).collect(),
+            ),
+            (
+                "block sequences 60 deep",
+                (0..60).map(|i| format!("{}-\n", "  ".repeat(i))).collect(),
+            ),
+            (
+                "compact sequences 60 deep",
+                format!("{}x\n", "- ".repeat(60)),
+            ),
+            (
+                "flows 60 deep",
+                format!("a: {}{}\n", "[".repeat(60), "]".repeat(60)),
+            ),
+            ("1,001 documents", "a: 1\n---\n".repeat(MAX_DOCUMENTS + 1)),
+        ];
+        for (what, source) in &sources {
+            assert!(parse(source).is_none(), "{what}: the fast reader read it");
+            let read = parse_documents(source);
+            let granit = parse_documents_granit(source);
+            assert_eq!(format!("{read:?}"), format!("{granit:?}"), "{what}");
+            let errors = read.expect_err(what);
+            assert_eq!(errors.len(), 1, "{what}: {errors:?}");
+            assert_eq!(errors[0].kind, ParseErrorKind::Limit, "{what}: {errors:?}");
+        }
+        // Just inside the limits, both read it (and agree).
+        let inside = [
+            "- x\n".repeat(40_000),
+            (0..30).map(|i| format!("{}k:\n", "  ".repeat(i))).collect(),
+            // Markers count as documents for the fast reader: 40 of each.
+            "a: 1\n---\n".repeat(40),
+        ];
+        for (i, source) in inside.iter().enumerate() {
+            assert_eq!(check_agrees(source), Ok(true), "inside #{i}");
+        }
+    }
+
     // ---- Spans ------------------------------------------------------------------------------
 
     #[test]
