@@ -61,6 +61,8 @@ codes! {
     YamlSyntax = "yaml_syntax",
     /// The YAML exceeds a safety limit (alias expansion, nesting depth, node count).
     YamlTooComplex = "yaml_too_complex",
+    /// A number JSON cannot carry: `.inf`, `-.inf`, `.nan` (JSON has no infinity or NaN).
+    NonJsonNumber = "non_json_number",
     /// A mapping has the same key twice.
     DuplicateKey = "duplicate_key",
     /// A top-level document is not a mapping.

@@ -99,10 +99,12 @@ pub enum EditError {
 /// the new text. See the module documentation for the rules; edits are applied from the end of
 /// the file backwards, so they may come in any order.
 pub fn set_fields(source: &str, edits: &[FieldEdit]) -> Result<String, EditError> {
-    let documents = tree::parse_documents(source).map_err(|e| {
-        let span = e.span.unwrap_or_default();
+    let documents = tree::parse_documents(source).map_err(|errors| {
+        // Never empty; the first one is where the file stops being readable.
+        let first = errors.into_iter().next();
+        let span = first.as_ref().and_then(|e| e.span).unwrap_or_default();
         EditError::Parse {
-            message: e.message,
+            message: first.map(|e| e.message).unwrap_or_default(),
             line: span.line,
             column: span.column,
         }
@@ -155,8 +157,11 @@ pub fn set_fields(source: &str, edits: &[FieldEdit]) -> Result<String, EditError
 /// The edited text must parse to the same documents, with only the edited fields changed, each
 /// to its new value.
 fn verify(before: &[tree::Node], text: &str, edits: &[FieldEdit]) -> Result<(), EditError> {
-    let after = tree::parse_documents(text).map_err(|e| EditError::Verification {
-        detail: format!("the result does not parse: {}", e.message),
+    let after = tree::parse_documents(text).map_err(|errors| EditError::Verification {
+        detail: format!(
+            "the result does not parse: {}",
+            errors.first().map_or("", |e| e.message.as_str())
+        ),
     })?;
     if after.len() != before.len() {
         return Err(EditError::Verification {

@@ -33,8 +33,8 @@ fn plain_ok(text: &str) -> bool {
     if other_tools_read_as_non_string(text) {
         return false;
     }
-    // Anything the loader would resolve to null, a boolean or a number stays quoted.
-    matches!(crate::tree::plain_scalar(text), crate::tree::Value::String(s) if s == text)
+    // Anything the loader would resolve to null, a boolean or a number, or refuse, stays quoted.
+    crate::tree::core(text) == crate::tree::Core::Str
 }
 
 /// Whether some YAML reader (1.2 core schema at any range, or 1.1: `_` separators, `0b`,

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::diagnostic::{Code, Diagnostic, SourceFile, display_path};
 use crate::model::{Kind, Manifest};
 use crate::rules::{self, Claims};
-use crate::tree::{self, Span};
+use crate::tree::{self, ParseErrorKind, Span};
 
 /// Files above this size are refused unread: a manifest is a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -364,27 +364,17 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
 fn check_source(file: Arc<SourceFile>) -> FileResult {
     let documents = match tree::parse_documents(&file.text) {
         Ok(documents) => documents,
-        Err(error) => {
-            let (code, help) = if error.limit_exceeded {
-                (
-                    Code::YamlTooComplex,
-                    "manifests are small hand-written files: remove deep nesting or repeated aliases",
-                )
-            } else {
-                (
-                    Code::YamlSyntax,
-                    "fix the YAML syntax here; `intsync validate` reads every other file regardless",
-                )
+        Err(errors) => {
+            let diagnostics = errors
+                .into_iter()
+                .map(|error| parse_diagnostic(&file, error))
+                .collect();
+            return FileResult {
+                file,
+                manifests: Vec::new(),
+                claims: Vec::new(),
+                diagnostics,
             };
-            let span = error.span.unwrap_or_default();
-            let mut d = Diagnostic::error(code, &file, span, error.message);
-            d.label(if error.limit_exceeded {
-                "limit exceeded"
-            } else {
-                "invalid YAML"
-            })
-            .help(help);
-            return FileResult::failed(file, d);
         }
     };
     let mut result = FileResult {
@@ -400,6 +390,31 @@ fn check_source(file: Arc<SourceFile>) -> FileResult {
         result.diagnostics.extend(checked.diagnostics);
     }
     result
+}
+
+/// The diagnostic of a YAML error that stopped a file from being read.
+fn parse_diagnostic(file: &Arc<SourceFile>, error: tree::ParseError) -> Diagnostic {
+    let (code, label, help) = match error.kind {
+        ParseErrorKind::Syntax => (
+            Code::YamlSyntax,
+            "invalid YAML",
+            "fix the YAML syntax here; `intsync validate` reads every other file regardless",
+        ),
+        ParseErrorKind::Limit => (
+            Code::YamlTooComplex,
+            "limit exceeded",
+            "manifests are small hand-written files: remove deep nesting or repeated aliases",
+        ),
+        ParseErrorKind::NotJson => (
+            Code::NonJsonNumber,
+            "no JSON number",
+            "JSON, and so the vendor's API, has no infinity or NaN: quote the value to send a string, or write a finite number",
+        ),
+    };
+    let span = error.span.unwrap_or_default();
+    let mut d = Diagnostic::error(code, file, span, error.message);
+    d.label(label).help(help);
+    d
 }
 
 /// The file a claim was made in: held (its text still in memory), or only its path, read again

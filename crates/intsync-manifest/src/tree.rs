@@ -12,9 +12,11 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{Event, Marker, Parser, ScalarStyle, Tag};
+use granit_parser::{Event, Marker, Parser, ScalarStyle, StructureStyle, Tag};
 
 mod fast;
+#[cfg(test)]
+mod suite;
 
 /// Where a key or value sits in its source text: 1-based line and column (in characters), and
 /// the byte range, which is what miette labels need.
@@ -167,31 +169,80 @@ impl Node {
 pub(crate) const MAX_DEPTH: usize = 48;
 /// Nodes in one file, aliases counted at their expanded size.
 pub(crate) const MAX_NODES: usize = 200_000;
-const MAX_DOCUMENTS: usize = 1_000;
+pub(crate) const MAX_DOCUMENTS: usize = 1_000;
+
+/// What kind of problem a [`ParseError`] is: the caller chooses its diagnostic code by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// Not YAML, or YAML intsync does not read: a tag outside the core schema, a value that
+    /// does not match its core tag, a key that is not a string.
+    Syntax,
+    /// Past a safety limit: nodes (aliases at their expanded size), nesting, documents, the
+    /// digits of a hexadecimal or octal integer.
+    Limit,
+    /// A number JSON has no spelling for (`.inf`, `-.inf`, `.nan`).
+    NotJson,
+}
 
 /// A YAML error that stops a file from being read, with where it happened when known.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
 pub struct ParseError {
+    pub kind: ParseErrorKind,
     pub message: String,
     pub span: Option<Span>,
-    pub limit_exceeded: bool,
 }
 
 impl ParseError {
     fn at(span: Span, message: impl Into<String>) -> ParseError {
         ParseError {
+            kind: ParseErrorKind::Syntax,
             message: message.into(),
             span: Some(span),
-            limit_exceeded: false,
         }
     }
 
     fn limit(span: Span, message: impl Into<String>) -> ParseError {
         ParseError {
-            limit_exceeded: true,
+            kind: ParseErrorKind::Limit,
             ..ParseError::at(span, message)
         }
     }
+
+    /// Why the scalar `text` at `span` has no value.
+    fn value(span: Span, text: &str, problem: ValueProblem) -> ParseError {
+        let text = shown(text);
+        match problem {
+            ValueProblem::NotJson => ParseError {
+                kind: ParseErrorKind::NotJson,
+                ..ParseError::at(
+                    span,
+                    format!(
+                        "`{text}` is a number JSON cannot carry (JSON has no infinity or NaN); quote it (\"{text}\") if a string is meant"
+                    ),
+                )
+            },
+            ValueProblem::TooLong => ParseError::limit(
+                span,
+                format!("a hexadecimal or octal integer of more than {MAX_RADIX_DIGITS} digits"),
+            ),
+            ValueProblem::Tag(message) => ParseError::at(span, message),
+        }
+    }
+}
+
+/// A scalar's text as a message shows it: escaped (it comes from the file), and cut short.
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut out: String = text
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(SHOWN).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 fn marker_span(source: &str, start: Marker, end: Marker) -> Span {
@@ -216,12 +267,14 @@ enum Frame {
         span: Span,
         anchor: usize,
         start: usize,
+        flow: bool,
     },
     Mapping {
         span: Span,
         anchor: usize,
         start: usize,
         key: Option<Key>,
+        flow: bool,
     },
 }
 
@@ -237,6 +290,11 @@ struct Builder<'s> {
     anchors: HashMap<usize, (Node, usize)>,
     nodes: usize,
     documents: Vec<Node>,
+    /// Open flow collections (`[...]`, `{...}`).
+    flows: usize,
+    /// Values that cannot be read, in source order: the file is refused, but every one of them
+    /// is reported, not only the first.
+    problems: Vec<ParseError>,
 }
 
 impl Builder<'_> {
@@ -317,8 +375,22 @@ impl Builder<'_> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, span)?;
-                let resolved = resolve_scalar(&text, style, tag.as_deref())
-                    .map_err(|m| ParseError::at(span, m))?;
+                if style == ScalarStyle::Plain {
+                    self.check_plain_start(&text, span)?;
+                }
+                let at_key = matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }));
+                let resolved = match resolve_scalar(&text, style, tag.as_deref()) {
+                    Ok(resolved) => resolved,
+                    // A plain key is its text, whatever it would resolve to: `.inf: x` is the
+                    // key ".inf".
+                    Err(ValueProblem::NotJson | ValueProblem::TooLong) if at_key => {
+                        Some(Value::Null)
+                    }
+                    Err(problem) => {
+                        self.problems.push(ParseError::value(span, &text, problem));
+                        Some(Value::Null)
+                    }
+                };
                 match resolved {
                     // The text is the value: moved when the parser owns it, copied once otherwise.
                     None => {
@@ -337,48 +409,59 @@ impl Builder<'_> {
                 // moves into the key, anything else is refused.)
                 self.finish(Node { span, ..node }, 0, None, size)
             }
-            Event::SequenceStart(_, anchor, tag) => {
+            Event::SequenceStart(style, anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq").map_err(|m| ParseError::at(span, m))?;
                 let start = self.items.len();
+                let flow = style == StructureStyle::Flow;
                 self.push_frame(
                     Frame::Sequence {
                         span,
                         anchor,
                         start,
+                        flow,
                     },
                     span,
-                )
+                )?;
+                self.flows += usize::from(flow);
+                Ok(())
             }
-            Event::MappingStart(_, anchor, tag) => {
+            Event::MappingStart(style, anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map").map_err(|m| ParseError::at(span, m))?;
                 let start = self.pairs.len();
+                let flow = style == StructureStyle::Flow;
                 self.push_frame(
                     Frame::Mapping {
                         span,
                         anchor,
                         start,
                         key: None,
+                        flow,
                     },
                     span,
-                )
+                )?;
+                self.flows += usize::from(flow);
+                Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
+                let (node, anchor, flow) = match self.stack.pop() {
                     Some(Frame::Sequence {
                         span,
                         anchor,
                         start,
+                        flow,
                     }) => (
                         Node {
                             value: Value::Sequence(self.items.drain(start..).collect()),
                             span,
                         },
                         anchor,
+                        flow,
                     ),
                     Some(Frame::Mapping {
                         span,
                         anchor,
                         start,
+                        flow,
                         ..
                     }) => (
                         Node {
@@ -386,9 +469,11 @@ impl Builder<'_> {
                             span,
                         },
                         anchor,
+                        flow,
                     ),
                     None => return Err(ParseError::at(span, "unbalanced collection end")),
                 };
+                self.flows -= usize::from(flow);
                 let size = if anchor == 0 { 0 } else { node.size() };
                 self.finish(node, anchor, None, size)
             }
@@ -399,6 +484,42 @@ impl Builder<'_> {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl Builder<'_> {
+    /// YAML lets `?`, `:` and `-` start a plain scalar only before a character that is "safe"
+    /// in it (§7.3.3 `ns-plain-first`): not a space or a line break, and inside a flow
+    /// collection not one of `,[]{}`. granit-parser reads `[?, x]` as `["?", "x"]`; YAML does
+    /// not read it at all.
+    fn check_plain_start(&self, text: &str, span: Span) -> Result<(), ParseError> {
+        let Some(first @ ('?' | ':' | '-')) = text.chars().next() else {
+            return Ok(());
+        };
+        // An empty scalar reads as `~` at the next token: only a scalar written from here on.
+        if self.source.as_bytes().get(span.offset) != Some(&(first as u8)) {
+            return Ok(());
+        }
+        let next = self.source[span.offset + 1..].chars().next();
+        let unsafe_next = match next {
+            None | Some(' ' | '\t' | '\n' | '\r') => true,
+            Some(',' | '[' | ']' | '{' | '}') => self.flows > 0,
+            Some(_) => false,
+        };
+        if !unsafe_next {
+            return Ok(());
+        }
+        let after = match next {
+            Some(c @ (',' | '[' | ']' | '{' | '}')) => format!("`{c}`"),
+            Some(' ' | '\t') => "a space".to_owned(),
+            _ => "the end of the line".to_owned(),
+        };
+        Err(ParseError::at(
+            span,
+            format!(
+                "`{first}` before {after} cannot start a plain value; quote it (\"{first}\") if it is the value"
+            ),
+        ))
     }
 }
 
@@ -416,98 +537,230 @@ impl Node {
 fn check_collection_tag(tag: Option<&Tag>, expected: &str) -> Result<(), String> {
     match tag {
         None => Ok(()),
-        Some(tag) if tag.is_yaml_core_schema_tag(expected) => Ok(()),
-        Some(tag) => Err(format!(
-            "unsupported YAML tag `{}{}`",
-            tag.handle(),
-            tag.suffix()
-        )),
+        Some(tag) if tag.is_yaml_core_schema_tag(expected) || is_non_specific(tag) => Ok(()),
+        Some(tag) => Err(unsupported_tag(tag)),
     }
 }
 
-/// YAML 1.2 core schema resolution, with YAML 1.1's `yes`/`no`/`on`/`off` left as strings.
-/// `None` means the value is the string `text` itself (which the caller owns, and may move).
+/// The non-specific tag `!`: a scalar is a string, a collection what it is written as.
+fn is_non_specific(tag: &Tag) -> bool {
+    tag.handle().is_empty() && tag.suffix() == "!"
+}
+
+fn unsupported_tag(tag: &Tag) -> String {
+    let written = tag.original();
+    let resolved = format!("{}{}", tag.handle(), tag.suffix());
+    // `%TAG` can make `!!int` mean something else: say what it means here.
+    let meaning = if resolved == written {
+        String::new()
+    } else {
+        format!(" (here `{}`)", shown(&resolved))
+    };
+    format!(
+        "unsupported YAML tag `{}`{meaning}: intsync reads only YAML's core tags (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`)",
+        shown(&written)
+    )
+}
+
+/// A scalar's value: by its tag when it has one (`!!str 1` is "1", `!!int "7"` is 7, and a value
+/// that does not match its core tag's form is refused), else a plain scalar's by the core
+/// schema and a quoted one's as a string. `Ok(None)` means the string `text` itself (which the
+/// caller owns, and may move).
 fn resolve_scalar(
     text: &str,
     style: ScalarStyle,
     tag: Option<&Tag>,
-) -> Result<Option<Value>, String> {
-    if let Some(tag) = tag {
-        let wanted = ["str", "null", "bool", "int", "float"]
-            .into_iter()
-            .find(|s| tag.is_yaml_core_schema_tag(s));
-        let resolved = resolve_plain(text);
-        return match (wanted, resolved) {
-            (Some("str"), _) => Ok(None),
-            (Some("null"), Some(Value::Null)) => Ok(Some(Value::Null)),
-            (Some("bool"), Some(Value::Bool(b))) => Ok(Some(Value::Bool(b))),
-            (Some("int" | "float"), Some(Value::Number(n))) => Ok(Some(Value::Number(n))),
-            (Some(kind), _) => Err(format!("`{text}` is not a valid !!{kind}")),
-            (None, _) => Err(format!(
-                "unsupported YAML tag `{}{}`",
-                tag.handle(),
-                tag.suffix()
-            )),
+) -> Result<Option<Value>, ValueProblem> {
+    let Some(tag) = tag else {
+        return match style {
+            ScalarStyle::Plain => core(text).plain_value(),
+            _ => Ok(None),
         };
+    };
+    if is_non_specific(tag) {
+        return Ok(None);
     }
-    Ok(match style {
-        ScalarStyle::Plain => resolve_plain(text),
-        _ => None,
-    })
+    let Some(kind) = tag.core_suffix() else {
+        return Err(ValueProblem::Tag(unsupported_tag(tag)));
+    };
+    let form = core(text);
+    let fits = match kind {
+        "str" => return Ok(None),
+        "null" => matches!(form, Core::Null),
+        "bool" => matches!(form, Core::Bool(_)),
+        "int" => matches!(form, Core::Decimal(_) | Core::Radix(_)),
+        // The core float form includes `1` and `-7`, and `.inf`/`.nan`.
+        "float" => matches!(form, Core::Decimal(_) | Core::Float(_) | Core::NotJson),
+        _ => {
+            return Err(ValueProblem::Tag(format!(
+                "`!!{kind}` is a collection's tag; a scalar cannot have it"
+            )));
+        }
+    };
+    if !fits {
+        return Err(ValueProblem::Tag(format!(
+            "`{}` is not a valid !!{kind}",
+            shown(text)
+        )));
+    }
+    form.plain_value()
 }
 
-/// The value of a plain (unquoted, untagged) scalar.
-pub(crate) fn plain_scalar(text: &str) -> Value {
-    resolve_plain(text).unwrap_or_else(|| Value::String(text.to_owned()))
+/// What a scalar's text is under the YAML 1.2 core schema (§10.3.2): the form its text matches.
+/// YAML 1.1's `yes`/`no`/`on`/`off` match none, so they are strings (as the core schema reads
+/// them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Core {
+    /// Matches no other form: the scalar is the string it spells.
+    Str,
+    Null,
+    Bool(bool),
+    /// `[-+]?[0-9]+`, as an exact JSON number.
+    Decimal(serde_json::Number),
+    /// `0o[0-7]+` or `0x[0-9a-fA-F]+` (no sign), as an exact JSON number in decimal; `None`
+    /// past [`MAX_RADIX_DIGITS`].
+    Radix(Option<serde_json::Number>),
+    /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, as the JSON number of the same
+    /// exact value (`1.` is `1`, `.5` is `0.5`, `+1.5` is `1.5`): its digits are never read
+    /// through an `f64`.
+    Float(serde_json::Number),
+    /// `[-+]?\.(inf|Inf|INF)` or `\.(nan|NaN|NAN)`: floats JSON has no spelling for.
+    NotJson,
 }
 
-/// [`plain_scalar`], with `None` for the string `text` itself.
-fn resolve_plain(text: &str) -> Option<Value> {
+/// Significant digits of a hexadecimal or octal integer beyond which it is refused: converting
+/// it to decimal costs the square of its length, and no manifest needs a 4,000-bit number.
+pub(crate) const MAX_RADIX_DIGITS: usize = 1_000;
+
+impl Core {
+    /// The value of a plain (untagged, unquoted) scalar of this form.
+    fn plain_value(self) -> Result<Option<Value>, ValueProblem> {
+        Ok(Some(match self {
+            Core::Str => return Ok(None),
+            Core::Null => Value::Null,
+            Core::Bool(b) => Value::Bool(b),
+            Core::Decimal(n) | Core::Float(n) | Core::Radix(Some(n)) => Value::Number(n),
+            Core::Radix(None) => return Err(ValueProblem::TooLong),
+            Core::NotJson => return Err(ValueProblem::NotJson),
+        }))
+    }
+}
+
+/// Why a scalar has no value intsync can carry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ValueProblem {
+    /// A float JSON cannot spell (`.inf`, `-.inf`, `.nan`).
+    NotJson,
+    /// A hexadecimal or octal integer of more than [`MAX_RADIX_DIGITS`] digits.
+    TooLong,
+    /// A tag intsync does not read, or a value that does not match its core tag's form.
+    Tag(String),
+}
+
+/// The core-schema form of `text`, a plain scalar's (or a tagged scalar's) text.
+pub(crate) fn core(text: &str) -> Core {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        "" | "~" | "null" | "Null" | "NULL" => return Core::Null,
+        "true" | "True" | "TRUE" => return Core::Bool(true),
+        "false" | "False" | "FALSE" => return Core::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => return Core::NotJson,
         _ => {}
     }
     let first = text.as_bytes()[0];
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return None;
+        return Core::Str;
     }
-    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let negative = text.starts_with('-');
-    let radix = |digits: &str, radix: u32| -> Option<Value> {
-        let n = i128::from_str_radix(digits, radix).ok()?;
-        let n = if negative { -n } else { n };
-        number_from_i128(n)
-    };
-    if let Some(hex) = unsigned.strip_prefix("0x") {
-        if let Some(v) = radix(hex, 16).filter(|_| hex.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Some(v);
-        }
-    } else if let Some(oct) = unsigned.strip_prefix("0o") {
-        if let Some(v) = radix(oct, 8).filter(|_| oct.bytes().all(|b| (b'0'..=b'7').contains(&b))) {
-            return Some(v);
-        }
-    } else if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
-        // Too many digits for any integer: keep the text rather than lose precision.
-        return radix(unsigned, 10);
-    }
-    if is_float(unsigned)
-        && let Ok(f) = text.parse::<f64>()
-        && let Some(n) = serde_json::Number::from_f64(f)
+    // No sign before `0x` or `0o`: `-0x1F` is a string in YAML 1.2 core.
+    if let Some(hex) = text.strip_prefix("0x")
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
     {
-        return Some(Value::Number(n));
+        return Core::Radix(radix_to_decimal(hex, 16));
     }
-    // `.inf`, `.nan` and out-of-range floats have no JSON spelling: keep the text.
-    None
+    if let Some(oct) = text.strip_prefix("0o")
+        && !oct.is_empty()
+        && oct.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        return Core::Radix(radix_to_decimal(oct, 8));
+    }
+    let (negative, unsigned) = match text.as_bytes()[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        // Integers have no negative zero: `-0` is 0.
+        let digits = unsigned.trim_start_matches('0');
+        let digits = if digits.is_empty() { "0" } else { digits };
+        let sign = if negative && digits != "0" { "-" } else { "" };
+        return Core::Decimal(json_number(&format!("{sign}{digits}")));
+    }
+    match json_float(unsigned) {
+        Some(spelled) => {
+            let sign = if negative { "-" } else { "" };
+            Core::Float(json_number(&format!("{sign}{spelled}")))
+        }
+        None => Core::Str,
+    }
 }
 
-fn number_from_i128(n: i128) -> Option<Value> {
-    if let Ok(i) = i64::try_from(n) {
-        Some(Value::Number(i.into()))
-    } else {
-        u64::try_from(n).ok().map(|u| Value::Number(u.into()))
+/// A number from text that is valid JSON by construction.
+fn json_number(text: &str) -> serde_json::Number {
+    text.parse()
+        .unwrap_or_else(|e| unreachable!("`{text}` is JSON by construction: {e}"))
+}
+
+/// `text` (sign stripped) as a JSON number's text of the same exact value, if it matches YAML
+/// 1.2 core's float form: leading zeros dropped, `0` before a leading `.`, a trailing `.`
+/// dropped, the exponent as written (JSON spells exponents as YAML does).
+fn json_float(text: &str) -> Option<String> {
+    if !is_float(text) {
+        return None;
     }
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let dot = if frac.is_empty() { "" } else { "." };
+    Some(format!("{int}{dot}{frac}{exponent}"))
+}
+
+/// The decimal value of an unsigned integer written in base 8 or 16, exactly, or `None` when it
+/// has more than [`MAX_RADIX_DIGITS`] significant digits.
+fn radix_to_decimal(digits: &str, radix: u32) -> Option<serde_json::Number> {
+    /// Limbs hold 18 decimal digits; a chunk of 14 digits in base 16 (or 18 in base 8) is at
+    /// most 2^56 (2^54), so a limb times a chunk's weight plus a carry fits in a `u128`.
+    const LIMB: u128 = 1_000_000_000_000_000_000;
+    let digits = digits.trim_start_matches('0');
+    if digits.len() > MAX_RADIX_DIGITS {
+        return None;
+    }
+    let chunk = if radix == 16 { 14 } else { 18 };
+    // Little-endian base-10^18 limbs.
+    let mut limbs: Vec<u64> = Vec::new();
+    for part in digits.as_bytes().chunks(chunk) {
+        let part = std::str::from_utf8(part).ok()?;
+        let weight = u128::from(radix).pow(u32::try_from(part.len()).ok()?);
+        let mut carry = u128::from_str_radix(part, radix).ok()?;
+        for limb in &mut limbs {
+            let value = u128::from(*limb) * weight + carry;
+            *limb = u64::try_from(value % LIMB).ok()?;
+            carry = value / LIMB;
+        }
+        while carry > 0 {
+            limbs.push(u64::try_from(carry % LIMB).ok()?);
+            carry /= LIMB;
+        }
+    }
+    let mut text = limbs.last().map_or_else(|| "0".to_owned(), u64::to_string);
+    for limb in limbs.iter().rev().skip(1) {
+        text.push_str(&format!("{limb:018}"));
+    }
+    Some(json_number(&text))
 }
 
 /// `(\.[0-9]+ | [0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` (YAML 1.2 core float, sign stripped).
@@ -530,7 +783,12 @@ pub(crate) fn is_float(text: &str) -> bool {
 ///
 /// Plain manifests are read by a hand-written parser ([`fast`]), several times faster; anything
 /// it is not sure about is read by granit-parser, with the same result for what both read.
-pub fn parse_documents(source: &str) -> Result<Vec<Node>, ParseError> {
+///
+/// # Errors
+///
+/// Every value that cannot be read (a `.inf`, a value its tag refuses), in source order, and
+/// then the syntax error or limit that stopped the reading, if one did: never empty.
+pub fn parse_documents(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
     if let Some(documents) = fast::parse(source) {
         #[cfg(test)]
         fast::FAST_READS.with(|n| n.set(n.get() + 1));
@@ -540,12 +798,15 @@ pub fn parse_documents(source: &str) -> Result<Vec<Node>, ParseError> {
 }
 
 /// [`parse_documents`] by granit-parser's events, for any YAML.
-fn parse_documents_granit(source: &str) -> Result<Vec<Node>, ParseError> {
+fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
     // The parser's own limits stop runaway nesting before the builder sees it.
     let mut options = granit_parser::Options::default();
     options.flow_nesting_limit = MAX_DEPTH + 1;
     options.block_nesting_limit = MAX_DEPTH + 1;
     options.emit_comments = false;
+    // YAML's own indentation rules: a flow collection's lines indented under its key
+    // (yaml-test-suite 9C9N), which granit-parser lets pass by default, as PyYAML does.
+    options.strict_indentation = true;
     let mut parser = Parser::new_from_str_with_options(source, options);
     let mut builder = Builder {
         source,
@@ -555,34 +816,81 @@ fn parse_documents_granit(source: &str) -> Result<Vec<Node>, ParseError> {
         anchors: HashMap::new(),
         nodes: 0,
         documents: Vec::new(),
+        flows: 0,
+        problems: Vec::new(),
     };
     while let Some(next) = parser.next_event() {
-        match next {
+        let stop = match next {
             Ok((event, span)) => {
                 let span = marker_span(builder.source, span.start, span.end);
-                builder.event(event, span)?;
+                match builder.event(event, span) {
+                    Ok(()) => continue,
+                    Err(error) => error,
+                }
             }
             Err(error) => {
-                let marker = *error.marker();
-                let span = marker_span(source, marker, marker);
-                let info = error.info();
-                let limit = info.contains("nesting") || info.contains("limit");
-                return Err(if limit {
-                    ParseError::limit(
-                        span,
-                        format!("the YAML nests deeper than {MAX_DEPTH} levels"),
-                    )
-                } else {
-                    ParseError::at(span, info)
-                });
+                let strictness = matches!(
+                    error.kind(),
+                    granit_parser::ErrorKind::InvalidIndentation
+                        | granit_parser::ErrorKind::InvalidFlowScalarIndent
+                );
+                match strictness.then(|| lenient_error(source)) {
+                    // Only YAML's own indentation rules refuse it (PyYAML would read it): say
+                    // which rules.
+                    Some(None) => {
+                        let marker = *error.marker();
+                        ParseError::at(
+                            marker_span(source, marker, marker),
+                            format!(
+                                "{}: YAML wants each line of a `[...]` or `{{...}}` collection, and of a value continued on the next line, indented more than the key or `-` it belongs to",
+                                error.info()
+                            ),
+                        )
+                    }
+                    // Broken either way: the lenient reading's error names the first problem
+                    // (an unclosed `[` rather than the indentation of the line after it).
+                    Some(Some(lenient)) => scan_error(source, &lenient),
+                    None => scan_error(source, &error),
+                }
             }
-        }
+        };
+        builder.problems.push(stop);
+        return Err(builder.problems);
+    }
+    if !builder.problems.is_empty() {
+        return Err(builder.problems);
     }
     Ok(builder
         .documents
         .into_iter()
         .filter(|d| d.value != Value::Null)
         .collect())
+}
+
+/// A granit-parser error as a [`ParseError`].
+fn scan_error(source: &str, error: &granit_parser::ScanError) -> ParseError {
+    let marker = *error.marker();
+    let span = marker_span(source, marker, marker);
+    let info = error.info();
+    if info.contains("nesting") || info.contains("limit") {
+        ParseError::limit(
+            span,
+            format!("the YAML nests deeper than {MAX_DEPTH} levels"),
+        )
+    } else {
+        ParseError::at(span, info)
+    }
+}
+
+/// The first error granit-parser finds in `source` without YAML's strict indentation rules, if
+/// any: to tell a file that fails only those rules from one broken anyway. Only on that
+/// error's path.
+fn lenient_error(source: &str) -> Option<granit_parser::ScanError> {
+    let mut options = granit_parser::Options::default();
+    options.flow_nesting_limit = MAX_DEPTH + 1;
+    options.block_nesting_limit = MAX_DEPTH + 1;
+    options.emit_comments = false;
+    Parser::new_from_str_with_options(source, options).find_map(Result::err)
 }
 
 #[cfg(test)]
@@ -593,6 +901,13 @@ mod tests {
         let mut docs = parse_documents(source).expect("valid YAML");
         assert_eq!(docs.len(), 1);
         docs.remove(0)
+    }
+
+    /// The one error of a file that cannot be read.
+    fn only_error(read: Result<Vec<Node>, Vec<ParseError>>) -> ParseError {
+        let mut errors = read.expect_err("an error");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.remove(0)
     }
 
     #[test]
@@ -631,9 +946,9 @@ mod tests {
 
     #[test]
     fn syntax_error_has_a_location() {
-        let err = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
+        let err = only_error(parse_documents("a: [1, 2\nb: 3\n"));
         assert!(err.span.is_some(), "{err:?}");
-        assert!(!err.limit_exceeded);
+        assert_eq!(err.kind, ParseErrorKind::Syntax);
     }
 
     #[test]
@@ -645,20 +960,20 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let err = parse_documents(&yaml).unwrap_err();
-        assert!(err.limit_exceeded, "{err:?}");
+        let err = only_error(parse_documents(&yaml));
+        assert_eq!(err.kind, ParseErrorKind::Limit, "{err:?}");
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let yaml = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        let err = parse_documents(&yaml).unwrap_err();
-        assert!(err.limit_exceeded, "{err:?}");
+        let err = only_error(parse_documents(&yaml));
+        assert_eq!(err.kind, ParseErrorKind::Limit, "{err:?}");
         let block: String = (0..200)
             .map(|i| format!("{}k:\n", "  ".repeat(i)))
             .collect();
-        let err = parse_documents(&block).unwrap_err();
-        assert!(err.limit_exceeded, "{err:?}");
+        let err = only_error(parse_documents(&block));
+        assert_eq!(err.kind, ParseErrorKind::Limit, "{err:?}");
     }
 
     #[test]
@@ -671,7 +986,7 @@ mod tests {
     fn scalars_resolve_as_yaml_1_2_core() {
         let doc = parse_one(concat!(
             "int: 42\nneg: -7\nhex: 0x1F\noct: 0o17\nfloat: 1.5\nexp: 1e3\nlead: .5\n",
-            "big: 123456789012345678901234567890\ninf: .inf\nnull1: ~\nnull2:\nquoted: \"42\"\n",
+            "big: 123456789012345678901234567890\nnull1: ~\nnull2:\nquoted: \"42\"\n",
             "tagged: !!str 42\nword: 12abc\nversion: 1.2.3\n",
         ));
         let json = doc.to_json();
@@ -682,8 +997,7 @@ mod tests {
         assert_eq!(json["float"], 1.5);
         assert_eq!(json["exp"], 1000.0);
         assert_eq!(json["lead"], 0.5);
-        assert_eq!(json["big"], "123456789012345678901234567890");
-        assert_eq!(json["inf"], ".inf");
+        assert_eq!(json["big"].to_string(), "123456789012345678901234567890");
         assert_eq!(json["null1"], serde_json::Value::Null);
         assert_eq!(json["null2"], serde_json::Value::Null);
         assert_eq!(json["quoted"], "42");
@@ -695,20 +1009,17 @@ mod tests {
     #[test]
     fn bad_tags_and_keys_are_errors() {
         assert!(
-            parse_documents("a: !!int nope\n")
-                .unwrap_err()
+            only_error(parse_documents("a: !!int nope\n"))
                 .message
                 .contains("!!int")
         );
         assert!(
-            parse_documents("a: !custom x\n")
-                .unwrap_err()
+            only_error(parse_documents("a: !custom x\n"))
                 .message
                 .contains("unsupported YAML tag")
         );
         assert!(
-            parse_documents("? [a]\n: b\n")
-                .unwrap_err()
+            only_error(parse_documents("? [a]\n: b\n"))
                 .message
                 .contains("keys must be strings")
         );
@@ -725,5 +1036,339 @@ mod tests {
         assert_eq!(doc.to_json()["copy"], serde_json::json!({"x": 1}));
         assert_eq!(doc.pointer("/copy").unwrap().span.line, 2);
         assert!(parse_documents("a: *missing\n").is_err());
+    }
+
+    /// The value of `a` in `a: <text>`, read by both paths (they must agree), as JSON text.
+    fn value_of(text: &str) -> Result<String, Vec<ParseError>> {
+        let source = format!("a: {text}\n");
+        let granit = parse_documents_granit(&source);
+        let read = parse_documents(&source);
+        match (&read, &granit) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{source}"),
+            (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{source}"),
+            _ => panic!("the paths disagree on {source:?}: {read:?} / {granit:?}"),
+        }
+        read.map(|docs| docs[0].to_json()["a"].to_string())
+    }
+
+    /// The errors of `text`, as (kind, line, column).
+    fn errors_of(text: &str) -> Vec<(ParseErrorKind, u32, u32)> {
+        parse_documents(text)
+            .expect_err("refused")
+            .iter()
+            .map(|e| {
+                let span = e.span.expect("placed");
+                (e.kind, span.line, span.column)
+            })
+            .collect()
+    }
+
+    /// YAML 1.2 core's ints are `[-+]?[0-9]+`, `0o[0-7]+` and `0x[0-9a-fA-F]+`: no sign before
+    /// `0x` or `0o`, so a signed one is a string.
+    #[test]
+    fn signed_hex_and_octal_are_strings() {
+        for text in [
+            "-0x1F", "+0x1F", "-0o17", "+0o17", "-0x", "0X1F", "0o8", "0xG",
+        ] {
+            assert_eq!(value_of(text).unwrap(), format!("\"{text}\""), "{text}");
+        }
+        assert_eq!(value_of("0x1F").unwrap(), "31");
+        assert_eq!(value_of("0o17").unwrap(), "15");
+        assert_eq!(value_of("0x0").unwrap(), "0");
+    }
+
+    /// Integers of any size are numbers, exactly: decimal as written (without a `+`, leading
+    /// zeros or a negative zero), hexadecimal and octal converted to decimal.
+    #[test]
+    fn integers_of_any_size_are_exact_numbers() {
+        for (text, json) in [
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            (
+                "-123456789012345678901234567890",
+                "-123456789012345678901234567890",
+            ),
+            ("+42", "42"),
+            ("-007", "-7"),
+            ("000", "0"),
+            ("-0", "0"),
+            ("18446744073709551616", "18446744073709551616"),
+            ("0xFFFFFFFFFFFFFFFF", "18446744073709551615"),
+            ("0x10000000000000000", "18446744073709551616"),
+            (
+                "0x123456789ABCDEF0123456789",
+                "90144042682896311822508713865",
+            ),
+            ("0x00000000000000000000000000000000000000000001", "1"),
+            ("0o1777777777777777777777", "18446744073709551615"),
+            ("0o2000000000000000000000", "18446744073709551616"),
+            (
+                "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+                "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+            ),
+        ] {
+            assert_eq!(value_of(text).unwrap(), json, "{text}");
+        }
+        let huge = "9".repeat(5_000);
+        assert_eq!(value_of(&huge).unwrap(), huge);
+    }
+
+    /// A hexadecimal or octal integer's conversion costs the square of its length: past
+    /// `MAX_RADIX_DIGITS` significant digits it is refused as a limit, wherever it is.
+    #[test]
+    fn overlong_hex_and_octal_are_refused_as_a_limit() {
+        let most = format!("0x{}", "f".repeat(MAX_RADIX_DIGITS));
+        assert!(value_of(&most).is_ok());
+        let padded = format!("0x{}{}", "0".repeat(5_000), "f".repeat(MAX_RADIX_DIGITS));
+        assert!(value_of(&padded).is_ok());
+        for text in [
+            format!("0x{}", "f".repeat(MAX_RADIX_DIGITS + 1)),
+            format!("0o{}", "7".repeat(MAX_RADIX_DIGITS + 1)),
+        ] {
+            let errors = value_of(&text).unwrap_err();
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].kind, ParseErrorKind::Limit, "{errors:?}");
+        }
+        // As a key it is only text.
+        let key = format!("0x{}", "f".repeat(MAX_RADIX_DIGITS + 1));
+        assert!(parse_documents(&format!("{key}: 1\n")).is_ok());
+    }
+
+    /// Floats keep their digits (never read through an `f64`), spelled as JSON spells them.
+    #[test]
+    fn floats_keep_their_digits_in_json_spelling() {
+        for (text, json) in [
+            ("1.5", "1.5"),
+            ("-1.5", "-1.5"),
+            ("+1.5", "1.5"),
+            ("1.", "1"),
+            ("-1.", "-1"),
+            (".5", "0.5"),
+            ("-.5", "-0.5"),
+            ("00.5", "0.5"),
+            // Exponents as serde_json writes them (`e`, signed), the digits as written.
+            ("1e3", "1e+3"),
+            ("1E5", "1e+5"),
+            ("1.e5", "1e+5"),
+            (".5e-3", "0.5e-3"),
+            ("1e+05", "1e+05"),
+            ("-0.0", "-0.0"),
+            ("1e400", "1e+400"),
+            ("-1e-400", "-1e-400"),
+            (
+                "0.1000000000000000055511151231257827",
+                "0.1000000000000000055511151231257827",
+            ),
+        ] {
+            assert_eq!(value_of(text).unwrap(), json, "{text}");
+        }
+        for text in [
+            "1.2.3", "1e", "e5", ".", "+", "+.5.", "1_000", "1:30", ".e5",
+        ] {
+            assert_eq!(value_of(text).unwrap(), format!("\"{text}\""), "{text}");
+        }
+    }
+
+    /// `.inf` and `.nan` in every spelling the core schema has are refused, each at its
+    /// place, every one of them; as keys or quoted they are strings, and `-.nan` (not core)
+    /// is a string.
+    #[test]
+    fn infinities_and_nan_are_refused_at_their_place() {
+        for text in [
+            ".inf",
+            ".Inf",
+            ".INF",
+            "-.inf",
+            "-.Inf",
+            "-.INF",
+            "+.inf",
+            "+.Inf",
+            "+.INF",
+            ".nan",
+            ".NaN",
+            ".NAN",
+            "!!float .inf",
+            "!!float .nan",
+        ] {
+            let errors = value_of(text).unwrap_err();
+            assert_eq!(errors.len(), 1, "{text}");
+            assert_eq!(errors[0].kind, ParseErrorKind::NotJson, "{text}");
+            assert!(errors[0].message.contains("JSON"), "{}", errors[0].message);
+            assert!(errors[0].message.contains("quote"), "{}", errors[0].message);
+        }
+        assert_eq!(
+            errors_of("a: .inf\nb: [1, -.inf]\nc: {d: .nan}\n"),
+            [
+                (ParseErrorKind::NotJson, 1, 4),
+                (ParseErrorKind::NotJson, 2, 8),
+                (ParseErrorKind::NotJson, 3, 8),
+            ]
+        );
+        for text in [
+            "\".inf\"",
+            "'.nan'",
+            "-.nan",
+            "+.nan",
+            ".infinity",
+            "!!str .inf",
+        ] {
+            assert!(value_of(text).unwrap().starts_with('"'), "{text}");
+        }
+        let doc = parse_one(".inf: 1\n.nan: 2\n");
+        assert_eq!(doc.to_json(), serde_json::json!({".inf": 1, ".nan": 2}));
+    }
+
+    /// A core tag reads only a value of its own form (`!!int 1.5` is an error), `!!str` makes
+    /// anything a string, and the non-specific tag `!` makes a scalar a string.
+    #[test]
+    fn core_tags_read_only_values_of_their_form() {
+        for (text, json) in [
+            ("!!str 1", "\"1\""),
+            ("!!str true", "\"true\""),
+            ("!!str", "\"\""),
+            ("!!int 7", "7"),
+            ("!!int \"7\"", "7"),
+            ("!!int 0x1F", "31"),
+            ("!!int -12", "-12"),
+            ("!!float 1", "1"),
+            ("!!float 1.5", "1.5"),
+            ("!!float '-.5'", "-0.5"),
+            ("!!bool true", "true"),
+            ("!!bool \"False\"", "false"),
+            ("!!null ~", "null"),
+            ("!!null", "null"),
+            ("!!null ''", "null"),
+            ("! 12", "\"12\""),
+            ("! true", "\"true\""),
+            ("!<tag:yaml.org,2002:int> 3", "3"),
+        ] {
+            assert_eq!(value_of(text).unwrap(), json, "{text}");
+        }
+        for text in [
+            "!!int 1.5",
+            "!!int -0x1F",
+            "!!int 1e3",
+            "!!int yes",
+            "!!float 0x1F",
+            "!!float one",
+            "!!bool yes",
+            "!!bool 1",
+            "!!null 0",
+            "!!null none",
+            "!!seq x",
+            "!!map x",
+        ] {
+            let errors = value_of(text).unwrap_err();
+            assert_eq!(errors.len(), 1, "{text}");
+            assert_eq!(errors[0].kind, ParseErrorKind::Syntax, "{text}");
+        }
+        assert_eq!(
+            only_error(parse_documents("a: !!int 1.5\n")).message,
+            "`1.5` is not a valid !!int"
+        );
+        // Collections: core tags of their kind and `!` are fine.
+        assert!(parse_documents("a: !!seq [1]\nb: !!map {c: d}\ne: ! [f]\n").is_ok());
+        assert!(parse_documents("a: !!map [1]\n").is_err());
+    }
+
+    /// yaml-test-suite 9C9N: inside a block, a flow collection's lines must be indented more
+    /// than the key or `-` they belong to; at the top of a document they need not be.
+    #[test]
+    fn flow_lines_under_their_key_are_refused() {
+        for (text, line, column) in [
+            ("---\nflow: [a,\nb,\nc]\n", 3, 1),
+            ("a:\n  flow: {x: 1,\n  y: 2}\n", 3, 3),
+            ("- [a,\nb]\n", 2, 1),
+            ("flow: [a,\n  b,\n]\n", 3, 1),
+        ] {
+            let error = only_error(parse_documents(text));
+            assert_eq!(error.kind, ParseErrorKind::Syntax, "{text}");
+            let span = error.span.unwrap();
+            assert_eq!(
+                (span.line, span.column),
+                (line, column),
+                "{text}: {error:?}"
+            );
+            assert!(
+                error.message.contains("indented more than the key or `-`"),
+                "{}",
+                error.message
+            );
+        }
+        for text in [
+            "flow: [a,\n b,\n ]\n",
+            "[a,\nb]\n",
+            "- [a,\n  b]\n",
+            "a:\n  f: [x,\n   y]\n",
+        ] {
+            assert!(parse_documents(text).is_ok(), "{text}");
+        }
+    }
+
+    /// `?`, `:` and `-` start a plain scalar only before a character that is safe in one: not
+    /// a space or the line's end, and inside a flow not one of `,[]{}`.
+    #[test]
+    fn indicators_before_unsafe_characters_are_refused() {
+        for (text, column) in [
+            ("a: [?, x]\n", 5),
+            ("a: [?]\n", 5),
+            ("a: [x, -]\n", 8),
+            ("a: {?, x: y}\n", 5),
+            ("a: {x: -}\n", 8),
+        ] {
+            // granit refuses some of these itself, in its own words.
+            let error = only_error(parse_documents(text));
+            assert_eq!(error.kind, ParseErrorKind::Syntax, "{text}");
+            assert_eq!(error.span.unwrap().column, column, "{text}: {error:?}");
+        }
+        assert_eq!(
+            only_error(parse_documents("a: [?, x]\n")).message,
+            "`?` before `,` cannot start a plain value; quote it (\"?\") if it is the value"
+        );
+        for (text, json) in [
+            ("[?x, -y, :z]", r#"["?x","-y",":z"]"#),
+            ("[-1, -.5]", "[-1,-0.5]"),
+            ("\"?\"", r#""?""#),
+            ("?x", r#""?x""#),
+            ("-x", r#""-x""#),
+            ("a:b", r#""a:b""#),
+        ] {
+            assert_eq!(value_of(text).unwrap(), json, "{text}");
+        }
+    }
+
+    /// A file with several values that cannot be read reports each of them, in order, and then
+    /// the syntax error that stopped it, if any.
+    #[test]
+    fn every_unreadable_value_is_reported() {
+        assert_eq!(
+            errors_of("a: .inf\nb: !!int 1.5\nc: .nan\nd: [1,\n"),
+            [
+                (ParseErrorKind::NotJson, 1, 4),
+                // At the value, after its tag.
+                (ParseErrorKind::Syntax, 2, 10),
+                (ParseErrorKind::NotJson, 3, 4),
+                // The flow that never closes.
+                (ParseErrorKind::Syntax, 4, 4),
+            ]
+        );
+    }
+
+    /// Messages show a value from the file inert and short.
+    #[test]
+    fn values_in_messages_are_escaped_and_cut() {
+        let error = only_error(parse_documents("a: !!int \"\\e[31mred\\nline\"\n"));
+        assert_eq!(
+            error.message,
+            "`\\u{1b}[31mred\\nline` is not a valid !!int"
+        );
+        let long = "x".repeat(100);
+        let error = only_error(parse_documents(&format!("a: !!int {long}\n")));
+        assert_eq!(
+            error.message,
+            format!("`{}…` is not a valid !!int", "x".repeat(40))
+        );
     }
 }

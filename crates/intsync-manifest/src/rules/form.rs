@@ -121,7 +121,10 @@ pub(super) fn check_schema(checker: &mut Checker<'_>, form: &Node) {
             Dialect::Draft201909 => jsonschema::Draft::Draft201909,
             Dialect::Draft202012 => jsonschema::Draft::Draft202012,
         };
-        if let Err(error) = jsonschema::options().with_draft(draft).build(&json) {
+        if let Err(error) = jsonschema::options()
+            .with_draft(draft)
+            .build(&for_compiler(&json))
+        {
             let pointer = error.instance_path().as_str().to_owned();
             let node = form.pointer(&pointer).unwrap_or(form);
             checker
@@ -133,6 +136,48 @@ pub(super) fn check_schema(checker: &mut Checker<'_>, form: &Node) {
 
     check_required_lists(checker, form);
     checker.form_json = Some((form.span, json));
+}
+
+/// Keywords whose value the compiler reads as a count (a `u64`).
+const COUNT_KEYWORDS: &[&str] = &[
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "maxProperties",
+    "minProperties",
+    "maxContains",
+    "minContains",
+];
+
+/// The form as the compiler is given it. A count past `u64` written with an exponent
+/// (`maxItems: 1e400`) is an integer to the meta-schema (jsonschema's `arbitrary-precision`
+/// reads it exactly), but its compiler, which reads counts as `u64`, calls it "not of type
+/// integer". No instance is that long, so `u64::MAX` compiles to a validator that judges every
+/// instance the same. Only the compile check sees this copy; the form sent is the manifest's.
+fn for_compiler(json: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match json {
+        J::Object(map) => J::Object(
+            map.iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        J::Number(n)
+                            if COUNT_KEYWORDS.contains(&key.as_str())
+                                && n.as_u64().is_none()
+                                && !n.as_str().starts_with('-') =>
+                        {
+                            J::from(u64::MAX)
+                        }
+                        other => for_compiler(other),
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        J::Array(items) => J::Array(items.iter().map(for_compiler).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Keywords the meta-schema accepts but the compiler may still refuse: references it must
@@ -715,6 +760,101 @@ mod tests {
         format!(
             "`configuration_fields` is not a usable JSON Schema: \"{pattern}\" is not a \"regex\""
         )
+    }
+
+    const DRAFT4: &str = "$schema: http://json-schema.org/draft-04/schema#\n";
+    const BIG: &str = "123456789012345678901234567890";
+
+    /// A form written with `numbers` as the values of number keywords, in `dialect`; compiled
+    /// too when `compile` (a `$ref` makes it need the compiler).
+    fn numbers_form(dialect: &str, compile: bool, numbers: &[(&str, &str)]) -> String {
+        let keywords: Vec<String> = numbers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let reference = if compile {
+            "  named: {$ref: '#/properties/name'}\n"
+        } else {
+            ""
+        };
+        format!(
+            "{dialect}type: object\nproperties:\n  name: {{type: string}}\n  field: {{{}}}\n{reference}",
+            keywords.join(", ")
+        )
+    }
+
+    /// Integers past 64 bits and numbers past `f64` are numbers to the JSON Schema checks, in
+    /// every dialect, on the meta-schema path and on the compile path: where the meta-schema
+    /// wants a number, an integer or a non-negative integer, they pass, and what breaks the
+    /// rule fails, however big or small. (Without jsonschema's `arbitrary-precision` feature,
+    /// `multipleOf: 1e-400` was "not above 0", `maxItems: 1e-400` and `maxItems:
+    /// 123456789012345678901234567890.5` integers, `maxProperties: 1e400` not one.)
+    #[test]
+    fn big_numbers_are_judged_as_numbers() {
+        let big = BIG;
+        let counts = [
+            "maxLength",
+            "minLength",
+            "maxItems",
+            "minItems",
+            "maxProperties",
+            "minProperties",
+        ];
+        let mut valid: Vec<(&str, String)> = vec![
+            ("maximum", big.to_owned()),
+            ("minimum", format!("-{big}")),
+            ("maximum", "1e400".to_owned()),
+            ("minimum", "-1e400".to_owned()),
+            ("multipleOf", "1e-400".to_owned()),
+            ("multipleOf", big.to_owned()),
+            ("default", big.to_owned()),
+            ("default", "1e400".to_owned()),
+            ("enum", format!("[{big}, 1e400, -1e-400]")),
+        ];
+        valid.extend(counts.map(|k| (k, big.to_owned())));
+        // Integers by value, but not by draft-04's "without a fraction or exponent".
+        let mut spelled: Vec<(&str, String)> = vec![
+            ("minLength", "1e0".to_owned()),
+            ("maxLength", format!("{big}.0")),
+        ];
+        spelled.extend(counts.map(|k| (k, "1e400".to_owned())));
+        let invalid: &[(&str, String)] = &[
+            ("minLength", format!("-{big}")),
+            ("maxItems", format!("{big}.5")),
+            ("maxItems", "1e-400".to_owned()),
+            ("maxLength", "-1e400".to_owned()),
+            ("multipleOf", "0".to_owned()),
+            ("multipleOf", format!("-{big}")),
+            ("multipleOf", "-1e400".to_owned()),
+            ("maximum", format!("\"{big}\"")),
+        ];
+        let mut wrong = Vec::new();
+        for dialect in ["", DRAFT4, DRAFT7, DRAFT2020] {
+            for compile in [false, true] {
+                let accepted = valid
+                    .iter()
+                    .chain(spelled.iter().filter(|_| dialect != DRAFT4));
+                for (keyword, value) in accepted {
+                    let yaml = numbers_form(dialect, compile, &[(keyword, value)]);
+                    let found = check(&yaml);
+                    if !found.is_empty() {
+                        wrong.push(format!(
+                            "{dialect}compiled: {compile}: {keyword}: {value} refused: {found:?}"
+                        ));
+                    }
+                }
+                let refused = invalid
+                    .iter()
+                    .chain(spelled.iter().filter(|_| dialect == DRAFT4));
+                for (keyword, value) in refused {
+                    let yaml = numbers_form(dialect, compile, &[(keyword, value)]);
+                    let found = check(&yaml);
+                    if found.is_empty()
+                        || !found.iter().all(|(_, m)| m.contains("/properties/field/"))
+                    {
+                        wrong.push(format!("{dialect}compiled: {compile}: {keyword}: {value} not refused there: {found:?}"));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

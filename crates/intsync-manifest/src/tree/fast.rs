@@ -25,14 +25,14 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use super::{Key, MAX_DEPTH, MAX_NODES, Node, Span, Value, resolve_plain};
+use super::{Key, MAX_DEPTH, MAX_DOCUMENTS, MAX_NODES, Node, Span, Value, core};
 
 /// Collections nested deeper than this decline (the builder refuses at `MAX_DEPTH`).
 const DEPTH_LIMIT: usize = MAX_DEPTH - 16;
 /// More nodes than this decline (the builder refuses at `MAX_NODES`).
 const NODE_LIMIT: usize = MAX_NODES / 4;
-/// More documents than this decline (the builder refuses at 1,000).
-const DOCUMENT_LIMIT: usize = 100;
+/// More documents than this decline (the builder refuses at `MAX_DOCUMENTS`).
+const DOCUMENT_LIMIT: usize = MAX_DOCUMENTS / 10;
 /// Longer implicit keys decline: YAML limits them to 1,024 characters.
 const KEY_LIMIT: usize = 1_000;
 
@@ -326,7 +326,11 @@ impl<'s> Parser<'s> {
         self.count()?;
         let span = self.span(line, scalar.start, scalar.end - scalar.start);
         let value = if scalar.plain {
-            resolve_plain(&scalar.text).unwrap_or_else(|| Value::String(scalar.text.into_owned()))
+            // A value granit's path refuses (`.inf`) declines: the error is granit's to report.
+            match core(&scalar.text).plain_value().ok()? {
+                Some(value) => value,
+                None => Value::String(scalar.text.into_owned()),
+            }
         } else {
             Value::String(scalar.text.into_owned())
         };
@@ -828,6 +832,17 @@ mod tests {
     }
 
     fn plain(text: String, seed: u32) -> Written {
+        // What the loader refuses plain (`.inf`, `.nan`) is written quoted, as a person would.
+        if matches!(
+            core(&text),
+            super::super::Core::NotJson | super::super::Core::Radix(None)
+        ) {
+            let quoted = double_quote(&text, seed);
+            return Written {
+                block: quoted.clone(),
+                flow: quoted,
+            };
+        }
         let flow = if flow_safe(&text) {
             text.clone()
         } else {
@@ -1605,6 +1620,63 @@ spec:
         }
     }
 
+    /// Past a limit of the full parser's (nodes, depth, documents), the fast reader declines,
+    /// so that the file is refused with granit's diagnostic, exactly as if the fast reader did
+    /// not exist. Each source here would be read by the fast reader without its own check of
+    /// that limit (its node count, the depth of a block mapping, a block sequence or a flow,
+    /// its document count).
+    #[test]
+    fn past_a_limit_the_fast_reader_declines_and_the_file_is_refused() {
+        use super::super::{MAX_DOCUMENTS, ParseErrorKind, parse_documents};
+        let sources = [
+            ("250,000 entries", "- x\n".repeat(250_000)),
+            (
+                "250,000 entries in a flow",
+                format!("a: [{}]\n", vec!["x"; 250_000].join(", ")),
+            ),
+            (
+                "125,000 pairs",
+                (0..125_000).map(|i| format!("k{i}: v\n")).collect(),
+            ),
+            (
+                "block mappings 60 deep",
+                (0..60).map(|i| format!("{}k:\n", "  ".repeat(i))).collect(),
+            ),
+            (
+                "block sequences 60 deep",
+                (0..60).map(|i| format!("{}-\n", "  ".repeat(i))).collect(),
+            ),
+            (
+                "compact sequences 60 deep",
+                format!("{}x\n", "- ".repeat(60)),
+            ),
+            (
+                "flows 60 deep",
+                format!("a: {}{}\n", "[".repeat(60), "]".repeat(60)),
+            ),
+            ("1,001 documents", "a: 1\n---\n".repeat(MAX_DOCUMENTS + 1)),
+        ];
+        for (what, source) in &sources {
+            assert!(parse(source).is_none(), "{what}: the fast reader read it");
+            let read = parse_documents(source);
+            let granit = parse_documents_granit(source);
+            assert_eq!(format!("{read:?}"), format!("{granit:?}"), "{what}");
+            let errors = read.expect_err(what);
+            assert_eq!(errors.len(), 1, "{what}: {errors:?}");
+            assert_eq!(errors[0].kind, ParseErrorKind::Limit, "{what}: {errors:?}");
+        }
+        // Just inside the limits, both read it (and agree).
+        let inside = [
+            "- x\n".repeat(40_000),
+            (0..30).map(|i| format!("{}k:\n", "  ".repeat(i))).collect(),
+            // Markers count as documents for the fast reader: 40 of each.
+            "a: 1\n---\n".repeat(40),
+        ];
+        for (i, source) in inside.iter().enumerate() {
+            assert_eq!(check_agrees(source), Ok(true), "inside #{i}");
+        }
+    }
+
     // ---- Spans ------------------------------------------------------------------------------
 
     #[test]
@@ -1708,8 +1780,11 @@ spec:
         );
         assert_eq!(
             doc.to_json(),
-            serde_json::json!({"1": "a", "true": 31, "null": null, "2": "3",
-                "big": "123456789012345678901234567890", "yes": -0.5})
+            serde_json::from_str::<serde_json::Value>(
+                r#"{"1": "a", "true": 31, "null": null, "2": "3",
+                "big": 123456789012345678901234567890, "yes": -0.5}"#
+            )
+            .unwrap()
         );
         let doc = fast_one("a: 1\na: 2\n");
         assert_eq!(
