@@ -123,9 +123,14 @@ impl fmt::Display for Decimal<'_> {
         if self.negative {
             out.write_str("-")?;
         }
-        let digits: Vec<u8> = self.digit_bytes().collect();
-        // ASCII digits.
-        let digits = std::str::from_utf8(&digits).unwrap_or_default();
+        // The digits without the point; borrowed when there is none between them (integers).
+        let joined: String;
+        let digits = if self.digits.contains('.') {
+            joined = self.digit_bytes().map(char::from).collect();
+            joined.as_str()
+        } else {
+            self.digits
+        };
         let n = count(digits.len());
         match &self.exponent {
             Exponent::Small(p) if *p >= n - 1 && *p < 20 => {

@@ -360,7 +360,7 @@ mod tests {
         let mut other = parts.clone();
         if value_of(parts).1.is_empty() {
             other.mantissa = "7".to_owned();
-        } else if how % 2 == 0 {
+        } else if how.is_multiple_of(2) {
             other.exponent += 1;
         } else {
             let mut digits = other.mantissa.into_bytes();
