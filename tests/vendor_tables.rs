@@ -261,7 +261,10 @@ fn vendor_facts(property: &Value, required: bool, resolve: &dyn Fn(&Value) -> Va
         .or_else(|| resolve(property)["description"].as_str().map(str::to_owned))
         .unwrap_or_default();
     if let Some(format) = format_in_prose(&described) {
-        assert_eq!(facts.format, "none", "{property}: a format in words and in the schema");
+        assert_eq!(
+            facts.format, "none",
+            "{property}: a format in words and in the schema"
+        );
         facts.format = format;
     }
     facts
@@ -430,7 +433,11 @@ fn ada_tables_match_the_openapi_file() {
             );
         }
         // The URL fields are the ones the rules check as URLs.
-        assert_eq!(def.format == Format::Url, documented.format == "url", "`{name}`");
+        assert_eq!(
+            def.format == Format::Url,
+            documented.format == "url",
+            "`{name}`"
+        );
     }
     assert_eq!(
         manifest_facts(kind.field("tags").unwrap()).one_of,

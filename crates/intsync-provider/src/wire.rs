@@ -431,7 +431,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             next.as_deref(),
-            Some("/integration?limit=7&next_cursor=..%2F..%2Fenvironment%3Fteam%3Dx%23y%2Fz%26limit%3D1")
+            Some(
+                "/integration?limit=7&next_cursor=..%2F..%2Fenvironment%3Fteam%3Dx%23y%2Fz%26limit%3D1"
+            )
         );
         assert!(page(Kind::TrutoIntegration, json!({"results": []}), 7).is_err());
     }
@@ -443,17 +445,42 @@ mod tests {
         let ada = Kind::AdaPlatformIntegration;
         let with_next = |url: &str| json!({"data": [], "meta": {"next_page_url": url}});
         for (url, path) in [
-            ("/api/v2/platform-integrations/?cursor=c&limit=2", "/api/v2/platform-integrations/?cursor=c&limit=2"),
-            ("https://x.example/api/v2/platform-integrations?cursor=c", "/api/v2/platform-integrations?cursor=c"),
-            ("/api/v2/./platform-integrations/", "/api/v2/platform-integrations/"),
+            (
+                "/api/v2/platform-integrations/?cursor=c&limit=2",
+                "/api/v2/platform-integrations/?cursor=c&limit=2",
+            ),
+            (
+                "https://x.example/api/v2/platform-integrations?cursor=c",
+                "/api/v2/platform-integrations?cursor=c",
+            ),
+            (
+                "/api/v2/./platform-integrations/",
+                "/api/v2/platform-integrations/",
+            ),
         ] {
-            assert_eq!(page(ada, with_next(url), 2).unwrap().1.as_deref(), Some(path), "{url}");
+            assert_eq!(
+                page(ada, with_next(url), 2).unwrap().1.as_deref(),
+                Some(path),
+                "{url}"
+            );
         }
         for (url, shown) in [
-            ("aute aliquip", r#"`meta.next_page_url` is "aute aliquip", whose path "/aute%20aliquip" is not the list's"#),
-            ("/api/v2/end-users/", r#"`meta.next_page_url` is "/api/v2/end-users/", whose path "/api/v2/end-users/" is not the list's"#),
-            ("/api/v2/platform-integrations/../end-users/", r#"whose path "/api/v2/end-users/" is not the list's"#),
-            ("https://x.example/api/v2/platform-integrations/x", r#"whose path "/api/v2/platform-integrations/x""#),
+            (
+                "aute aliquip",
+                r#"`meta.next_page_url` is "aute aliquip", whose path "/aute%20aliquip" is not the list's"#,
+            ),
+            (
+                "/api/v2/end-users/",
+                r#"`meta.next_page_url` is "/api/v2/end-users/", whose path "/api/v2/end-users/" is not the list's"#,
+            ),
+            (
+                "/api/v2/platform-integrations/../end-users/",
+                r#"whose path "/api/v2/end-users/" is not the list's"#,
+            ),
+            (
+                "https://x.example/api/v2/platform-integrations/x",
+                r#"whose path "/api/v2/platform-integrations/x""#,
+            ),
             ("javascript:alert(1)", r#"whose path "alert(1)""#),
             ("http://[::1", "which is not a URL"),
         ] {
@@ -471,13 +498,19 @@ mod tests {
     #[test]
     fn values_are_quoted_escaped_and_cut() {
         assert_eq!(quoted("plain"), r#""plain""#);
-        assert_eq!(quoted("a\"b\\c\n\u{1b}[31m\u{202e}"), r#""a\"b\\c\n\u{1b}[31m\u{202e}""#);
+        assert_eq!(
+            quoted("a\"b\\c\n\u{1b}[31m\u{202e}"),
+            r#""a\"b\\c\n\u{1b}[31m\u{202e}""#
+        );
         let long = "é".repeat(MAX_QUOTED_CHARS + 1);
         assert_eq!(
             quoted(&long),
             format!("\"{}\"…", "é".repeat(MAX_QUOTED_CHARS))
         );
-        assert_eq!(quoted(&long[..MAX_QUOTED_CHARS * 2]), format!("\"{}\"", "é".repeat(MAX_QUOTED_CHARS)));
+        assert_eq!(
+            quoted(&long[..MAX_QUOTED_CHARS * 2]),
+            format!("\"{}\"", "é".repeat(MAX_QUOTED_CHARS))
+        );
     }
 
     #[test]
