@@ -47,8 +47,10 @@ struct Facts {
     required_on_create: bool,
     min_chars: usize,
     max_chars: Option<usize>,
-    /// `format: url` (Ada) / `format: uri` (the schema).
-    url: bool,
+    /// What the value must look like beyond its type ([`format_name`]): `url` (Ada's and the
+    /// schema's `format: url`/`uri`), `url-or-email`, `json-schema`, `jmespath`,
+    /// `string-values`, or `none`.
+    format: &'static str,
     /// The closed set of the value (or of each item of a list); an open, documented-only set
     /// (Ada's scopes) is `None`, as the API accepts any string.
     one_of: Option<Vec<String>>,
@@ -63,6 +65,46 @@ impl Facts {
             ..self.clone()
         }
     }
+}
+
+/// A [`Format`] by the name the facts use (a match, so a new format must be named here).
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::None => "none",
+        Format::Url => "url",
+        Format::UrlOrEmail => "url-or-email",
+        Format::JsonSchema => "json-schema",
+        Format::JmesPath => "jmespath",
+        Format::StringValues => "string-values",
+    }
+}
+
+fn emulator_format_name(format: emulator::Format) -> &'static str {
+    match format {
+        emulator::Format::None => "none",
+        emulator::Format::Url => "url",
+        emulator::Format::UrlOrEmail => "url-or-email",
+        emulator::Format::JsonSchema => "json-schema",
+        emulator::Format::JmesPath => "jmespath",
+        emulator::Format::StringValues => "string-values",
+    }
+}
+
+/// The format an Ada field's OpenAPI description states in words (the schema has a keyword
+/// for URLs only).
+fn format_in_prose(description: &str) -> Option<&'static str> {
+    [
+        ("JMESPath", "jmespath"),
+        ("json-schema", "json-schema"),
+        ("URL or email address", "url-or-email"),
+        (
+            "error codes and their corresponding error message",
+            "string-values",
+        ),
+    ]
+    .into_iter()
+    .find(|(phrase, _)| description.contains(phrase))
+    .map(|(_, format)| format)
 }
 
 fn strings(values: &[&str]) -> Vec<String> {
@@ -81,7 +123,7 @@ fn manifest_facts(def: &FieldDef) -> Facts {
         required_on_create: def.required_on_create,
         min_chars: def.min_chars,
         max_chars: def.max_chars,
-        url: def.format == Format::Url,
+        format: format_name(def.format),
         one_of: def
             .allowed
             .filter(|a| a.severity == Severity::Error)
@@ -90,14 +132,12 @@ fn manifest_facts(def: &FieldDef) -> Facts {
 }
 
 fn emulator_facts(field: &emulator::Field) -> Facts {
-    let (ty, min_chars, max_chars, url, one_of) = match field.ty {
-        emulator::Ty::Str { min, max } => ("string", min, max, false, None),
-        // An empty string is not a URL: at least one character.
-        emulator::Ty::Url => ("string", 1, None, true, None),
-        emulator::Ty::Bool => ("boolean", 0, None, false, None),
-        emulator::Ty::Object => ("object", 0, None, false, None),
-        emulator::Ty::StrList { allowed } => ("array", 0, None, false, allowed.map(strings)),
-        emulator::Ty::Enum(values) => ("string", 0, None, false, Some(strings(values))),
+    let (ty, min_chars, max_chars, one_of) = match field.ty {
+        emulator::Ty::Str { min, max } => ("string", min, max, None),
+        emulator::Ty::Bool => ("boolean", 0, None, None),
+        emulator::Ty::Object => ("object", 0, None, None),
+        emulator::Ty::StrList { allowed } => ("array", 0, None, allowed.map(strings)),
+        emulator::Ty::Enum(values) => ("string", 0, None, Some(strings(values))),
     };
     Facts {
         ty,
@@ -105,7 +145,7 @@ fn emulator_facts(field: &emulator::Field) -> Facts {
         required_on_create: field.required_on_create,
         min_chars,
         max_chars,
-        url,
+        format: emulator_format_name(field.format),
         one_of,
     }
 }
@@ -165,7 +205,24 @@ fn schema_facts(property: &Value, required: bool, resolve: &dyn Fn(&Value) -> Va
     let (ty, nullable) = type_and_null(property, resolve);
     let property = resolve(property);
     // The OpenAPI file puts `format` on the resolved schema; `oneOf` members carry their own.
-    let url = matches!(property["format"].as_str(), Some("url" | "uri"));
+    let formats_of_any_of: BTreeSet<&str> = property["anyOf"]
+        .as_array()
+        .map(|options| {
+            options
+                .iter()
+                .filter_map(|o| o["format"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let format = match property["format"].as_str() {
+        Some("url" | "uri") => "url",
+        Some("json-schema") => "json-schema",
+        Some("jmespath") => "jmespath",
+        Some(other) => panic!("unexpected format `{other}` in {property}"),
+        None if formats_of_any_of == BTreeSet::from(["uri", "email"]) => "url-or-email",
+        None if property["additionalProperties"] == json!({"type": "string"}) => "string-values",
+        None => "none",
+    };
     let enum_of = |schema: &Value| {
         resolve(schema)["enum"].as_array().map(|values| {
             values
@@ -188,9 +245,29 @@ fn schema_facts(property: &Value, required: bool, resolve: &dyn Fn(&Value) -> Va
         required_on_create: required,
         min_chars: property.get("minLength").and_then(usize_of).unwrap_or(0),
         max_chars: property.get("maxLength").and_then(usize_of),
-        url,
+        format,
         one_of,
     }
+}
+
+/// The facts a vendor document states about a property: its schema's, and the format its
+/// description names in words where the schema has no keyword for it (the editor schema is
+/// read by [`schema_facts`] alone: its keywords must say it all).
+fn vendor_facts(property: &Value, required: bool, resolve: &dyn Fn(&Value) -> Value) -> Facts {
+    let mut facts = schema_facts(property, required, resolve);
+    let described = property["description"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| resolve(property)["description"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if let Some(format) = format_in_prose(&described) {
+        assert_eq!(
+            facts.format, "none",
+            "{property}: a format in words and in the schema"
+        );
+        facts.format = format;
+    }
+    facts
 }
 
 fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
@@ -330,7 +407,7 @@ fn ada_tables_match_the_openapi_file() {
 
     for (name, property) in create_props {
         let def = kind.field(name).unwrap();
-        let mut documented = schema_facts(property, create_required.contains(name), &resolve);
+        let mut documented = vendor_facts(property, create_required.contains(name), &resolve);
         // The OpenAPI file has no lengths; the rendered doc pages do. Where both state one,
         // they must agree.
         if let Some(&(_, min, max)) = ADA_DOC_LENGTHS.iter().find(|(n, ..)| n == name) {
@@ -355,9 +432,12 @@ fn ada_tables_match_the_openapi_file() {
                 "Ada `{name}`: the manifest table (left) and Ada's OpenAPI file (right) disagree"
             );
         }
-        // Each closed set (the tags) is also the public constant, and the URL fields are the
-        // ones the rules check as URLs.
-        assert_eq!(def.format == Format::Url, documented.url, "`{name}`");
+        // The URL fields are the ones the rules check as URLs.
+        assert_eq!(
+            def.format == Format::Url,
+            documented.format == "url",
+            "`{name}`"
+        );
     }
     assert_eq!(
         manifest_facts(kind.field("tags").unwrap()).one_of,
@@ -396,7 +476,7 @@ fn ada_update_request_and_response_match_the_same_tables() {
     );
     for (name, property) in update_props {
         let def = kind.field(name).unwrap();
-        let documented = schema_facts(property, def.required_on_create, &resolve);
+        let documented = vendor_facts(property, def.required_on_create, &resolve);
         assert_eq!(
             manifest_facts(def).documented(),
             documented,
@@ -488,7 +568,7 @@ fn truto_tables_match_the_documented_fields() {
     );
 
     for def in kind.fields() {
-        let in_update = schema_facts(&update_props[def.name], def.required_on_create, &same);
+        let in_update = vendor_facts(&update_props[def.name], def.required_on_create, &same);
         assert_eq!(
             manifest_facts(def).documented(),
             in_update,
@@ -496,7 +576,7 @@ fn truto_tables_match_the_documented_fields() {
             def.name
         );
         if let Some(property) = create_props.get(def.name) {
-            let in_create = schema_facts(property, create_required.contains(def.name), &same);
+            let in_create = vendor_facts(property, create_required.contains(def.name), &same);
             assert_eq!(
                 manifest_facts(def).documented(),
                 in_create,
@@ -506,7 +586,7 @@ fn truto_tables_match_the_documented_fields() {
         }
     }
     for field in emulator::TRUTO_CREATE_FIELDS {
-        let documented = schema_facts(
+        let documented = vendor_facts(
             &create_props[field.name],
             create_required.contains(field.name),
             &same,

@@ -291,3 +291,84 @@ pub fn wait_until<T>(
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// One request a [`HandServer`] received.
+#[derive(Debug, Clone)]
+pub struct HandRequest {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+}
+
+/// A hand-written HTTP/1.1 server on loopback, for answers the emulator never gives: each
+/// request (one per connection) is answered `answer(request)` = (status, JSON body), and kept.
+pub struct HandServer {
+    pub port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<HandRequest>>>,
+}
+
+impl HandServer {
+    pub fn start(answer: impl Fn(&HandRequest) -> (u16, String) + Send + Sync + 'static) -> Self {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen: Arc<Mutex<Vec<HandRequest>>> = Arc::default();
+        let answer = Arc::new(answer);
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (answer, log) = (Arc::clone(&answer), Arc::clone(&log));
+                std::thread::spawn(move || -> std::io::Result<()> {
+                    let mut reader = std::io::BufReader::new(stream.try_clone()?);
+                    let mut line = String::new();
+                    if reader.read_line(&mut line)? == 0 {
+                        return Ok(());
+                    }
+                    let mut parts = line.split_whitespace();
+                    let request = HandRequest {
+                        method: parts.next().unwrap_or_default().to_owned(),
+                        target: parts.next().unwrap_or_default().to_owned(),
+                    };
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header)?;
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    reader.read_exact(&mut vec![0; length])?;
+                    let (status, body) = answer(&request);
+                    log.lock().unwrap().push(request);
+                    let mut stream = stream;
+                    stream.write_all(
+                        format!(
+                            "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )?;
+                    stream.flush()
+                });
+            }
+        });
+        HandServer { port, seen }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<HandRequest> {
+        self.seen.lock().unwrap().clone()
+    }
+}

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-use crate::fields::{self, Field, Ty, field};
+use crate::fields::{self, Field, Format, Ty, field};
 use crate::ids;
 use crate::store::{Change, Record, Store};
 use crate::wire::{ApiError, Request, Response};
@@ -16,7 +16,8 @@ pub const FIELDS: &[Field] = &[
         Ty::Str { min: 1, max: None },
         true,
         false,
-    ),
+    )
+    .format(Format::JmesPath),
     field(
         "name",
         Ty::Str {
@@ -36,9 +37,9 @@ pub const FIELDS: &[Field] = &[
         true,
         false,
     ),
-    field("contact", Ty::Str { min: 1, max: None }, true, false),
-    field("uninstallation_url", Ty::Url, true, false),
-    field("oauth_callback_url", Ty::Url, true, false),
+    field("contact", Ty::Str { min: 1, max: None }, true, false).format(Format::UrlOrEmail),
+    field("uninstallation_url", URL, true, false).format(Format::Url),
+    field("oauth_callback_url", URL, true, false).format(Format::Url),
     field(
         "tags",
         Ty::StrList {
@@ -48,11 +49,14 @@ pub const FIELDS: &[Field] = &[
         false,
     ),
     field("scopes", Ty::StrList { allowed: None }, true, false),
-    field("configuration_fields", Ty::Object, true, false),
-    field("icon_url", Ty::Url, false, true),
+    field("configuration_fields", Ty::Object, true, false).format(Format::JsonSchema),
+    field("icon_url", URL, false, true).format(Format::Url),
     field("call_to_action", Ty::Str { min: 1, max: None }, false, true),
-    field("error_codes", Ty::Object, false, true),
+    field("error_codes", Ty::Object, false, true).format(Format::StringValues),
 ];
+
+/// A URL field's type: a string of at least one character (the doc pages' ">=1 character").
+const URL: Ty = Ty::Str { min: 1, max: None };
 
 pub const COLLECTION: &str = "/api/v2/platform-integrations";
 pub const DEFAULT_LIMIT: usize = 100;

@@ -12,8 +12,6 @@ pub enum Ty {
         min: usize,
         max: Option<usize>,
     },
-    /// An absolute http(s) URL (Ada's `format: url`).
-    Url,
     Bool,
     Object,
     /// A list of strings; with `allowed`, each must be one of them.
@@ -24,10 +22,35 @@ pub enum Ty {
     Enum(&'static [&'static str]),
 }
 
+/// What a value must look like beyond its type, as the vendor describes the field.
+///
+/// The emulator refuses what Ada is known to refuse: a URL field that is not an absolute
+/// http(s) URL (the OpenAPI file's `format: url`), and `error_codes` whose messages are not
+/// strings ("error codes and their corresponding error message"). The other formats are
+/// recorded, not enforced: Ada's documents do not say that it checks them (api-facts A.4), and
+/// an emulator stricter than the API would refuse what production accepts; `intsync validate`
+/// checks them before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Nothing beyond the type.
+    None,
+    /// An absolute http(s) URL with a host ([`is_web_url`]). Enforced.
+    Url,
+    /// A URL or an e-mail address (Ada's `contact`). Recorded only.
+    UrlOrEmail,
+    /// A JSON Schema (Ada's `configuration_fields`). Recorded only.
+    JsonSchema,
+    /// A JMESPath into the JSON Schema field (Ada's `identifier_field_path`). Recorded only.
+    JmesPath,
+    /// An object whose values are all strings (Ada's `error_codes`). Enforced.
+    StringValues,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
     pub ty: Ty,
+    pub format: Format,
     pub required_on_create: bool,
     pub nullable: bool,
 }
@@ -41,8 +64,15 @@ pub(crate) const fn field(
     Field {
         name,
         ty,
+        format: Format::None,
         required_on_create,
         nullable,
+    }
+}
+
+impl Field {
+    pub(crate) const fn format(self, format: Format) -> Field {
+        Field { format, ..self }
     }
 }
 
@@ -139,8 +169,31 @@ fn check(field: &Field, value: &Value) -> Result<(), String> {
             Err("may not be null".to_owned())
         };
     }
+    check_type(field.ty, value)?;
+    match field.format {
+        Format::Url => match value.as_str() {
+            Some(s) if !is_web_url(s) => Err("must be an absolute http(s) URL".to_owned()),
+            _ => Ok(()),
+        },
+        Format::StringValues => match value
+            .as_object()
+            .and_then(|map| map.iter().find(|(_, v)| !v.is_string()))
+        {
+            // The key is the client's: quoted as JSON, so no control character reaches a log.
+            Some((key, v)) => Err(format!(
+                "must map each key to a string, but {} is {}",
+                Value::String(key.clone()),
+                type_name(v)
+            )),
+            None => Ok(()),
+        },
+        Format::None | Format::UrlOrEmail | Format::JsonSchema | Format::JmesPath => Ok(()),
+    }
+}
+
+fn check_type(ty: Ty, value: &Value) -> Result<(), String> {
     let wrong = |expected: &str| Err(format!("must be {expected}, not {}", type_name(value)));
-    match field.ty {
+    match ty {
         Ty::Str { min, max } => {
             let Some(s) = value.as_str() else {
                 return wrong("a string");
@@ -159,11 +212,6 @@ fn check(field: &Field, value: &Value) -> Result<(), String> {
             }
             Ok(())
         }
-        Ty::Url => match value.as_str() {
-            Some(s) if is_web_url(s) => Ok(()),
-            Some(_) => Err("must be an absolute http(s) URL".to_owned()),
-            None => wrong("a string"),
-        },
         Ty::Bool => {
             if value.is_boolean() {
                 Ok(())

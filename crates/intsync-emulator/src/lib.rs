@@ -29,7 +29,7 @@ pub use wire::{Api, ApiError, Request, Response};
 /// purpose (a test checks both against Ada's OpenAPI file and Truto's documented fields).
 pub mod vendor {
     pub use crate::ada::FIELDS as ADA_FIELDS;
-    pub use crate::fields::{Field, Ty, is_web_url};
+    pub use crate::fields::{Field, Format, Ty, is_web_url};
     pub use crate::truto::{
         CREATE_FIELDS as TRUTO_CREATE_FIELDS, UPDATE_FIELDS as TRUTO_UPDATE_FIELDS,
     };

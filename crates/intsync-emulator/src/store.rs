@@ -11,6 +11,9 @@
 //! - A change whose request was answered survives a crash (SIGKILL, power loss after fsync).
 //! - The state file always parses: it is only ever replaced by rename.
 //! - A torn last journal line (a crash mid-append) was never acknowledged; it is dropped on open.
+//! - Any other journal line that cannot be read stops the open ([`StoreError::Journal`]) with
+//!   both files untouched: the writes after it were acknowledged, and skipping it would lose
+//!   them for good.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -90,6 +93,18 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("the state file `{path}` is not an intsync emulator state: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    /// A journal line other than the last cannot be read. The writes after it were acknowledged,
+    /// so skipping it would lose them for good (the next checkpoint folds the journal away):
+    /// the state is not opened, and neither file is touched.
+    #[error(
+        "line {line} of the journal `{path}` cannot be read ({reason}), and it is not the last line, so it is not a write cut short by a crash; the state was not opened and nothing was changed: restore the journal from a backup, or remove that line if you accept losing the writes after it"
+    )]
+    Journal {
+        path: PathBuf,
+        /// 1-based.
+        line: u64,
+        reason: String,
+    },
     #[error("an earlier write of the emulator state failed, so nothing more is acknowledged: {0}")]
     Failed(String),
     #[error(
@@ -199,32 +214,11 @@ impl Store {
             .create(true)
             .open(&journal_path)
             .map_err(|e| naming(&journal_path, e))?;
-        let mut good_len = 0u64;
-        let mut replayed = 0u64;
-        {
-            let mut reader = BufReader::new(&mut file);
-            reader.seek(SeekFrom::Start(0))?;
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                let n = reader.read_until(b'\n', &mut line)?;
-                if n == 0 || line.last() != Some(&b'\n') {
-                    break; // end, or a torn last line
-                }
-                let Ok(entry) = serde_json::from_slice::<JournalEntry>(&line) else {
-                    break;
-                };
-                good_len += n as u64;
-                if entry.seq > seq {
-                    state.apply(&entry.change);
-                    seq = entry.seq;
-                    replayed += 1;
-                }
-            }
-        }
-        // Drop whatever follows the last complete entry: it was never acknowledged.
-        if file.metadata()?.len() != good_len {
-            file.set_len(good_len)?;
+        let replay = replay(&mut file, &journal_path, &mut state, &mut seq)?;
+        let replayed = replay.replayed;
+        // Drop the torn last line, if any: it was never acknowledged.
+        if file.metadata()?.len() != replay.good_len {
+            file.set_len(replay.good_len)?;
             file.sync_all()?;
         }
         let fresh = !path.exists();
@@ -378,6 +372,66 @@ impl Store {
     }
 }
 
+/// What replaying a journal found.
+struct Replay {
+    /// The length of the journal up to the end of its last readable line.
+    good_len: u64,
+    /// Entries applied (newer than the state file).
+    replayed: u64,
+}
+
+/// Applies the entries of the journal `file` newer than `seq` to `state`. Only the last line may
+/// be unreadable (torn: cut short without its newline, or garbled, by a crash mid-append; it
+/// was never acknowledged, so it is left out). Any other unreadable line is
+/// [`StoreError::Journal`], before anything is changed on disk.
+fn replay(
+    file: &mut File,
+    path: &Path,
+    state: &mut State,
+    seq: &mut u64,
+) -> Result<Replay, StoreError> {
+    let mut reader = BufReader::new(file);
+    reader.seek(SeekFrom::Start(0))?;
+    let mut result = Replay {
+        good_len: 0,
+        replayed: 0,
+    };
+    // The unreadable line held back until it is known whether it is the last one.
+    let mut unreadable: Option<(u64, String)> = None;
+    let mut number = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        if let Some((line, reason)) = unreadable.take() {
+            return Err(StoreError::Journal {
+                path: path.to_owned(),
+                line,
+                reason,
+            });
+        }
+        if line.last() != Some(&b'\n') {
+            break; // the last line, torn before its newline
+        }
+        match serde_json::from_slice::<JournalEntry>(&line) {
+            Ok(entry) => {
+                result.good_len += n as u64;
+                if entry.seq > *seq {
+                    state.apply(&entry.change);
+                    *seq = entry.seq;
+                    result.replayed += 1;
+                }
+            }
+            Err(e) => unreadable = Some((number, e.to_string())),
+        }
+    }
+    Ok(result)
+}
+
 /// `e`, with the path it is about.
 fn naming(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
@@ -494,6 +548,104 @@ mod tests {
         assert_eq!(
             store.read(|s| s.ada.keys().cloned().collect::<Vec<_>>()),
             ["a", "c"]
+        );
+    }
+
+    /// A garbled last line, newline and all, is a torn append too (a crash can leave a line's
+    /// bytes without their content): dropped, and the writes before it kept.
+    #[test]
+    fn garbled_last_journal_line_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        {
+            let store = Store::open(&path).unwrap();
+            put(&store, "a", "one");
+        }
+        let journal = sibling(&path, ".journal");
+        let mut file = OpenOptions::new().append(true).open(&journal).unwrap();
+        file.write_all(b"\0\0\0\0\n").unwrap();
+        drop(file);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.read(|s| s.ada.len()), 1);
+        put(&store, "b", "two");
+        drop(store);
+        assert_eq!(Store::open(&path).unwrap().read(|s| s.ada.len()), 2);
+    }
+
+    /// An unreadable line with lines after it: those were acknowledged, so the open fails,
+    /// naming the file and the line, and neither file changes (issue #21).
+    #[test]
+    fn unreadable_line_before_the_last_is_an_error_and_nothing_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        {
+            let store = Store::open(&path).unwrap();
+            put(&store, "a", "one");
+            store.checkpoint().unwrap();
+            put(&store, "b", "two");
+            put(&store, "c", "three");
+            put(&store, "d", "four");
+        }
+        let journal = sibling(&path, ".journal");
+        let text = std::fs::read_to_string(&journal).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        for garbage in ["{\"seq\":3,\"op\":\"put_ada\",\"rec", "", "not json at all"] {
+            lines[1] = garbage;
+            let damaged = format!("{}\n", lines.join("\n"));
+            std::fs::write(&journal, &damaged).unwrap();
+            let snapshot = std::fs::read(&path).unwrap();
+            let error = match Store::open(&path) {
+                Err(error) => error,
+                Ok(_) => panic!("a damaged journal must not open"),
+            };
+            assert!(
+                matches!(&error, StoreError::Journal { line: 2, path, .. } if *path == journal),
+                "{error:?}"
+            );
+            let message = error.to_string();
+            assert!(message.contains("line 2 of the journal"), "{message}");
+            assert!(
+                message.contains(&journal.display().to_string()),
+                "{message}"
+            );
+            assert!(
+                message.contains("restore the journal from a backup"),
+                "{message}"
+            );
+            assert_eq!(std::fs::read_to_string(&journal).unwrap(), damaged);
+            assert_eq!(std::fs::read(&path).unwrap(), snapshot);
+        }
+    }
+
+    /// Numbers are stored as written, past f64 too, through the journal's replay (an internally
+    /// tagged, flattened entry) and the snapshot alike (issue #21).
+    #[test]
+    fn numbers_survive_the_journal_and_the_snapshot_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let form = r#"{"maximum":1e999999,"minimum":-0.0,"big":9007199254740993,"float":9007199254740992.0,"tiny":1.0e-999999}"#;
+        let mut record = record("a", "numbers");
+        record.insert("form".into(), serde_json::from_str(form).unwrap());
+        let written = serde_json::to_string(&record["form"]).unwrap();
+        assert!(written.contains("1e+999999"), "{written}");
+        {
+            let store = Store::open(&path).unwrap();
+            let ((), seq) = store
+                .change(|_| Ok::<_, ()>(((), vec![Change::PutAda { record }])))
+                .unwrap();
+            store.wait_durable(seq).unwrap();
+        }
+        let replayed = Store::open(&path).unwrap();
+        let form_of =
+            |store: &Store| store.read(|s| serde_json::to_string(&s.ada["a"]["form"]).unwrap());
+        assert_eq!(form_of(&replayed), written, "replayed from the journal");
+        replayed.checkpoint().unwrap();
+        drop(replayed);
+        assert_eq!(
+            form_of(&Store::open(&path).unwrap()),
+            written,
+            "read from the snapshot"
         );
     }
 

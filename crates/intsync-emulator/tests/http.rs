@@ -249,6 +249,65 @@ async fn ada_create_validation() {
     );
 }
 
+/// `error_codes` is "error codes and their corresponding error message": an object of strings
+/// (or null). Anything else is refused as Ada would, 400 in its envelope naming the field, on
+/// create and on update, with nothing stored (issue #21).
+#[tokio::test]
+async fn ada_error_codes_must_map_to_strings() {
+    let c = Client::start().await;
+    let id = c
+        .post("/api/v2/platform-integrations/", ada_body("codes"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v2/platform-integrations/{id}");
+    for codes in [
+        json!({"error_403": 403}),
+        json!({"error_403": "Unauthorized", "error_500": null}),
+        json!({"error_403": {"message": "Unauthorized"}}),
+        json!({"error_403": ["Unauthorized"]}),
+        json!({"error_403": true}),
+        json!("Unauthorized"),
+    ] {
+        let mut body = ada_body("refused");
+        body["error_codes"] = codes.clone();
+        let created = c.post("/api/v2/platform-integrations/", body).await;
+        assert_ada_error(&created, 400, "bad_request");
+        assert_eq!(
+            created.body["errors"][0]["details"], "error_codes",
+            "{codes}"
+        );
+        let patched = c.patch(&path, json!({ "error_codes": codes })).await;
+        assert_ada_error(&patched, 400, "bad_request");
+        assert_eq!(
+            patched.body["errors"][0]["details"], "error_codes",
+            "{codes}"
+        );
+    }
+    let message = c
+        .patch(&path, json!({"error_codes": {"error_\u{1b}[31m": 1}}))
+        .await
+        .body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        message,
+        "`error_codes` must map each key to a string, but \"error_\\u001b[31m\" is a number"
+    );
+    let listed = c.get("/api/v2/platform-integrations/").await.body["data"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "nothing created");
+    assert_eq!(listed[0]["error_codes"], Value::Null, "nothing changed");
+    for codes in [json!({}), json!({"error_403": "Unauthorized"}), Value::Null] {
+        assert_eq!(
+            c.patch(&path, json!({ "error_codes": codes })).await.status,
+            200
+        );
+    }
+}
+
 #[tokio::test]
 async fn ada_patch_rules() {
     let c = Client::start().await;

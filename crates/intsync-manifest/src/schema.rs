@@ -99,8 +99,8 @@ impl JsonSchema for TrutoSpec {
 }
 
 /// The schema of a kind's `spec`, one property per field of its vendor table: the JSON type
-/// (with `null` for a nullable field), the length limits, `format: uri` for a URL, and an `enum`
-/// for a set the API enforces (a warning-level set, such as Ada's scopes, is left open).
+/// (with `null` for a nullable field), the length limits, the format, and an `enum` for a set
+/// the API enforces (a warning-level set, such as Ada's scopes, is left open).
 fn spec_schema(kind: Kind, description: &str) -> Schema {
     let mut properties = Map::new();
     for def in kind.fields() {
@@ -126,14 +126,28 @@ fn spec_schema(kind: Kind, description: &str) -> Schema {
         if let Some(max) = def.max_chars {
             property.insert("maxLength".into(), json!(max));
         }
+        // Each format in the words JSON Schema has for it; where it has none (a JSON Schema, a
+        // JMESPath), a `format` of that name, which validators ignore and tools can read.
         match def.format {
             Format::Url => {
                 property.insert("format".into(), json!("uri"));
             }
+            Format::UrlOrEmail => {
+                property.insert(
+                    "anyOf".into(),
+                    json!([{ "format": "uri" }, { "format": "email" }]),
+                );
+            }
+            Format::JsonSchema => {
+                property.insert("format".into(), json!("json-schema"));
+            }
+            Format::JmesPath => {
+                property.insert("format".into(), json!("jmespath"));
+            }
             Format::StringValues => {
                 property.insert("additionalProperties".into(), json!({ "type": "string" }));
             }
-            Format::None | Format::UrlOrEmail | Format::JsonSchema | Format::JmesPath => {}
+            Format::None => {}
         }
         let closed = def
             .allowed

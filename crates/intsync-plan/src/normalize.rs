@@ -4,22 +4,23 @@
 use intsync_manifest::Kind;
 use serde_json::{Map, Number, Value};
 
+use crate::decimal::Decimal;
+
 /// Fields compared as sets: order and repetition do not matter.
 pub fn is_set_field(kind: Kind, field: &str) -> bool {
     kind == Kind::AdaPlatformIntegration && matches!(field, "tags" | "scopes")
 }
 
-/// `1` and `1.0` are one number; integral floats become integers.
+/// A number in its canonical spelling ([`Decimal`]'s): one text per value.
 fn number(n: &Number) -> Value {
-    if n.is_f64()
-        && let Some(f) = n.as_f64()
-        && f.fract() == 0.0
-        && f.abs() < 9_007_199_254_740_992.0
-    {
-        #[allow(clippy::cast_possible_truncation)] // reason: integral and within 2^53
-        return Value::Number(Number::from(f as i64));
+    match Decimal::parse(n.as_str()) {
+        // The canonical text is a JSON number, and serde_json keeps it as written.
+        Some(exact) => exact
+            .to_string()
+            .parse()
+            .map_or_else(|_| Value::Number(n.clone()), Value::Number),
+        None => Value::Number(n.clone()),
     }
-    Value::Number(n.clone())
 }
 
 /// Key order sorted, numbers canonical, recursively.
@@ -73,16 +74,20 @@ pub fn raw_field_equal(kind: Kind, name: &str, desired: &str, live: Option<&str>
     field_equal(kind, name, &read(desired), live.map(read).as_ref())
 }
 
+/// Two numbers by their exact values, never through `f64` (which makes `2^53 + 1` equal `2^53`
+/// and cannot hold `1e999999` at all).
 fn numbers_equal(a: &Number, b: &Number) -> bool {
-    match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
-        (Some(x), Some(y), _, _) => x == y,
-        (_, _, Some(x), Some(y)) => x == y,
-        _ => a.as_f64().zip(b.as_f64()).is_some_and(|(x, y)| x == y),
-    }
+    let (a, b) = (a.as_str(), b.as_str());
+    a == b
+        || match (Decimal::parse(a), Decimal::parse(b)) {
+            (Some(x), Some(y)) => x == y,
+            // Not a JSON number's text (serde_json never makes one): only equal text is equal.
+            _ => false,
+        }
 }
 
 /// Equality after normalization, without building normalized copies: objects compare as maps
-/// (key order ignored), numbers by value (`1 == 1.0`).
+/// (key order ignored), numbers by exact value (`1 == 1.0`).
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
@@ -113,7 +118,10 @@ fn objects_equal(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
 /// Writes the canonical JSON of `value` (sorted keys, canonical numbers) without building it.
 pub fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     match value {
-        Value::Number(n) => write!(out, "{}", number(n)),
+        Value::Number(n) => match Decimal::parse(n.as_str()) {
+            Some(exact) => write!(out, "{exact}"),
+            None => out.write_all(n.as_str().as_bytes()),
+        },
         Value::Array(items) => {
             out.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
@@ -228,49 +236,359 @@ mod tests {
         }
     }
 
-    /// JSON values with the variety `equal` normalizes: numbers as integers and floats, keys in
-    /// any order, set fields.
-    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    /// A number made from its parts, so its value is known without reading any text: it is
+    /// `±mantissa × 10^exponent`.
+    #[derive(Debug, Clone)]
+    struct Parts {
+        negative: bool,
+        mantissa: String,
+        exponent: i64,
+    }
+
+    /// How a number is written: `zeros` zeros appended to the mantissa, then the point moved
+    /// `point` digits to the left (zeros added in front when it runs out), and the exponent
+    /// spelled in one of four ways.
+    #[derive(Debug, Clone)]
+    struct Spelling {
+        zeros: usize,
+        point: usize,
+        exponent_style: u8,
+    }
+
+    /// Numbers over the whole range: small and `u64` integers, integers past `u64` and past
+    /// f64's 53 bits, exponents up to ±999999 and the f64 edges.
+    fn parts() -> impl proptest::strategy::Strategy<Value = Parts> {
+        use proptest::prelude::*;
+        let mantissa = prop_oneof![
+            3 => (0u64..4).prop_map(|n| n.to_string()),
+            2 => any::<u64>().prop_map(|n| n.to_string()),
+            2 => "[1-9][0-9]{15,40}",
+            1 => proptest::sample::select(vec![
+                "9007199254740993".to_owned(),
+                "9007199254740992".to_owned(),
+                "18446744073709551616".to_owned(),
+                "10000000000000001".to_owned(),
+                "1".to_owned(),
+            ]),
+        ];
+        let exponent = prop_oneof![
+            4 => Just(0i64),
+            3 => -20i64..20,
+            2 => -999_999i64..=999_999,
+            1 => proptest::sample::select(vec![-999_999i64, 999_999, 299, 300, 301, -324, -325, 308, 309]),
+        ];
+        (any::<bool>(), mantissa, exponent).prop_map(|(negative, mantissa, exponent)| Parts {
+            negative,
+            mantissa,
+            exponent,
+        })
+    }
+
+    fn spelling() -> impl proptest::strategy::Strategy<Value = Spelling> {
+        use proptest::prelude::*;
+        (0usize..4, 0usize..45, any::<u8>()).prop_map(|(zeros, point, exponent_style)| Spelling {
+            zeros,
+            point,
+            exponent_style,
+        })
+    }
+
+    /// The JSON text of `parts` written as `spelling` says.
+    fn spell(parts: &Parts, spelling: &Spelling) -> String {
+        let mut digits = format!("{}{}", parts.mantissa, "0".repeat(spelling.zeros));
+        let point = spelling.point;
+        if point > digits.len() {
+            digits = format!("{}{digits}", "0".repeat(point - digits.len()));
+        }
+        let exponent = parts.exponent - spelling.zeros as i64 + point as i64;
+        let (whole, fraction) = digits.split_at(digits.len() - point);
+        let whole = match whole.trim_start_matches('0') {
+            "" => "0",
+            whole => whole,
+        };
+        let mut text = String::new();
+        if parts.negative {
+            text.push('-');
+        }
+        text.push_str(whole);
+        if !fraction.is_empty() {
+            text.push('.');
+            text.push_str(fraction);
+        }
+        match (exponent, spelling.exponent_style % 4) {
+            (0, 0) => {}
+            (e, 0 | 1) => text.push_str(&format!("e{e}")),
+            (e, 2) => text.push_str(&format!("E{}{}", if e < 0 { "-" } else { "+" }, e.abs())),
+            (e, _) => text.push_str(&format!("e{}{:0>7}", if e < 0 { "-" } else { "" }, e.abs())),
+        }
+        text
+    }
+
+    /// The oracle: the value's normal form worked out on the parts, not on any text. Sign,
+    /// digits without leading or trailing zeros, and the power of ten of the *last* digit (the
+    /// code under test reads the first one's).
+    fn value_of(parts: &Parts) -> (bool, String, i64) {
+        let digits = parts.mantissa.trim_start_matches('0');
+        let trimmed = digits.trim_end_matches('0');
+        if trimmed.is_empty() {
+            return (false, String::new(), 0);
+        }
+        let exponent = parts.exponent + (digits.len() - trimmed.len()) as i64;
+        (parts.negative, trimmed.to_owned(), exponent)
+    }
+
+    /// The parts a canonical text stands for, read by the plainest means (no shared code).
+    fn parts_of(text: &str) -> Parts {
+        let (negative, text) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.trim_start_matches('+').parse::<i64>().unwrap()),
+            None => (text, 0),
+        };
+        let fraction = mantissa.split_once('.').map_or(0, |(_, f)| f.len());
+        Parts {
+            negative,
+            mantissa: mantissa.replace('.', ""),
+            exponent: exponent - fraction as i64,
+        }
+    }
+
+    /// `parts` with another value: its mantissa's last digit moved by one, or its exponent.
+    fn other_value(parts: &Parts, how: u8) -> Parts {
+        let mut other = parts.clone();
+        if value_of(parts).1.is_empty() {
+            other.mantissa = "7".to_owned();
+        } else if how.is_multiple_of(2) {
+            other.exponent += 1;
+        } else {
+            let mut digits = other.mantissa.into_bytes();
+            let last = digits.len() - 1;
+            digits[last] = if digits[last] == b'9' {
+                b'8'
+            } else {
+                digits[last] + 1
+            };
+            other.mantissa = String::from_utf8(digits).unwrap();
+        }
+        other
+    }
+
+    fn number_value(text: &str) -> Value {
+        Value::Number(
+            serde_json::from_str::<Number>(text)
+                .unwrap_or_else(|e| panic!("{text} is a JSON number: {e}")),
+        )
+    }
+
+    fn canonical_text(value: &Value) -> String {
+        let mut out = Vec::new();
+        write_canonical(value, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A JSON document made of known parts, so two of its renderings are known to be equal or
+    /// not without comparing them.
+    #[derive(Debug, Clone)]
+    enum Doc {
+        Null,
+        Bool(bool),
+        Text(String),
+        Number(Parts),
+        List(Vec<Doc>),
+        Object(Vec<(String, Doc)>),
+    }
+
+    fn doc() -> impl proptest::strategy::Strategy<Value = Doc> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            (0i64..4).prop_map(Value::from),
-            (0i64..4).prop_map(|n| Value::from(n as f64)),
-            Just(json!(0.5)),
-            "[ab\"é]{0,2}".prop_map(Value::String),
+            1 => Just(Doc::Null),
+            1 => any::<bool>().prop_map(Doc::Bool),
+            1 => "[ab\"é]{0,2}".prop_map(Doc::Text),
+            4 => parts().prop_map(Doc::Number),
         ];
         leaf.prop_recursive(3, 16, 4, |inner| {
             prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::vec(("[xyz]", inner), 0..4)
-                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Doc::List),
+                proptest::collection::btree_map("[xyz]", inner, 0..4)
+                    .prop_map(|pairs| Doc::Object(pairs.into_iter().collect())),
             ]
         })
     }
 
+    /// The JSON text of `doc`: each number spelled by the next of `spellings`, and each
+    /// object's keys rotated by `seed`.
+    fn render(doc: &Doc, spellings: &[Spelling], next: &mut usize, seed: usize) -> String {
+        match doc {
+            Doc::Null => "null".to_owned(),
+            Doc::Bool(b) => b.to_string(),
+            Doc::Text(t) => Value::String(t.clone()).to_string(),
+            Doc::Number(parts) => {
+                *next += 1;
+                spell(parts, &spellings[*next % spellings.len()])
+            }
+            Doc::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|i| render(i, spellings, next, seed))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Doc::Object(pairs) => {
+                let mut rendered: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{}:{}",
+                            Value::String(k.clone()),
+                            render(v, spellings, next, seed)
+                        )
+                    })
+                    .collect();
+                if !rendered.is_empty() {
+                    let by = seed % rendered.len();
+                    rendered.rotate_left(by);
+                }
+                format!("{{{}}}", rendered.join(","))
+            }
+        }
+    }
+
+    /// `doc` with its first number given another value; `None` when it has no number.
+    fn with_other_number(doc: &Doc, how: u8) -> Option<Doc> {
+        match doc {
+            Doc::Number(parts) => Some(Doc::Number(other_value(parts, how))),
+            Doc::List(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let changed = with_other_number(item, how)?;
+                let mut items = items.clone();
+                items[i] = changed;
+                Some(Doc::List(items))
+            }),
+            Doc::Object(pairs) => pairs.iter().enumerate().find_map(|(i, (k, v))| {
+                let changed = with_other_number(v, how)?;
+                let mut pairs = pairs.clone();
+                pairs[i] = (k.clone(), changed);
+                Some(Doc::Object(pairs))
+            }),
+            _ => None,
+        }
+    }
+
     proptest::proptest! {
-        /// Comparing held text (equal text first, values only where it differs) decides as
-        /// comparing the values does, for plain and for set fields.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Numbers compare, and are written canonically, by their exact values: checked
+        /// against values known from the parts the texts were made of. Equal values spelled
+        /// differently (`1`, `1.0`, `10e-1`, `0.1e1`), values f64 cannot tell apart
+        /// (`2^53 + 1`), and values past f64 (`1e999999`) or i64.
         #[test]
-        fn held_text_compares_as_the_values_do(
-            a in any_value(),
-            b in any_value(),
-            same in proptest::bool::ANY,
+        fn numbers_compare_by_exact_value(
+            a in parts(),
+            other in parts(),
+            choice in 0u8..4,
+            sa in spelling(),
+            sb in spelling(),
+        ) {
+            let b = match choice {
+                0 | 1 => a.clone(),
+                2 => other_value(&a, sb.exponent_style),
+                _ => other,
+            };
+            let (ta, tb) = (spell(&a, &sa), spell(&b, &sb));
+            let (va, vb) = (number_value(&ta), number_value(&tb));
+            let same = value_of(&a) == value_of(&b);
+            proptest::prop_assert_eq!(equal(&va, &vb), same, "{} vs {}", ta, tb);
+            proptest::prop_assert_eq!(equal(&vb, &va), same, "{} vs {}", tb, ta);
+            let (ca, cb) = (canonical_text(&va), canonical_text(&vb));
+            proptest::prop_assert_eq!(ca == cb, same, "{} ({}) vs {} ({})", ta, ca, tb, cb);
+            // The canonical text stands for the value itself, and `canonical` agrees with it.
+            proptest::prop_assert_eq!(value_of(&parts_of(&ca)), value_of(&a), "{} wrote {}", ta, ca);
+            proptest::prop_assert_eq!(canonical(&va).to_string(), ca);
+        }
+
+        /// Whole documents: the same values spelled and ordered differently are equal for
+        /// `equal`, for both field comparisons (plain and set fields) and for the fingerprint
+        /// text; one number changed makes them differ for all of them.
+        #[test]
+        fn documents_compare_by_their_values(
+            base in doc(),
+            spellings_a in proptest::collection::vec(spelling(), 1..6),
+            spellings_b in proptest::collection::vec(spelling(), 1..6),
+            seed in 0usize..7,
+            change in proptest::bool::ANY,
+            how in 0u8..2,
             field in proptest::sample::select(vec!["description", "scopes", "configuration_fields"]),
         ) {
             let ada = Kind::AdaPlatformIntegration;
-            let b = if same { a.clone() } else { b };
-            let (ta, tb) = (a.to_string(), b.to_string());
-            proptest::prop_assert_eq!(
-                raw_field_equal(ada, field, &ta, Some(&tb)),
-                field_equal(ada, field, &a, Some(&b))
-            );
-            proptest::prop_assert_eq!(
-                raw_field_equal(ada, field, &ta, None),
-                field_equal(ada, field, &a, None)
+            let (other, same) = match with_other_number(&base, how) {
+                Some(changed) if change => (changed, false),
+                _ => (base.clone(), true),
+            };
+            let ta = render(&base, &spellings_a, &mut 0, 0);
+            let tb = render(&other, &spellings_b, &mut 0, seed);
+            let a: Value = serde_json::from_str(&ta).unwrap();
+            let b: Value = serde_json::from_str(&tb).unwrap();
+            proptest::prop_assert_eq!(equal(&a, &b), same, "{} vs {}", ta, tb);
+            proptest::prop_assert_eq!(equal(&b, &a), same, "{} vs {}", tb, ta);
+            proptest::prop_assert_eq!(canonical_text(&a) == canonical_text(&b), same, "{} vs {}", ta, tb);
+            proptest::prop_assert_eq!(field_equal(ada, field, &a, Some(&b)), same, "{}: {} vs {}", field, ta, tb);
+            proptest::prop_assert_eq!(raw_field_equal(ada, field, &a.to_string(), Some(&b.to_string())), same, "{}: {} vs {}", field, ta, tb);
+            proptest::prop_assert_eq!(raw_field_equal(ada, field, &ta, None), a.is_null());
+        }
+    }
+
+    /// The fingerprint text of plain integers and ordinary floats is the one the previous
+    /// release wrote (it read numbers as u64, i64 or f64): plans saved by it still apply. The
+    /// expected text was written by that release's `write_canonical` (commit b31450b).
+    #[test]
+    fn ordinary_numbers_keep_the_previous_canonical_text() {
+        let live: Value = serde_json::from_str(
+            r#"{"b":[1.0,2.5,0.1,-0.0,42,-7,1e2,18446744073709551615,-9223372036854775808,123.456,0.0001,0.00001,0.000001,1.5e-7,1e300,1.5E300,1e20,5e-324,2.50,123456789012345.5,0.000012345,9007199254740993],"a":{"y":3,"x":"s"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_text(&live),
+            r#"{"a":{"x":"s","y":3},"b":[1,2.5,0.1,0,42,-7,100,18446744073709551615,-9223372036854775808,123.456,0.0001,0.00001,1e-6,1.5e-7,1e+300,1.5e+300,1e+20,5e-324,2.5,123456789012345.5,0.000012345,9007199254740993]}"#
+        );
+    }
+
+    /// The cases of issue #21, one by one.
+    #[test]
+    fn numbers_of_issue_21() {
+        let n = number_value;
+        let ada = Kind::AdaPlatformIntegration;
+        for (a, b) in [
+            ("1", "1.0"),
+            ("1", "1e0"),
+            ("1", "10e-1"),
+            ("1.00", "1"),
+            ("-0", "0"),
+            ("1e999999", "10e999998"),
+        ] {
+            assert!(equal(&n(a), &n(b)), "{a} = {b}");
+            assert_eq!(canonical_text(&n(a)), canonical_text(&n(b)), "{a} = {b}");
+            assert!(
+                raw_field_equal(ada, "configuration_fields", a, Some(b)),
+                "{a} = {b}"
             );
         }
+        for (a, b) in [
+            ("9007199254740993", "9007199254740992"),
+            ("9007199254740993", "9007199254740992.0"),
+            ("1e300", "1e301"),
+            ("0.1", "0.10000000000000001"),
+        ] {
+            assert!(!equal(&n(a), &n(b)), "{a} != {b}");
+            assert_ne!(canonical_text(&n(a)), canonical_text(&n(b)), "{a} != {b}");
+            assert!(
+                !raw_field_equal(ada, "configuration_fields", a, Some(b)),
+                "{a} != {b}"
+            );
+        }
+        let live: Value = serde_json::from_str("[2e0, 10e-1]").unwrap();
+        assert!(field_equal(ada, "scopes", &json!([1, 1.0, 2]), Some(&live)));
     }
 
     #[test]

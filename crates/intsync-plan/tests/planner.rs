@@ -471,3 +471,75 @@ fn integrations_the_target_does_not_own_are_ignored() {
             error m0.yaml: the TrutoIntegration `t1` given in metadata.id belongs to Truto or to another team: only your team's integrations can be managed; remove metadata.id to create your own"#]],
     );
 }
+
+/// Numbers by exact value (issue #21): `2^53 + 1` is not the live `2^53` written as a float
+/// (one f64), while `1e999999` (no f64 at all) is the live `10e999998`.
+#[test]
+fn numbers_a_float_cannot_tell_apart_make_an_update() {
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    check(
+        parse(
+            r#"[{"kind": "ada", "spec": {"name": "A", "configuration_fields": {"maximum": 9007199254740993, "step": 1e999999}}},
+                {"kind": "ada", "spec": {"name": "B", "configuration_fields": {"maximum": 1e300, "step": 1e999999}}}]"#,
+        ),
+        json!([
+            live(
+                "1",
+                parse(
+                    r#"{"name": "A", "configuration_fields": {"maximum": 9007199254740992.0, "step": 10e999998}}"#
+                )
+            ),
+            live(
+                "2",
+                parse(
+                    r#"{"name": "B", "configuration_fields": {"maximum": 1e+300, "step": 0.1e1000000}}"#
+                )
+            )
+        ]),
+        expect![[r#"
+            update 1 {"configuration_fields":{"maximum":9007199254740993,"step":1e+999999}}
+            noop 2
+            has_changes=true"#]],
+    );
+}
+
+/// A saved plan (`plan --out`, read back by `apply --plan`) keeps every number as written, past
+/// f64 too: the actions are read through serde's buffered, internally tagged path.
+#[test]
+fn a_saved_plan_keeps_numbers_as_written() {
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    let spec = parse(
+        r#"{"name": "A", "configuration_fields": {"maximum": 9007199254740993, "step": 1e999999, "ratio": 0.10000000000000001}}"#,
+    );
+    let desired = vec![DesiredIntegration {
+        kind: Kind::TrutoIntegration,
+        id: None,
+        spec: object(&spec),
+        manifest: "a.yaml".to_owned(),
+    }];
+    let observed = Observed {
+        kinds: vec![Kind::TrutoIntegration],
+        integrations: vec![ObservedIntegration::new(
+            Kind::TrutoIntegration,
+            "1".to_owned(),
+            None,
+            Some(3),
+            parse(r#"{"name": "A", "configuration_fields": {"maximum": 9007199254740992.0}}"#)
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )],
+        ignored: Vec::new(),
+    };
+    let planned = plan("t", &desired, &observed).unwrap();
+    let saved = serde_json::to_string(&planned).unwrap();
+    assert!(
+        saved.contains(
+            r#"{"maximum":9007199254740993,"step":1e+999999,"ratio":0.10000000000000001}"#
+        ),
+        "{saved}"
+    );
+    assert!(saved.contains(r#""maximum":9007199254740992.0"#), "{saved}");
+    let read: intsync_plan::Plan = serde_json::from_str(&saved).unwrap();
+    assert_eq!(serde_json::to_string(&read).unwrap(), saved);
+}

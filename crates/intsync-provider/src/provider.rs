@@ -1,6 +1,6 @@
 //! A provider: one target's API (Ada, Truto, or both on `local`), with paging and retries.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -121,6 +121,20 @@ fn shown_location(raw: &str) -> String {
         shown.push('…');
     }
     shown
+}
+
+/// Why a list that names one id twice cannot be read: planned as is, the id would be both
+/// matched and unmanaged, or matched twice.
+fn listed_twice(id: &str, first_page: &str, page: &str) -> String {
+    let place = if first_page == page {
+        format!("twice on the page `{page}`")
+    } else {
+        format!("on the page `{first_page}` and again on the page `{page}`")
+    };
+    format!(
+        "the integration id {} is listed {place}: the list changed while it was read, or the API pages it wrongly; run the command again, and if it happens again, report it to the vendor",
+        wire::quoted(id)
+    )
 }
 
 fn stopped_after(attempts: u32, last: &str) -> String {
@@ -479,6 +493,8 @@ impl Provider {
         };
         let mut path = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
         let mut seen_pages = HashSet::new();
+        // The page each id was listed on: an id listed twice is an error, not two integrations.
+        let mut listed_on: HashMap<String, String> = HashMap::new();
         let mut listing = Listing::default();
         // The next page's answer, asked for while this page's items were read.
         let mut prefetched: Option<(String, Reply)> = None;
@@ -504,6 +520,20 @@ impl Provider {
                 None => (self.page(kind, team, &path, reply).await, None),
             };
             let (page, next) = read?;
+            let ids = page.integrations.iter().map(|i| i.id.as_str());
+            for id in ids.chain(page.ignored.iter().map(|i| i.id.as_str())) {
+                if id.is_empty() {
+                    continue;
+                }
+                if let Some(first) = listed_on.insert(id.to_owned(), path.clone()) {
+                    return Err(self.bad(
+                        &Method::GET,
+                        &path,
+                        200,
+                        listed_twice(id, &first, &path),
+                    ));
+                }
+            }
             listing.integrations.extend(page.integrations);
             listing.ignored.extend(page.ignored);
             seen_pages.insert(path.clone());

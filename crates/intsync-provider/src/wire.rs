@@ -246,7 +246,7 @@ fn next_of(
         {
             None | Some(Value::Null) => None,
             Some(Value::String(url)) if url.is_empty() => None,
-            Some(Value::String(url)) => Some(path_and_query(url)?),
+            Some(Value::String(url)) => Some(list_page(kind, url)?),
             Some(other) => {
                 return Err(unreadable(format!(
                     "`meta.next_page_url` is {}, not a URL",
@@ -271,16 +271,46 @@ fn next_of(
     })
 }
 
-/// The path and query of an absolute `next_page_url`. The host is dropped on purpose: requests
-/// (and the token) only ever go to the configured base URL.
-fn path_and_query(url: &str) -> Result<String, Unreadable> {
+/// The path and query of a `next_page_url`, when it is a page of the list being read: its path
+/// is the list's own (with or without the trailing slash: the emulator serves both, as a vendor
+/// building the URL might drop it), its query anything (the cursor). The host is dropped on
+/// purpose: requests (and the token) only ever go to the configured base URL. Any other path
+/// is never asked for: following it would send the token to whatever the answer names.
+fn list_page(kind: Kind, url: &str) -> Result<String, Unreadable> {
+    let not_a_page = |why: String| {
+        unreadable(format!(
+            "`meta.next_page_url` is {}, {why}; intsync follows only pages of the list (`{}`), so it stopped here",
+            quoted(url),
+            collection_path(kind)
+        ))
+    };
     let parsed = url::Url::parse(url)
         .or_else(|_| url::Url::parse("http://relative.invalid").and_then(|base| base.join(url)))
-        .map_err(|e| unreadable(format!("`next_page_url` `{url}` is not a URL: {e}")))?;
+        .map_err(|e| not_a_page(format!("which is not a URL ({e})")))?;
+    let list = collection_path(kind);
+    if parsed.path() != list && parsed.path() != list.trim_end_matches('/') {
+        return Err(not_a_page(format!(
+            "whose path {} is not the list's",
+            quoted(parsed.path())
+        )));
+    }
     Ok(match parsed.query() {
         Some(q) => format!("{}?{q}", parsed.path()),
         None => parsed.path().to_owned(),
     })
+}
+
+/// The longest part of a vendor's value that a message quotes.
+pub const MAX_QUOTED_CHARS: usize = 200;
+
+/// A value from an answer, fit to print: in double quotes with every quote, backslash, control
+/// and invisible character escaped (no terminal escape, no line break, no look-alike text),
+/// and cut at [`MAX_QUOTED_CHARS`] characters.
+pub fn quoted(text: &str) -> String {
+    let mut chars = text.chars();
+    let shown: String = chars.by_ref().take(MAX_QUOTED_CHARS).collect();
+    let cut = if chars.next().is_some() { "…" } else { "" };
+    format!("{shown:?}{cut}")
 }
 
 /// The human part of a vendor error body (Ada `errors[0].message`, Truto `message`).
@@ -414,7 +444,95 @@ mod tests {
             next.as_deref(),
             Some("/integration?limit=7&next_cursor=a+b")
         );
+        // Truto's cursor is the vendor's text: encoded into the query, never into the path.
+        let (_, next) = page(
+            Kind::TrutoIntegration,
+            json!({"result": [], "next_cursor": "../../environment?team=x#y/z&limit=1"}),
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            next.as_deref(),
+            Some(
+                "/integration?limit=7&next_cursor=..%2F..%2Fenvironment%3Fteam%3Dx%23y%2Fz%26limit%3D1"
+            )
+        );
         assert!(page(Kind::TrutoIntegration, json!({"results": []}), 7).is_err());
+    }
+
+    /// Only pages of the list are followed: a `next_page_url` with another path is an error
+    /// naming it (quoted), never a page to ask for; read ahead, it is no page either.
+    #[test]
+    fn a_next_page_url_must_be_a_page_of_the_list() {
+        let ada = Kind::AdaPlatformIntegration;
+        let with_next = |url: &str| json!({"data": [], "meta": {"next_page_url": url}});
+        for (url, path) in [
+            (
+                "/api/v2/platform-integrations/?cursor=c&limit=2",
+                "/api/v2/platform-integrations/?cursor=c&limit=2",
+            ),
+            (
+                "https://x.example/api/v2/platform-integrations?cursor=c",
+                "/api/v2/platform-integrations?cursor=c",
+            ),
+            (
+                "/api/v2/./platform-integrations/",
+                "/api/v2/platform-integrations/",
+            ),
+        ] {
+            assert_eq!(
+                page(ada, with_next(url), 2).unwrap().1.as_deref(),
+                Some(path),
+                "{url}"
+            );
+        }
+        for (url, shown) in [
+            (
+                "aute aliquip",
+                r#"`meta.next_page_url` is "aute aliquip", whose path "/aute%20aliquip" is not the list's"#,
+            ),
+            (
+                "/api/v2/end-users/",
+                r#"`meta.next_page_url` is "/api/v2/end-users/", whose path "/api/v2/end-users/" is not the list's"#,
+            ),
+            (
+                "/api/v2/platform-integrations/../end-users/",
+                r#"whose path "/api/v2/end-users/" is not the list's"#,
+            ),
+            (
+                "https://x.example/api/v2/platform-integrations/x",
+                r#"whose path "/api/v2/platform-integrations/x""#,
+            ),
+            ("javascript:alert(1)", r#"whose path "alert(1)""#),
+            ("http://[::1", "which is not a URL"),
+        ] {
+            let error = page(ada, with_next(url), 2).unwrap_err().0;
+            assert!(error.contains(shown), "{url}: {error}");
+            assert!(
+                error.ends_with("intsync follows only pages of the list (`/api/v2/platform-integrations/`), so it stopped here"),
+                "{error}"
+            );
+            let bytes = serde_json::to_vec(&with_next(url)).unwrap();
+            assert_eq!(next_page(ada, &bytes, 2), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn values_are_quoted_escaped_and_cut() {
+        assert_eq!(quoted("plain"), r#""plain""#);
+        assert_eq!(
+            quoted("a\"b\\c\n\u{1b}[31m\u{202e}"),
+            r#""a\"b\\c\n\u{1b}[31m\u{202e}""#
+        );
+        let long = "é".repeat(MAX_QUOTED_CHARS + 1);
+        assert_eq!(
+            quoted(&long),
+            format!("\"{}\"…", "é".repeat(MAX_QUOTED_CHARS))
+        );
+        assert_eq!(
+            quoted(&long[..MAX_QUOTED_CHARS * 2]),
+            format!("\"{}\"", "é".repeat(MAX_QUOTED_CHARS))
+        );
     }
 
     #[test]
