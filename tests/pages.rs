@@ -3,7 +3,7 @@
 //! from, and is never asked for (the token would go with it); Truto's cursor only ever goes into
 //! the query. An id listed twice is an error naming it, not an integration planned twice.
 //!
-//! The API here is a hand-written server (`common::HandServer`) answering what the emulator
+//! The API here is a hand-written server (`common::tiny::Server`) answering what the emulator
 //! never would.
 
 mod common;
@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use common::{Env, HandServer, ada_manifest, ada_spec};
+use common::tiny::{Answer, Request, Server};
+use common::{Env, ada_manifest, ada_spec};
 
 const FIRST_PAGE: &str = "/api/v2/platform-integrations/?limit=100";
 
@@ -33,7 +34,7 @@ fn ada_page(items: &[Value], next: Option<&str>) -> (u16, String) {
 
 /// An `Env` whose targets point at `server` (the Truto one with its team given, so only its
 /// list is asked), with `manifests`.
-fn env_at(server: &HandServer, manifests: &[(&str, String)]) -> Env {
+fn env_at(server: &Server, manifests: &[(&str, String)]) -> Env {
     let env = Env::new(100);
     common::write_config(
         env.dir.path(),
@@ -76,7 +77,7 @@ fn a_next_page_url_outside_the_list_is_named_and_never_asked() {
         let next = Arc::new(next.to_owned());
         let server = {
             let next = Arc::clone(&next);
-            HandServer::start(move |request| {
+            server(move |request| {
                 if request.target.starts_with("/api/v2/platform-integrations/") {
                     ada_page(&[ada_item("a1", "Page one")], Some(&next))
                 } else {
@@ -114,7 +115,7 @@ fn a_next_page_url_outside_the_list_is_named_and_never_asked() {
 /// whatever host the answer names (the request goes to `base_url`).
 #[test]
 fn pages_of_the_list_are_followed_with_or_without_the_slash() {
-    let server = HandServer::start(|request| match request.target.as_str() {
+    let server = server(|request| match request.target.as_str() {
         FIRST_PAGE => ada_page(
             &[ada_item("a1", "Page one")],
             Some("https://elsewhere.example/api/v2/platform-integrations?cursor=a2&limit=100"),
@@ -145,7 +146,7 @@ fn pages_of_the_list_are_followed_with_or_without_the_slash() {
 #[test]
 fn an_id_listed_twice_is_an_error_naming_it_and_its_pages() {
     let second = "/api/v2/platform-integrations/?cursor=c2&limit=100";
-    let across = HandServer::start(move |request| {
+    let across = server(move |request| {
         if request.target == FIRST_PAGE {
             ada_page(
                 &[ada_item("a1", "Page one"), ada_item("dup\"1", "Page two")],
@@ -155,7 +156,7 @@ fn an_id_listed_twice_is_an_error_naming_it_and_its_pages() {
             ada_page(&[ada_item("dup\"1", "Page two again")], None)
         }
     });
-    let within = HandServer::start(|_| {
+    let within = server(|_| {
         ada_page(
             &[
                 ada_item("dup\"1", "Page two"),
@@ -187,7 +188,7 @@ fn an_id_listed_twice_is_an_error_naming_it_and_its_pages() {
 #[test]
 fn a_truto_cursor_stays_in_the_query() {
     let cursor = "../../environment?x=1#y/z &";
-    let server = HandServer::start(move |request| {
+    let server = server(move |request| {
         if request.target == "/integration?limit=100" {
             let item = json!({"id": "t1", "name": "paged", "team_id": "page-team", "version": 1, "config": {}});
             (
@@ -215,4 +216,12 @@ fn a_truto_cursor_stays_in_the_query() {
             "/integration?limit=100&next_cursor=..%2F..%2Fenvironment%3Fx%3D1%23y%2Fz+%26",
         ]
     );
+}
+
+/// A server answering each request with the `(status, JSON body)` of `answer`.
+fn server(answer: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Server {
+    Server::start(move |request| {
+        let (status, body) = answer(request);
+        Answer::json(status, body)
+    })
 }

@@ -23,7 +23,7 @@ use intsync_plan::{Observed, ObservedIntegration};
 use serde::{Deserialize, Serialize};
 
 use crate::lock::{Holder, host_name, unix_ms};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretStore, sync_dir};
 
 /// One create, as recorded before it was sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,15 +213,6 @@ impl Intents {
             _ => Ok(()),
         }
     }
-}
-
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    std::fs::File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 /// What became of a client secret of a create left in flight.

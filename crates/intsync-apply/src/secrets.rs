@@ -198,8 +198,8 @@ fn create_private_dirs(dir: &Path) -> Result<(), (PathBuf, std::io::Error)> {
     Ok(())
 }
 
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+/// Makes a rename (or link) in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::fs::File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]

@@ -18,8 +18,9 @@ use crate::inert::{code_span, visible};
 use crate::model::{Action, DesiredIntegration, Drift, Plan};
 use crate::normalize;
 
-/// The manifests at the baseline, indexed by identity: `metadata.id` when they have one, and
-/// `spec.name`.
+/// Manifests as they were at some earlier point (the revision last applied, for drift; the last
+/// write, for `watch --apply`: [`crate::saves`]), indexed by identity: `metadata.id` when they
+/// have one, and `spec.name`.
 pub struct Baseline<'a> {
     by_id: HashMap<(Kind, &'a str), &'a DesiredIntegration>,
     by_name: HashMap<(Kind, &'a str), &'a DesiredIntegration>,
@@ -45,7 +46,7 @@ impl<'a> Baseline<'a> {
     }
 
     /// The baseline's version of `now`: the same `metadata.id`, else the same name.
-    fn find(&self, now: &DesiredIntegration) -> Option<&'a DesiredIntegration> {
+    pub fn find(&self, now: &DesiredIntegration) -> Option<&'a DesiredIntegration> {
         let by_id = now
             .id
             .as_deref()

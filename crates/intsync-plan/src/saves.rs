@@ -5,47 +5,11 @@
 
 use std::collections::HashMap;
 
-use intsync_manifest::Kind;
-
 use crate::model::{Action, DesiredIntegration, Plan, Summary};
 use crate::normalize;
 
-/// The manifests as `watch` last wrote them (or as they were when it started), by identity:
-/// `metadata.id` when they have one, else `spec.name`.
-pub struct Since<'a> {
-    by_id: HashMap<(Kind, &'a str), &'a DesiredIntegration>,
-    by_name: HashMap<(Kind, &'a str), &'a DesiredIntegration>,
-}
-
-impl<'a> Since<'a> {
-    pub fn new(manifests: &'a [DesiredIntegration]) -> Since<'a> {
-        let mut since = Since {
-            by_id: HashMap::new(),
-            by_name: HashMap::new(),
-        };
-        for manifest in manifests {
-            match (&manifest.id, manifest.name()) {
-                (Some(id), _) => {
-                    since.by_id.insert((manifest.kind, id.as_str()), manifest);
-                }
-                (None, Some(name)) => {
-                    since.by_name.insert((manifest.kind, name), manifest);
-                }
-                (None, None) => {}
-            }
-        }
-        since
-    }
-
-    /// The earlier version of `now`: the same `metadata.id`, else the same name.
-    pub fn find(&self, now: &DesiredIntegration) -> Option<&'a DesiredIntegration> {
-        match (&now.id, now.name()) {
-            (Some(id), _) => self.by_id.get(&(now.kind, id.as_str())).copied(),
-            (None, Some(name)) => self.by_name.get(&(now.kind, name)).copied(),
-            (None, None) => None,
-        }
-    }
-}
+/// The manifests as `watch` last wrote them (or as they were when it started), by identity.
+pub type Since<'a> = crate::drift::Baseline<'a>;
 
 /// The part of `plan` (computed from `desired`) that saves made since `since`: a create whose
 /// manifest is new or changed; an update's (or a blocked change's) fields whose desired value
@@ -111,6 +75,7 @@ pub fn made_by_saves(plan: &Plan, desired: &[DesiredIntegration], since: &Since<
 mod tests {
     use super::*;
     use crate::{Observed, ObservedIntegration};
+    use intsync_manifest::Kind;
     use serde_json::{Value, json};
 
     fn desired(name: &str, spec: Value) -> DesiredIntegration {
