@@ -115,6 +115,40 @@ codes! {
     IdentifierNotRequired = "identifier_not_required",
     /// Two manifests claim the same live object (same kind and id, or same kind and name).
     DuplicateIdentity = "duplicate_identity",
+    /// `metadata.allow` names a code that is not one of intsync's own rules (a vendor's rule, a
+    /// problem of the file itself, or no code at all): only [`Code::allowable`] ones can be
+    /// allowed.
+    NotAllowable = "not_allowable",
+    /// `metadata.allow` names a code the manifest does not break (a warning: remove it).
+    UnusedAllow = "unused_allow",
+}
+
+impl Code {
+    /// The code users write, `intsync::invalid_jmespath` (the `intsync::` prefix is required).
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+
+    /// Whether `metadata.allow` may turn this code into a warning: the rules intsync adds to
+    /// what the vendors enforce, which a live integration can already break (Ada accepted it).
+    /// A rule the vendor enforces (its types, lengths, URL formats, sets, what a create needs),
+    /// a problem of the file itself (YAML, unknown keys) and identity are never allowable: the
+    /// API would refuse the value, or the manifest would not say what it means.
+    pub fn allowable(self) -> bool {
+        matches!(
+            self,
+            Code::InvalidContact
+                | Code::UnknownScope
+                | Code::InvalidJsonSchema
+                | Code::UnknownSchemaDialect
+                | Code::RequiredNotInProperties
+                | Code::InvalidJmespath
+                | Code::IdentifierPathNotAField
+                | Code::IdentifierPathUnresolved
+                | Code::IdentifierNotString
+                | Code::IdentifierNotRequired
+        )
+    }
 }
 
 impl fmt::Display for Code {

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
+use crate::diagnostic::Code;
 use crate::model::{API_VERSION, Kind};
 
 /// Whether `text` can be written as a plain (unquoted) YAML scalar and read back as this string.
@@ -236,14 +237,60 @@ pub fn manifest_yaml(
     id: Option<&str>,
     spec: &Map<String, Value>,
 ) -> String {
+    manifest_yaml_allowing(header, kind, id, &[], spec)
+}
+
+/// The manifest `intsync export` writes for a live integration: [`manifest_yaml`], plus a
+/// `metadata.allow` list naming each of intsync's own rules ([`Code::allowable`]) the live
+/// values already break, so that the adopted manifest validates and plans as it is, and the
+/// allowance is there for a reviewer to see. A rule the vendor enforces is never allowed: a
+/// live value breaking one stays an error. Returns the text and the codes allowed.
+pub fn adopted_manifest_yaml(
+    header: &[String],
+    kind: Kind,
+    id: Option<&str>,
+    spec: &Map<String, Value>,
+) -> (String, Vec<Code>) {
+    let plain = manifest_yaml(header, kind, id, spec);
+    let loaded = crate::load_source("exported.yaml", &plain);
+    let mut allow: Vec<Code> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.code.allowable())
+        .map(|d| d.code)
+        .collect();
+    allow.sort();
+    allow.dedup();
+    if allow.is_empty() {
+        return (plain, allow);
+    }
+    let text = manifest_yaml_allowing(header, kind, id, &allow, spec);
+    (text, allow)
+}
+
+/// [`manifest_yaml`] with a `metadata.allow` list (written only when not empty).
+pub fn manifest_yaml_allowing(
+    header: &[String],
+    kind: Kind,
+    id: Option<&str>,
+    allow: &[Code],
+    spec: &Map<String, Value>,
+) -> String {
     let mut out = String::new();
     for line in header {
         let _ = writeln!(out, "# {line}");
     }
     let _ = writeln!(out, "apiVersion: {API_VERSION}");
     let _ = writeln!(out, "kind: {kind}");
+    if id.is_some() || !allow.is_empty() {
+        let _ = writeln!(out, "metadata:");
+    }
     if let Some(id) = id {
-        let _ = writeln!(out, "metadata:\n  id: {}", scalar(id));
+        let _ = writeln!(out, "  id: {}", scalar(id));
+    }
+    if !allow.is_empty() {
+        let codes: Vec<&str> = allow.iter().map(|c| c.as_str()).collect();
+        let _ = writeln!(out, "  allow: [{}]", codes.join(", "));
     }
     if spec.is_empty() {
         let _ = writeln!(out, "spec: {{}}");
@@ -278,6 +325,57 @@ mod tests {
             Value::Object(spec),
             "{text}"
         );
+    }
+
+    /// Ada's getting-started example breaks two of intsync's own rules: the export allows
+    /// exactly those, and the manifest then loads with warnings only. A vendor rule is never
+    /// allowed.
+    #[test]
+    fn an_adopted_manifest_allows_only_intsync_rules_it_breaks() {
+        let spec = json!({
+            "name": "Getting started", "description": "d", "author": "a", "contact": "help@example.com",
+            "identifier_field_path": "credentials.knowledgeHubUrl",
+            "uninstallation_url": "http://example.com/u", "oauth_callback_url": "http://example.com/",
+            "tags": ["knowledge"], "scopes": ["articles:read"],
+            "configuration_fields": {"type": "object", "required": ["credentials"], "properties": {
+                "credentials": {"type": "object", "required": ["helpCenterUrl", "secretKey"], "properties": {
+                    "knowledgeHubUrl": {"type": "string"}, "secretKey": {"type": "string"}}}}}
+        });
+        let spec = spec.as_object().unwrap();
+        let (text, allow) =
+            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), spec);
+        assert_eq!(
+            allow,
+            [Code::RequiredNotInProperties, Code::IdentifierNotRequired],
+            "{text}"
+        );
+        assert!(text.contains(
+            "metadata:\n  id: abc\n  allow: [intsync::required_not_in_properties, intsync::identifier_not_required]\n"
+        ), "{text}");
+        let loaded = crate::load_source("x.yaml", &text);
+        assert_eq!(loaded.manifests.len(), 1, "{text}");
+        let codes: Vec<(Code, crate::Severity)> =
+            loaded.diagnostics.iter().map(|d| (d.code, d.severity)).collect();
+        assert_eq!(
+            codes,
+            [
+                (Code::IdentifierNotRequired, crate::Severity::Warning),
+                (Code::RequiredNotInProperties, crate::Severity::Warning),
+            ]
+        );
+
+        // A clean spec gets no allowance; a vendor rule broken stays an error.
+        let mut clean = spec.clone();
+        clean["identifier_field_path"] = json!("credentials.secretKey");
+        clean["configuration_fields"]["properties"]["credentials"]["required"] = json!(["secretKey"]);
+        let (text, allow) =
+            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &clean);
+        assert!(allow.is_empty() && !text.contains("allow"), "{text}");
+        clean["name"] = json!("n".repeat(161));
+        let (text, allow) =
+            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &clean);
+        assert!(allow.is_empty(), "{text}");
+        assert!(crate::load_source("x.yaml", &text).has_errors());
     }
 
     #[test]

@@ -493,17 +493,25 @@ fn duplicate_identities(
     for (what, found) in groups {
         for places in found {
             let (kind, value) = (places[0].0, places[0].1);
+            // Ada allows two integrations with one name: manifests pinned by distinct ids
+            // never conflict by name, only with a manifest matched by that name (design §4).
+            let pinned = |index: usize| what == "name" && claims[index].1.id.is_some();
             for (i, &(_, _, index, span)) in places.iter().enumerate() {
                 let file = &claims[index].0;
                 let others: Vec<String> = places
                     .iter()
                     .enumerate()
-                    .filter(|(j, _)| *j != i)
+                    .filter(|&(j, &(_, _, other, _))| {
+                        j != i && !(pinned(index) && pinned(other))
+                    })
                     .map(|(_, &(_, _, other, s))| {
                         let path = display_path(claims[other].0.path());
                         format!("{path}:{}:{}", s.line, s.column)
                     })
                     .collect();
+                if others.is_empty() {
+                    continue;
+                }
                 let mut d = Diagnostic::error(
                     Code::DuplicateIdentity,
                     &file.source(&mut known),
@@ -514,7 +522,11 @@ fn duplicate_identities(
                     ),
                 );
                 d.label(format!("{what} claimed twice"))
-                    .help("each live integration is described by exactly one manifest: merge them or rename one");
+                    .help(if what == "name" {
+                        "a manifest without `metadata.id` is matched by its name, so the name must be its own: merge them, rename one, or pin each to its live integration with `metadata.id`"
+                    } else {
+                        "each live integration is described by exactly one manifest: merge them or rename one"
+                    });
                 diagnostics.push(d);
             }
         }
@@ -558,6 +570,34 @@ mod tests {
             root.join("manifests"),
             root.join("no-such-dir"),
         ]);
+    }
+
+    /// Ada allows two integrations with one name: pinned by distinct ids they are two
+    /// manifests, not a conflict; a manifest matched by that name conflicts with each of them.
+    #[test]
+    fn names_conflict_only_with_a_manifest_matched_by_name() {
+        let doc = |id: Option<&str>, name: &str| {
+            let metadata = id.map(|id| format!("metadata:\n  id: {id}\n")).unwrap_or_default();
+            format!("apiVersion: intsync/v1\nkind: TrutoIntegration\n{metadata}spec:\n  name: {name}\n")
+        };
+        let conflicts = |docs: &[String]| -> Vec<u32> {
+            let loaded = load_source("m.yaml", &docs.join("---\n"));
+            loaded
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == Code::DuplicateIdentity)
+                .map(|d| d.span.line)
+                .collect()
+        };
+        let pinned_a = doc(Some("a"), "Same");
+        let pinned_b = doc(Some("b"), "Same");
+        let by_name = doc(None, "Same");
+        assert_eq!(conflicts(&[pinned_a.clone(), pinned_b.clone()]), [] as [u32; 0]);
+        // The line of each `name:` value.
+        assert_eq!(conflicts(&[pinned_a.clone(), pinned_b.clone(), by_name.clone()]), [6, 13, 18]);
+        assert_eq!(conflicts(&[by_name.clone(), by_name.clone()]), [4, 9]);
+        // The same id stays a conflict, whatever the names.
+        assert_eq!(conflicts(&[pinned_a.clone(), doc(Some("a"), "Other")]).len(), 2);
     }
 
     #[test]

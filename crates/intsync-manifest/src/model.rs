@@ -52,6 +52,15 @@ impl Kind {
         matches!(self, Kind::AdaPlatformIntegration)
     }
 
+    /// The fields creating one needs that `has` says are absent, in the table's order.
+    pub fn missing_for_create(self, has: impl Fn(&str) -> bool) -> Vec<&'static str> {
+        self.fields()
+            .iter()
+            .filter(|f| f.required_on_create && !has(f.name))
+            .map(|f| f.name)
+            .collect()
+    }
+
     /// Response keys the server manages; a manifest may not set them.
     pub fn server_managed(self) -> &'static [&'static str] {
         match self {

@@ -43,6 +43,33 @@ struct Metadata {
     #[serde(default)]
     #[schemars(length(min = 1))]
     id: Option<String>,
+    /// Codes of intsync's own rules this manifest may break: each is reported as a warning
+    /// instead of an error. `intsync export` writes them for live integrations that already
+    /// break such a rule. Only the codes listed here can be allowed.
+    #[serde(default)]
+    allow: Option<AllowList>,
+}
+
+/// The codes `metadata.allow` accepts.
+struct AllowList;
+
+impl JsonSchema for AllowList {
+    fn schema_name() -> Cow<'static, str> {
+        "AllowList".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let codes: Vec<&str> = crate::Code::ALL
+            .iter()
+            .filter(|c| c.allowable())
+            .map(|c| c.as_str())
+            .collect();
+        Schema::try_from(json!({
+            "type": "array",
+            "items": { "type": "string", "enum": codes },
+        }))
+        .expect("an object is a schema")
+    }
 }
 
 #[derive(JsonSchema)]

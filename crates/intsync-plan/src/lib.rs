@@ -14,6 +14,8 @@ pub mod normalize;
 mod planner;
 pub mod render;
 pub mod saves;
+#[doc(hidden)]
+pub mod testing;
 
 pub use model::{
     Action, Candidate, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed,

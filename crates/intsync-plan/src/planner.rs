@@ -163,7 +163,25 @@ pub fn plan(
             }
         };
         let Some(index) = matched else {
-            actions.push(Slot::Create(want));
+            // Fields a create needs are needed only now (design §4): matched by name, a
+            // manifest manages just the fields it gives.
+            let missing: Vec<String> = want
+                .kind
+                .missing_for_create(|field| want.spec.contains_key(field))
+                .iter()
+                .map(|field| format!("`{field}`"))
+                .collect();
+            if missing.is_empty() {
+                actions.push(Slot::Create(want));
+            } else {
+                errors.push(error(format!(
+                    "no live {} is named `{}`, so this manifest would create one, but creating needs {} too; add {}, or fix the name if it should match a live integration",
+                    want.kind,
+                    crate::inert::visible(want.name().unwrap_or_default()),
+                    missing.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" },
+                )));
+            }
             continue;
         };
         let live = &observed.integrations[index];

@@ -89,6 +89,10 @@ mod tests {
         }
     }
 
+    fn creatable(spec: Value) -> Value {
+        crate::testing::creatable(Kind::AdaPlatformIntegration, spec)
+    }
+
     fn live(id: &str, name: &str, status: &str, fields: Value) -> ObservedIntegration {
         let mut fields = fields.as_object().cloned().unwrap_or_default();
         fields.insert("name".into(), name.into());
@@ -155,7 +159,7 @@ mod tests {
             ),
             desired("Pending", json!({"description": "x", "author": "new"})),
             desired("Frozen", json!({"description": "x"})),
-            desired("Uncreated", json!({"description": "x"})),
+            desired("Uncreated", creatable(json!({"description": "x"}))),
         ];
         let now = vec![
             desired(
@@ -164,8 +168,8 @@ mod tests {
             ),
             desired("Pending", json!({"description": "saved", "author": "new"})),
             desired("Frozen", json!({"description": "saved"})),
-            desired("Uncreated", json!({"description": "x"})),
-            desired("Brand new", json!({"description": "x"})),
+            desired("Uncreated", creatable(json!({"description": "x"}))),
+            desired("Brand new", creatable(json!({"description": "x"}))),
         ];
         let since = Since::new(&at_start);
         let full = crate::plan("t", &now, &observed).unwrap();
@@ -201,7 +205,7 @@ mod tests {
         assert!(quiet.actions.is_empty() && !quiet.has_changes);
         // A change to a manifest that was never created writes its create.
         let mut edited = now.clone();
-        edited[3] = desired("Uncreated", json!({"description": "edited"}));
+        edited[3] = desired("Uncreated", creatable(json!({"description": "edited"})));
         let full = crate::plan("t", &edited, &observed).unwrap();
         assert!(
             summary(&made_by_saves(&full, &edited, &Since::new(&now)))

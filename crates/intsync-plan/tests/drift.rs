@@ -2,6 +2,7 @@
 //! watch's "moved since the last reading".
 
 use intsync_manifest::Kind;
+use intsync_plan::testing::creatable;
 use intsync_plan::drift::{Baseline, Conflict, classify, classify_moved, only_drift, pulls};
 use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, plan};
 use serde_json::{Map, Value, json};
@@ -43,6 +44,13 @@ fn drift_of(action: &Action) -> Vec<String> {
 #[test]
 fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
     let form = json!({"type": "object", "properties": {"a": {"type": "string", "title": "A"}}});
+    // Creates need every create field (design §4).
+    let gone = creatable(
+        Kind::AdaPlatformIntegration,
+        json!({"name": "Gone", "description": "x"}),
+    );
+    let mut gone_fields: Vec<&str> = gone.as_object().unwrap().keys().map(String::as_str).collect();
+    gone_fields.sort_unstable();
     let then = vec![
         desired(
             "alpha.yaml",
@@ -52,7 +60,7 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
         desired(
             "gone.yaml",
             None,
-            json!({"name": "Gone", "description": "x"}),
+            gone.clone(),
         ),
     ];
     let now = vec![
@@ -65,12 +73,12 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
         desired(
             "gone.yaml",
             None,
-            json!({"name": "Gone", "description": "x"}),
+            gone.clone(),
         ),
         desired(
             "fresh.yaml",
             None,
-            json!({"name": "Fresh", "description": "f"}),
+            creatable(Kind::AdaPlatformIntegration, json!({"name": "Fresh", "description": "f"})),
         ),
         desired("beta.yaml", Some("b1"), json!({"description": "b"})),
     ];
@@ -101,7 +109,7 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
         panic!()
     };
     assert!(patch.contains_key("author"), "pending stays in the plan");
-    assert_eq!(drift_of(by_name("Gone")), ["description", "name"]);
+    assert_eq!(drift_of(by_name("Gone")), gone_fields);
     assert!(drift_of(by_name("Fresh")).is_empty());
     // Not in the baseline (by id or by name): pending.
     assert!(drift_of(by_name("Beta")).is_empty());

@@ -64,7 +64,10 @@ fn hostile_plan() -> (Vec<DesiredIntegration>, Plan) {
         want.push(desired(
             format!("manifests/new-{i}-{h}.yaml"),
             None,
-            json!({"name": format!("new {i} {h}"), "description": h, "error_codes": {*h: h}}),
+            intsync_plan::testing::creatable(
+                Kind::AdaPlatformIntegration,
+                json!({"name": format!("new {i} {h}"), "description": h, "error_codes": {*h: h}}),
+            ),
         ));
         have.push(live(&format!("s{i}-{h}"), "approved", json!({"name": h})));
     }

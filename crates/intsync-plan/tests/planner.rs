@@ -286,12 +286,32 @@ fn unknown_response_keys_and_unmanaged_fields_make_no_diff() {
 #[test]
 fn missing_live_object_is_created_with_the_whole_body() {
     check(
+        json!([{"kind": "truto", "spec": {"name": "New", "category": "crm"}}]),
+        json!([live("1", json!({"name": "Other"}))]),
+        expect![[r#"
+            create TrutoIntegration Some("New") {"name":"New","category":"crm"}
+            unmanaged 1
+            has_changes=true"#]],
+    );
+}
+
+/// Issue #22: fields a create needs are needed only for a create. Matched by name, a manifest
+/// with just `description` plans an update of it; with no live integration of that name, the
+/// same manifest is an error naming what a create lacks.
+#[test]
+fn create_fields_are_needed_only_for_a_create() {
+    check(
+        json!([{"kind": "ada", "spec": {"name": "Known", "description": "new"}}]),
+        json!([live("1", json!({"name": "Known", "description": "old", "author": "a"}))]),
+        expect![[r#"
+            update 1 {"description":"new"}
+            has_changes=true"#]],
+    );
+    check(
         json!([{"kind": "ada", "spec": {"name": "New", "description": "d"}}]),
         json!([live("1", json!({"name": "Other"}))]),
         expect![[r#"
-            create AdaPlatformIntegration Some("New") {"name":"New","description":"d"}
-            unmanaged 1
-            has_changes=true"#]],
+            error m0.yaml: no live AdaPlatformIntegration is named `New`, so this manifest would create one, but creating needs `identifier_field_path`, `author`, `contact`, `uninstallation_url`, `oauth_callback_url`, `tags`, `scopes`, `configuration_fields` too; add them, or fix the name if it should match a live integration"#]],
     );
 }
 

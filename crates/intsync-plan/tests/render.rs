@@ -6,6 +6,7 @@
 use intsync_manifest::Kind;
 use intsync_plan::render::{self, MARKDOWN_LIMIT, Style};
 use intsync_plan::{DesiredIntegration, Observed, ObservedIntegration, Plan, drift, plan};
+use intsync_plan::testing::creatable;
 use serde_json::{Value, json};
 
 fn desired(kind: Kind, manifest: &str, spec: Value) -> DesiredIntegration {
@@ -186,7 +187,10 @@ fn creates() {
         &[
             ada(
                 "manifests/fresh.yaml",
-                json!({"name": "Fresh", "description": "A new one", "scopes": ["articles:read"], "error_codes": {"error_404": "Not Found"}, "configuration_fields": form()}),
+                creatable(
+                    Kind::AdaPlatformIntegration,
+                    json!({"name": "Fresh", "description": "A new one", "scopes": ["articles:read"], "error_codes": {"error_404": "Not Found"}, "configuration_fields": form()}),
+                ),
             ),
             desired(
                 Kind::TrutoIntegration,
@@ -247,7 +251,10 @@ fn drift_marks() {
         ada("manifests/alpha.yaml", alpha(form)),
         ada(
             "manifests/gone.yaml",
-            json!({"name": "Gone", "description": "x"}),
+            creatable(
+                Kind::AdaPlatformIntegration,
+                json!({"name": "Gone", "description": "x"}),
+            ),
         ),
     ];
     let mut plan = planned(

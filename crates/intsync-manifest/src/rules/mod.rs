@@ -16,7 +16,7 @@ use crate::tree::{Key, Node, Span, Value};
 use crate::vendor::{FieldDef, FieldType, Format};
 
 const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
-const METADATA_KEYS: &[&str] = &["id"];
+const METADATA_KEYS: &[&str] = &["id", "allow"];
 
 /// Collects the diagnostics of one document.
 pub(crate) struct Checker<'a> {
@@ -264,7 +264,7 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
         },
     };
 
-    let id = check_metadata(&mut checker, root);
+    let (id, allow) = check_metadata(&mut checker, root);
 
     let spec = match root.get("spec") {
         None => {
@@ -302,6 +302,8 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
             name,
         });
     }
+
+    apply_allowances(&mut checker, &allow);
 
     let manifest = match (kind, spec) {
         (Some(kind), Some((_, spec))) if !checker.has_errors() => {
@@ -344,20 +346,31 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
     }
 }
 
-fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> Option<(String, Span)> {
-    let (_, metadata) = root.get("metadata")?;
+/// `metadata.id` and `metadata.allow`, each checked.
+fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> (Option<(String, Span)>, Vec<(Code, Span)>) {
+    let Some((_, metadata)) = root.get("metadata") else {
+        return (None, Vec::new());
+    };
     if matches!(metadata.value, Value::Null) {
-        return None;
+        return (None, Vec::new());
     }
     if !checker.expect_type(metadata, FieldType::Object, "metadata") {
-        return None;
+        return (None, Vec::new());
     }
     let pairs = metadata.as_mapping().unwrap_or_default();
     checker.unknown_keys(pairs, METADATA_KEYS, "`metadata`", |key| {
-        (key == "name").then(|| "the name is `spec.name`; `metadata` holds only `id`".to_owned())
+        (key == "name").then(|| {
+            "the name is `spec.name`; `metadata` holds only `id` and `allow`".to_owned()
+        })
     });
-    let (_, id) = metadata.get("id")?;
-    match &id.value {
+    let allow = metadata
+        .get("allow")
+        .map(|(_, node)| check_allow(checker, node))
+        .unwrap_or_default();
+    let Some((_, id)) = metadata.get("id") else {
+        return (None, allow);
+    };
+    let id = match &id.value {
         Value::String(s) if s.trim().is_empty() => {
             checker
                 .error(Code::EmptyString, id.span, "`metadata.id` is empty")
@@ -369,6 +382,92 @@ fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> Option<(String, Spa
         _ => {
             checker.wrong_type(id, "a string", "`metadata.id`");
             None
+        }
+    };
+    (id, allow)
+}
+
+/// `metadata.allow`: a list of codes of intsync's own rules ([`Code::allowable`]).
+fn check_allow(checker: &mut Checker<'_>, node: &Node) -> Vec<(Code, Span)> {
+    let items = match &node.value {
+        Value::Null => return Vec::new(),
+        Value::Sequence(items) => items,
+        _ => {
+            checker.wrong_type(node, "a list of codes", "`metadata.allow`");
+            return Vec::new();
+        }
+    };
+    let allowable = || Code::ALL.iter().filter(|c| c.allowable()).map(|c| c.as_str());
+    let mut allow = Vec::new();
+    for item in items {
+        let Some(text) = item.as_str() else {
+            checker.wrong_type(item, "a string", "each item of `metadata.allow`");
+            continue;
+        };
+        match Code::parse(text) {
+            Some(code) if code.allowable() => allow.push((code, item.span)),
+            Some(code) => {
+                checker
+                    .error(
+                        Code::NotAllowable,
+                        item.span,
+                        format!("`{code}` cannot be allowed: it is not one of intsync's own rules"),
+                    )
+                    .label("not allowable")
+                    .help(format!(
+                        "the vendor refuses such a value, or the manifest would not say what it means: fix the problem instead. Allowable: {}",
+                        allowable().collect::<Vec<_>>().join(", ")
+                    ));
+            }
+            None => {
+                let help = match did_you_mean(text, allowable()) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!(
+                        "allowable codes: {}",
+                        allowable().collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                checker
+                    .error(
+                        Code::NotAllowable,
+                        item.span,
+                        format!("`metadata.allow` names `{text}`, which is no intsync code"),
+                    )
+                    .label("unknown code")
+                    .help(help);
+            }
+        }
+    }
+    allow
+}
+
+/// Turns the errors of the allowed codes into warnings that say so, and warns of an allowance
+/// nothing in the manifest needs.
+fn apply_allowances(checker: &mut Checker<'_>, allow: &[(Code, Span)]) {
+    if allow.is_empty() {
+        return;
+    }
+    let mut used = Vec::new();
+    for diagnostic in &mut checker.diagnostics {
+        if !allow.iter().any(|(code, _)| *code == diagnostic.code) {
+            continue;
+        }
+        used.push(diagnostic.code);
+        if diagnostic.is_error() {
+            diagnostic.severity = crate::Severity::Warning;
+            diagnostic.message.push_str(" (allowed by `metadata.allow`)");
+        }
+    }
+    for (code, span) in allow {
+        if !used.contains(code) {
+            checker
+                .warning(
+                    Code::UnusedAllow,
+                    *span,
+                    format!("`{code}` is allowed, but this manifest does not break that rule"),
+                )
+                .label("not needed")
+                .help("remove it from `metadata.allow`, so that the rule guards this manifest again");
         }
     }
 }
@@ -428,22 +527,26 @@ fn check_spec(
     }
 
     if id.is_none() {
-        let missing: Vec<&str> = kind
-            .fields()
-            .iter()
-            .filter(|f| f.required_on_create && spec.get(f.name).is_none())
-            .map(|f| f.name)
-            .collect();
+        let missing = kind.missing_for_create(|field| spec.get(field).is_some());
         if !missing.is_empty() {
             let list = missing
                 .iter()
                 .map(|m| format!("`{m}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            checker
-                .error(Code::MissingCreateField, spec_key.span, format!("{kind} without `metadata.id` must have every field creating it needs; missing {list}"))
+            if missing.contains(&"name") {
+                checker
+                    .error(Code::MissingCreateField, spec_key.span, format!("{kind} without `metadata.id` must have `name`: it is matched to a live integration by name, or created"))
+                    .label("no `name`")
+                    .help("add `name`, or set `metadata.id` to manage only the fields given");
+            } else {
+                // A warning: matched by name, the manifest manages only the fields it names;
+                // the plan refuses it only if it would create (design §4).
+                checker
+                .warning(Code::MissingCreateField, spec_key.span, format!("{kind} without `metadata.id` lacks {list}, needed only if it is created"))
                 .label("missing fields")
-                .help("add the missing fields, or set `metadata.id` to manage only the fields given");
+                .help("if a live integration has this name, the manifest manages just the fields it gives; if none has, `plan` refuses to create it until they are added (or set `metadata.id`)");
+            }
         }
     }
 

@@ -1,0 +1,248 @@
+//! Adopting a real account (issue #22): intsync's own rules that a live integration already
+//! breaks can be allowed per manifest, manifests pinned by distinct ids may share a name, and a
+//! manifest matched by name manages just the fields it gives.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Env, TOKEN};
+use intsync_manifest::Code;
+use serde_json::{Value, json};
+
+fn fixtures() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+}
+
+/// The document of a fixture file, as JSON (its first document).
+fn fixture(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let first = text.split("\n---\n").next().unwrap();
+    serde_saphyr::from_str(first).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// POSTs `spec` as a create to the emulator's Ada API; the answer's status.
+fn create_status(env: &Env, spec: &Value) -> u16 {
+    env.runtime.block_on(async {
+        env.http
+            .post(format!(
+                "{}/api/v2/platform-integrations/",
+                env.server.base_url()
+            ))
+            .bearer_auth(TOKEN)
+            .json(spec)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+/// A rule the vendor enforces is never allowable, and every allowable rule is one the vendor
+/// does not enforce: the emulator (as strict as Ada, never more lenient) accepts a create that
+/// breaks an allowable rule and refuses one that breaks a vendor rule. Each case is the broken
+/// fixture of that rule (`tests/fixtures/broken/<code>.yaml`), sent as Ada would receive it.
+#[test]
+fn allowable_codes_are_exactly_the_rules_the_vendor_does_not_enforce() {
+    let env = Env::new(100);
+    // The rules about a `spec` value that a create body can carry.
+    let vendor = [
+        Code::NameTooLong,
+        Code::AuthorTooLong,
+        Code::InvalidUrl,
+        Code::InvalidTag,
+        Code::EmptyString,
+        Code::NullNotAllowed,
+        Code::WrongType,
+        Code::MissingCreateField,
+    ];
+    let mut checked = 0;
+    for code in Code::ALL {
+        let name = code.as_str().trim_start_matches("intsync::");
+        let path = fixtures().join("broken").join(format!("{name}.yaml"));
+        if !vendor.contains(code) && !code.allowable() {
+            continue;
+        }
+        let document = fixture(&path);
+        assert_eq!(document["kind"], "AdaPlatformIntegration", "{name}");
+        let status = create_status(&env, &document["spec"]);
+        if code.allowable() {
+            assert_eq!(status, 200, "{code} is allowable, but Ada refuses it");
+        } else {
+            assert!(
+                (400..500).contains(&status),
+                "{code} is the vendor's rule, but the emulator accepted it ({status})"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, vendor.len() + 10, "every allowable code was checked");
+}
+
+/// Ada's own getting-started example breaks two of intsync's rules. Allowed in its manifest,
+/// they are warnings: `validate` passes, and `plan` plans it. Without the allowance it fails as
+/// before; a vendor's rule in the list is refused.
+#[test]
+fn allowed_codes_are_warnings_and_a_vendor_rule_cannot_be_allowed() {
+    let env = Env::new(100);
+    let example = std::fs::read_to_string(fixtures().join("ada-getting-started.yaml")).unwrap();
+    let allowed = example.replacen(
+        "kind: AdaPlatformIntegration\n",
+        "kind: AdaPlatformIntegration\nmetadata:\n  allow: [intsync::required_not_in_properties, intsync::identifier_not_required]\n",
+        1,
+    );
+    assert_ne!(allowed, example);
+
+    env.manifest("example.yaml", &allowed);
+    let (code, stdout, stderr) = env.run(&["validate", "manifests", "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let found: Vec<(&str, &str)> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap(), d["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("intsync::identifier_not_required", "warning"),
+            ("intsync::required_not_in_properties", "warning"),
+        ],
+        "{stdout}"
+    );
+    assert!(stdout.contains("(allowed by `metadata.allow`)"), "{stdout}");
+
+    let (code, stdout, stderr) = env.run(&["plan", "--format", "json", "manifests"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["summary"]["create"], 1, "{stdout}");
+    assert!(stderr.contains("intsync::identifier_not_required"), "{stderr}");
+
+    // The same manifest without its allowance fails as before.
+    env.manifest("example.yaml", &example);
+    let (code, stdout, _) = env.run(&["validate", "manifests"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("× `identifier_field_path`"), "{stdout}");
+    let (code, _, stderr) = env.run(&["plan", "manifests"]);
+    assert_eq!(code, 1, "{stderr}");
+
+    // A vendor's rule cannot be allowed; a typo is named with a suggestion.
+    env.manifest(
+        "example.yaml",
+        &allowed.replace(
+            "allow: [",
+            "allow: [intsync::name_too_long, intsync::identifer_not_required, ",
+        ),
+    );
+    let (code, stdout, _) = env.run(&["validate", "manifests"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("`intsync::name_too_long` cannot be allowed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("did you mean `intsync::identifier_not_required`?"),
+        "{stdout}"
+    );
+}
+
+/// Ada allows two integrations with one name. Manifests pinned by their distinct ids do not
+/// conflict; a manifest matched by that name conflicts with both.
+#[test]
+fn manifests_pinned_by_distinct_ids_may_share_a_name() {
+    let env = Env::new(100);
+    let first = env.seed_ada("Twin", "one");
+    let second = env.seed_ada("Twin", "two");
+    let pinned = |id: &str, description: &str| {
+        format!(
+            "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nmetadata:\n  id: {id}\nspec:\n  name: Twin\n  description: {description}\n"
+        )
+    };
+    env.manifest("twin-1.yaml", &pinned(&first, "one"));
+    env.manifest("twin-2.yaml", &pinned(&second, "changed"));
+    let (code, stdout, stderr) = env.run(&["validate", "manifests"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, stderr) = env.run(&["plan", "--format", "json", "manifests"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 1, "blocked": 0, "noop": 1, "unmanaged": 0}),
+        "{stdout}"
+    );
+
+    env.manifest(
+        "twin-3.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Twin\n  description: three\n",
+    );
+    let (code, _, stderr) = env.run(&["validate", "manifests"]);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, stdout, _) = env.run(&["validate", "manifests", "--format", "json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let duplicates: Vec<&str> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "intsync::duplicate_identity")
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        duplicates,
+        [
+            "manifests/twin-1.yaml",
+            "manifests/twin-2.yaml",
+            "manifests/twin-3.yaml"
+        ],
+        "{stdout}"
+    );
+}
+
+/// A manifest without `metadata.id` named like a live integration manages the fields it gives:
+/// with only `description`, `validate` warns that the create fields are needed only for a
+/// create, and `plan` updates that one field. Named like none, `plan` refuses to create it.
+#[test]
+fn a_manifest_matched_by_name_needs_only_the_fields_it_manages() {
+    let env = Env::new(100);
+    env.seed_ada("Known", "old");
+    env.manifest(
+        "known.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Known\n  description: new\n",
+    );
+    let (code, stdout, stderr) = env.run(&["validate", "manifests"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("needed only if it is created"), "{stdout}");
+    let (code, stdout, stderr) = env.run(&[
+        "plan",
+        "--format",
+        "json",
+        "--detailed-exitcode",
+        "manifests",
+    ]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["actions"][0]["action"], "update", "{stdout}");
+    assert_eq!(
+        plan["actions"][0]["patch"],
+        json!({"description": "new"}),
+        "{stdout}"
+    );
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve", "manifests"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(env.ada_live()[0]["description"], "new");
+
+    env.manifest(
+        "known.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Unknown\n  description: new\n",
+    );
+    let (code, _, _) = env.run(&["validate", "manifests"]);
+    assert_eq!(code, 0, "validate cannot know whether it exists");
+    let (code, stdout, stderr) = env.run(&["plan", "manifests"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("would create one, but creating needs `identifier_field_path`"),
+        "{stderr}"
+    );
+    assert_eq!(env.ada_live().len(), 1, "nothing created");
+}
