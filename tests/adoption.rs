@@ -77,7 +77,11 @@ fn allowable_codes_are_exactly_the_rules_the_vendor_does_not_enforce() {
         }
         checked += 1;
     }
-    assert_eq!(checked, vendor.len() + 10, "every allowable code was checked");
+    assert_eq!(
+        checked,
+        vendor.len() + 10,
+        "every allowable code was checked"
+    );
 }
 
 /// Ada's own getting-started example breaks two of intsync's rules. Allowed in its manifest,
@@ -118,7 +122,10 @@ fn allowed_codes_are_warnings_and_a_vendor_rule_cannot_be_allowed() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     let plan: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(plan["summary"]["create"], 1, "{stdout}");
-    assert!(stderr.contains("intsync::identifier_not_required"), "{stderr}");
+    assert!(
+        stderr.contains("intsync::identifier_not_required"),
+        "{stderr}"
+    );
 
     // The same manifest without its allowance fails as before.
     env.manifest("example.yaml", &example);

@@ -354,8 +354,11 @@ mod tests {
         ), "{text}");
         let loaded = crate::load_source("x.yaml", &text);
         assert_eq!(loaded.manifests.len(), 1, "{text}");
-        let codes: Vec<(Code, crate::Severity)> =
-            loaded.diagnostics.iter().map(|d| (d.code, d.severity)).collect();
+        let codes: Vec<(Code, crate::Severity)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.severity))
+            .collect();
         assert_eq!(
             codes,
             [
@@ -367,7 +370,8 @@ mod tests {
         // A clean spec gets no allowance; a vendor rule broken stays an error.
         let mut clean = spec.clone();
         clean["identifier_field_path"] = json!("credentials.secretKey");
-        clean["configuration_fields"]["properties"]["credentials"]["required"] = json!(["secretKey"]);
+        clean["configuration_fields"]["properties"]["credentials"]["required"] =
+            json!(["secretKey"]);
         let (text, allow) =
             adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &clean);
         assert!(allow.is_empty() && !text.contains("allow"), "{text}");

@@ -501,9 +501,7 @@ fn duplicate_identities(
                 let others: Vec<String> = places
                     .iter()
                     .enumerate()
-                    .filter(|&(j, &(_, _, other, _))| {
-                        j != i && !(pinned(index) && pinned(other))
-                    })
+                    .filter(|&(j, &(_, _, other, _))| j != i && !(pinned(index) && pinned(other)))
                     .map(|(_, &(_, _, other, s))| {
                         let path = display_path(claims[other].0.path());
                         format!("{path}:{}:{}", s.line, s.column)
@@ -577,8 +575,12 @@ mod tests {
     #[test]
     fn names_conflict_only_with_a_manifest_matched_by_name() {
         let doc = |id: Option<&str>, name: &str| {
-            let metadata = id.map(|id| format!("metadata:\n  id: {id}\n")).unwrap_or_default();
-            format!("apiVersion: intsync/v1\nkind: TrutoIntegration\n{metadata}spec:\n  name: {name}\n")
+            let metadata = id
+                .map(|id| format!("metadata:\n  id: {id}\n"))
+                .unwrap_or_default();
+            format!(
+                "apiVersion: intsync/v1\nkind: TrutoIntegration\n{metadata}spec:\n  name: {name}\n"
+            )
         };
         let conflicts = |docs: &[String]| -> Vec<u32> {
             let loaded = load_source("m.yaml", &docs.join("---\n"));
@@ -592,12 +594,21 @@ mod tests {
         let pinned_a = doc(Some("a"), "Same");
         let pinned_b = doc(Some("b"), "Same");
         let by_name = doc(None, "Same");
-        assert_eq!(conflicts(&[pinned_a.clone(), pinned_b.clone()]), [] as [u32; 0]);
+        assert_eq!(
+            conflicts(&[pinned_a.clone(), pinned_b.clone()]),
+            [] as [u32; 0]
+        );
         // The line of each `name:` value.
-        assert_eq!(conflicts(&[pinned_a.clone(), pinned_b.clone(), by_name.clone()]), [6, 13, 18]);
+        assert_eq!(
+            conflicts(&[pinned_a.clone(), pinned_b.clone(), by_name.clone()]),
+            [6, 13, 18]
+        );
         assert_eq!(conflicts(&[by_name.clone(), by_name.clone()]), [4, 9]);
         // The same id stays a conflict, whatever the names.
-        assert_eq!(conflicts(&[pinned_a.clone(), doc(Some("a"), "Other")]).len(), 2);
+        assert_eq!(
+            conflicts(&[pinned_a.clone(), doc(Some("a"), "Other")]).len(),
+            2
+        );
     }
 
     #[test]

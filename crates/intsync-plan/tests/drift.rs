@@ -2,8 +2,8 @@
 //! watch's "moved since the last reading".
 
 use intsync_manifest::Kind;
-use intsync_plan::testing::creatable;
 use intsync_plan::drift::{Baseline, Conflict, classify, classify_moved, only_drift, pulls};
+use intsync_plan::testing::creatable;
 use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, plan};
 use serde_json::{Map, Value, json};
 
@@ -49,7 +49,12 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
         Kind::AdaPlatformIntegration,
         json!({"name": "Gone", "description": "x"}),
     );
-    let mut gone_fields: Vec<&str> = gone.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut gone_fields: Vec<&str> = gone
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     gone_fields.sort_unstable();
     let then = vec![
         desired(
@@ -57,11 +62,7 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
             None,
             json!({"name": "Alpha", "description": "d", "author": "old", "configuration_fields": form}),
         ),
-        desired(
-            "gone.yaml",
-            None,
-            gone.clone(),
-        ),
+        desired("gone.yaml", None, gone.clone()),
     ];
     let now = vec![
         // Renamed file, same integration: paired by name.
@@ -70,15 +71,14 @@ fn fields_are_drift_unless_git_changed_them_since_the_baseline() {
             None,
             json!({"name": "Alpha", "description": "d", "author": "new", "configuration_fields": form}),
         ),
-        desired(
-            "gone.yaml",
-            None,
-            gone.clone(),
-        ),
+        desired("gone.yaml", None, gone.clone()),
         desired(
             "fresh.yaml",
             None,
-            creatable(Kind::AdaPlatformIntegration, json!({"name": "Fresh", "description": "f"})),
+            creatable(
+                Kind::AdaPlatformIntegration,
+                json!({"name": "Fresh", "description": "f"}),
+            ),
         ),
         desired("beta.yaml", Some("b1"), json!({"description": "b"})),
     ];

@@ -302,7 +302,10 @@ fn missing_live_object_is_created_with_the_whole_body() {
 fn create_fields_are_needed_only_for_a_create() {
     check(
         json!([{"kind": "ada", "spec": {"name": "Known", "description": "new"}}]),
-        json!([live("1", json!({"name": "Known", "description": "old", "author": "a"}))]),
+        json!([live(
+            "1",
+            json!({"name": "Known", "description": "old", "author": "a"})
+        )]),
         expect![[r#"
             update 1 {"description":"new"}
             has_changes=true"#]],

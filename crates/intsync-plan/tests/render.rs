@@ -5,8 +5,8 @@
 
 use intsync_manifest::Kind;
 use intsync_plan::render::{self, MARKDOWN_LIMIT, Style};
-use intsync_plan::{DesiredIntegration, Observed, ObservedIntegration, Plan, drift, plan};
 use intsync_plan::testing::creatable;
+use intsync_plan::{DesiredIntegration, Observed, ObservedIntegration, Plan, drift, plan};
 use serde_json::{Value, json};
 
 fn desired(kind: Kind, manifest: &str, spec: Value) -> DesiredIntegration {

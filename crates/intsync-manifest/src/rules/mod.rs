@@ -347,7 +347,10 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
 }
 
 /// `metadata.id` and `metadata.allow`, each checked.
-fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> (Option<(String, Span)>, Vec<(Code, Span)>) {
+fn check_metadata(
+    checker: &mut Checker<'_>,
+    root: &Node,
+) -> (Option<(String, Span)>, Vec<(Code, Span)>) {
     let Some((_, metadata)) = root.get("metadata") else {
         return (None, Vec::new());
     };
@@ -359,9 +362,8 @@ fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> (Option<(String, Sp
     }
     let pairs = metadata.as_mapping().unwrap_or_default();
     checker.unknown_keys(pairs, METADATA_KEYS, "`metadata`", |key| {
-        (key == "name").then(|| {
-            "the name is `spec.name`; `metadata` holds only `id` and `allow`".to_owned()
-        })
+        (key == "name")
+            .then(|| "the name is `spec.name`; `metadata` holds only `id` and `allow`".to_owned())
     });
     let allow = metadata
         .get("allow")
@@ -397,7 +399,12 @@ fn check_allow(checker: &mut Checker<'_>, node: &Node) -> Vec<(Code, Span)> {
             return Vec::new();
         }
     };
-    let allowable = || Code::ALL.iter().filter(|c| c.allowable()).map(|c| c.as_str());
+    let allowable = || {
+        Code::ALL
+            .iter()
+            .filter(|c| c.allowable())
+            .map(|c| c.as_str())
+    };
     let mut allow = Vec::new();
     for item in items {
         let Some(text) = item.as_str() else {
@@ -455,7 +462,9 @@ fn apply_allowances(checker: &mut Checker<'_>, allow: &[(Code, Span)]) {
         used.push(diagnostic.code);
         if diagnostic.is_error() {
             diagnostic.severity = crate::Severity::Warning;
-            diagnostic.message.push_str(" (allowed by `metadata.allow`)");
+            diagnostic
+                .message
+                .push_str(" (allowed by `metadata.allow`)");
         }
     }
     for (code, span) in allow {
@@ -467,7 +476,9 @@ fn apply_allowances(checker: &mut Checker<'_>, allow: &[(Code, Span)]) {
                     format!("`{code}` is allowed, but this manifest does not break that rule"),
                 )
                 .label("not needed")
-                .help("remove it from `metadata.allow`, so that the rule guards this manifest again");
+                .help(
+                    "remove it from `metadata.allow`, so that the rule guards this manifest again",
+                );
         }
     }
 }
