@@ -346,11 +346,11 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
     }
 }
 
+/// The codes of `metadata.allow`, each where it is written.
+type Allowances = Vec<(Code, Span)>;
+
 /// `metadata.id` and `metadata.allow`, each checked.
-fn check_metadata(
-    checker: &mut Checker<'_>,
-    root: &Node,
-) -> (Option<(String, Span)>, Vec<(Code, Span)>) {
+fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> (Option<(String, Span)>, Allowances) {
     let Some((_, metadata)) = root.get("metadata") else {
         return (None, Vec::new());
     };
@@ -390,7 +390,7 @@ fn check_metadata(
 }
 
 /// `metadata.allow`: a list of codes of intsync's own rules ([`Code::allowable`]).
-fn check_allow(checker: &mut Checker<'_>, node: &Node) -> Vec<(Code, Span)> {
+fn check_allow(checker: &mut Checker<'_>, node: &Node) -> Allowances {
     let items = match &node.value {
         Value::Null => return Vec::new(),
         Value::Sequence(items) => items,
