@@ -253,3 +253,133 @@ fn a_manifest_matched_by_name_needs_only_the_fields_it_manages() {
     );
     assert_eq!(env.ada_live().len(), 1, "nothing created");
 }
+
+/// The `(kind, metadata.id)` of every document of every file in `dir`, sorted.
+fn declared(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: Value = serde_saphyr::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
+        found.push((
+            doc["kind"].as_str().unwrap().to_owned(),
+            doc["metadata"]["id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    found.sort();
+    found
+}
+
+/// The bytes of every file in `dir`, by name.
+fn contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Issue #22, as a new user meets it: an account holding Ada's getting-started example (it
+/// breaks two of intsync's rules), two Ada integrations with one name, a Truto and an Ada
+/// integration whose names make the same file name, and 200 ordinary ones. `export` of both
+/// targets into one directory, in either order, with or without `--force`, writes one file per
+/// live integration and replaces none of the other target's; then `plan` on each target says
+/// "No changes" and `validate` passes.
+#[test]
+fn an_adopted_account_plans_no_changes_in_any_export_order() {
+    let example = fixture(&fixtures().join("ada-getting-started.yaml"));
+    for (first, second) in [("ada", "truto"), ("truto", "ada")] {
+        for force in [false, true] {
+            let env = Env::new(40); // several pages
+            let ada = "/api/v2/platform-integrations/";
+            env.call(reqwest::Method::POST, ada, Some(example["spec"].clone()));
+            env.seed_ada("Twin", "one");
+            env.seed_ada("Twin", "two");
+            env.seed_ada("cool-shop", "Ada's");
+            env.call(
+                reqwest::Method::POST,
+                "/integration",
+                Some(json!({"name": "Cool Shop"})),
+            );
+            for i in 0..100 {
+                env.seed_ada(&format!("Ordinary {i}"), "d");
+                env.call(
+                    reqwest::Method::POST,
+                    "/integration",
+                    Some(json!({"name": format!("ordinary_{i}"), "category": "crm"})),
+                );
+            }
+            let mut live: Vec<(String, String)> = Vec::new();
+            for (kind, path, key) in [
+                (
+                    "AdaPlatformIntegration",
+                    "/api/v2/platform-integrations/?limit=500",
+                    "data",
+                ),
+                ("TrutoIntegration", "/integration?limit=500", "result"),
+            ] {
+                let answer = env.call(reqwest::Method::GET, path, None);
+                live.extend(
+                    answer[key]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| (kind.to_owned(), i["id"].as_str().unwrap().to_owned())),
+                );
+            }
+            live.sort();
+            assert_eq!(live.len(), 205);
+
+            let case = format!("{first} then {second}, force={force}");
+            let export = |target: &str| {
+                let mut args = vec!["export", "--target", target, "--dir", "manifests"];
+                if force {
+                    args.push("--force");
+                }
+                let (code, stdout, stderr) = env.run(&args);
+                assert_eq!(code, 0, "{case}: export {target}: {stdout}{stderr}");
+                stderr
+            };
+            let dir = env.dir.path().join("manifests");
+            export(first);
+            let before = contents(&dir);
+            export(second);
+            let after = contents(&dir);
+            for (name, bytes) in &before {
+                assert_eq!(after.get(name), Some(bytes), "{case}: {name} was replaced");
+            }
+            assert_eq!(
+                declared(&dir),
+                live,
+                "{case}: one file per live integration"
+            );
+
+            for target in ["ada", "truto"] {
+                let (code, stdout, stderr) = env.run(&[
+                    "plan",
+                    "--target",
+                    target,
+                    "--detailed-exitcode",
+                    "manifests",
+                ]);
+                assert_eq!(code, 0, "{case}: plan {target}: {stdout}{stderr}");
+                assert!(stdout.contains("No changes"), "{case}: {stdout}");
+            }
+            let (code, stdout, stderr) = env.run(&["validate", "manifests"]);
+            assert_eq!(code, 0, "{case}: {stdout}{stderr}");
+
+            // Exporting again, either target, changes nothing.
+            for target in [first, second] {
+                let stderr = export(target);
+                assert!(stderr.contains(" 0 written"), "{case}: {stderr}");
+            }
+            assert_eq!(contents(&dir), after, "{case}");
+        }
+    }
+}

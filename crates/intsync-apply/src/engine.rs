@@ -567,6 +567,17 @@ mod tests {
         }
     }
 
+    /// A manifest of an integration not live yet: every field a create needs.
+    fn new_one(name: &str, description: &str) -> DesiredIntegration {
+        DesiredIntegration {
+            spec: object(intsync_plan::testing::creatable(
+                Kind::AdaPlatformIntegration,
+                json!({"name": name, "description": description}),
+            )),
+            ..desired(name, description)
+        }
+    }
+
     /// A plan of: update A (old → new), create C, noop B.
     fn saved_plan() -> (Plan, Observed) {
         let before = observed(vec![
@@ -578,7 +589,7 @@ mod tests {
             &[
                 desired("A", "new"),
                 desired("B", "same"),
-                desired("C", "created"),
+                new_one("C", "created"),
             ],
             &before,
         )
@@ -648,7 +659,7 @@ mod tests {
         let frozen = live_with("f", "approved", json!({"name": "F", "description": "old"}));
         let plan = intsync_plan::plan(
             "t",
-            &[desired("F", "new"), desired("C", "x")],
+            &[desired("F", "new"), new_one("C", "x")],
             &observed(vec![frozen]),
         )
         .unwrap();
