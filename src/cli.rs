@@ -228,7 +228,9 @@ pub struct ExportArgs {
     /// Only this kind.
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
-    /// Overwrite files whose content differs (otherwise export refuses and writes nothing).
+    /// Replace the files of the exported integrations whose content differs (otherwise export
+    /// refuses and writes nothing). A file of another integration, or one that is not a
+    /// manifest, is never replaced.
     #[arg(long)]
     pub force: bool,
 }

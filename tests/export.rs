@@ -264,7 +264,10 @@ fn export_refuses_to_overwrite_edited_files_unless_forced() {
     let (code, _, _) = run(env.dir.path(), &["export", "--dir", "out"]);
     assert_eq!(code, 0);
     let a = env.dir.path().join("out/a.yaml");
-    std::fs::write(&a, "# my edits\n").unwrap();
+    let edited = std::fs::read_to_string(&a)
+        .unwrap()
+        .replace("name: A\n", "name: A  # my edits\n");
+    std::fs::write(&a, &edited).unwrap();
     std::fs::remove_file(env.dir.path().join("out/b.yaml")).unwrap();
     let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
     assert_eq!(code, 1);
@@ -272,14 +275,290 @@ fn export_refuses_to_overwrite_edited_files_unless_forced() {
         stderr.contains("out/a.yaml") && stderr.contains("--force"),
         "{stderr}"
     );
-    assert_eq!(std::fs::read_to_string(&a).unwrap(), "# my edits\n");
+    assert!(stderr.contains("error: 1 file of "), "{stderr}");
+    assert!(stderr.contains(" exists with other content"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), edited);
     assert!(
         !env.dir.path().join("out/b.yaml").exists(),
         "a refusal writes nothing"
     );
     let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(std::fs::read_to_string(&a).unwrap().contains("name: A"));
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(
+        text.contains("name: A") && !text.contains("my edits"),
+        "{text}"
+    );
+}
+
+/// Every file in `dir` and its bytes, by name.
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The live `id` of the integration of `target` named `name`.
+fn live_id(env: &Env, target: &str, name: &str) -> String {
+    let items = if target == "ada" {
+        env.ada_live()
+    } else {
+        env.truto_live()
+    };
+    items
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("{target}: no {name}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Issue #22: a Truto and an Ada integration whose names slug alike, exported into one
+/// directory one target after the other, in both orders, with and without `--force`: each
+/// gets a file of its own, the other target's files stay byte for byte, exporting again
+/// writes nothing, and `plan` of each target shows no change.
+#[test]
+fn exports_of_two_targets_into_one_directory_replace_no_file_of_the_other() {
+    let env = Env::new(100);
+    env.call(
+        reqwest::Method::POST,
+        "/api/v2/platform-integrations/",
+        Some(ada("Cool Shop")),
+    );
+    for name in ["cool-shop", "Cool Shop?"] {
+        env.call(
+            reqwest::Method::POST,
+            "/integration",
+            Some(json!({"name": name})),
+        );
+    }
+    let mut want = live(&env, "ada");
+    want.extend(live(&env, "truto"));
+    want.sort();
+    for (first, second) in [("ada", "truto"), ("truto", "ada")] {
+        for force in [false, true] {
+            let dir = format!("m-{first}-{force}");
+            let export = |target: &str| {
+                let mut args = vec!["export", "--target", target, "--dir", &dir];
+                if force {
+                    args.push("--force");
+                }
+                run(env.dir.path(), &args)
+            };
+            let (code, _, stderr) = export(first);
+            assert_eq!(code, 0, "{dir}: {stderr}");
+            let before = snapshot(&env.dir.path().join(&dir));
+            let (code, _, stderr) = export(second);
+            assert_eq!(code, 0, "{dir}: {stderr}");
+            let after = snapshot(&env.dir.path().join(&dir));
+            for (name, bytes) in &before {
+                assert!(
+                    after.get(name) == Some(bytes),
+                    "{dir}: {second} replaced {name}: {stderr}\n{}",
+                    String::from_utf8_lossy(after.get(name).map_or(&[][..], |b| b))
+                );
+            }
+            assert_eq!(exported(&env.dir.path().join(&dir)), want, "{dir}");
+            for target in [first, second] {
+                let (code, _, stderr) = export(target);
+                assert_eq!(code, 0, "{dir}: {stderr}");
+                assert!(
+                    stderr.contains(": 0 written, "),
+                    "{dir}: {target}: {stderr}"
+                );
+                let (code, stdout, stderr) = run(
+                    env.dir.path(),
+                    &["plan", "--target", target, "--detailed-exitcode", &dir],
+                );
+                assert_eq!(code, 0, "{dir}: {target}: {stdout}{stderr}");
+            }
+            assert_eq!(snapshot(&env.dir.path().join(&dir)), after, "{dir}");
+        }
+    }
+}
+
+/// An exported file the user renamed is still that integration's file: exporting again writes
+/// no second one. What sits at an integration's slug and is not its manifest (a manifest of an
+/// integration not yet created, YAML of another tool, comments only, invalid UTF-8) is left
+/// byte for byte, with and without `--force`, and the integration goes to the suffixed name.
+#[test]
+fn a_renamed_export_is_reused_and_what_is_not_the_integrations_manifest_is_left_alone() {
+    let env = Env::new(100);
+    for name in ["A", "B", "C", "D", "E"] {
+        env.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(ada(name)),
+        );
+    }
+    let out = env.dir.path().join("out");
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::rename(out.join("a.yaml"), out.join("renamed by me.yml")).unwrap();
+    let foreign: [(&str, &[u8]); 4] = [
+        (
+            "b.yaml",
+            b"apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Planned\n",
+        ),
+        ("c.yaml", b"tool: other\nsettings: [1, 2]\n"),
+        ("d.yaml", b"# notes, nothing else\n"),
+        ("e.yaml", b"name: \xff\xfe\n"),
+    ];
+    for (name, bytes) in foreign {
+        std::fs::write(out.join(name), bytes).unwrap();
+    }
+    for force in [false, true] {
+        let mut args = vec!["export", "--dir", "out"];
+        if force {
+            args.push("--force");
+        }
+        let (code, _, stderr) = run(env.dir.path(), &args);
+        assert_eq!(code, 0, "--force {force}: {stderr}");
+        assert!(
+            stderr.contains(if force {
+                ": 0 written, 5 unchanged."
+            } else {
+                ": 4 written, 1 unchanged."
+            }),
+            "{stderr}"
+        );
+        assert!(!out.join("a.yaml").exists(), "a second file for A");
+        for (name, bytes) in foreign {
+            assert_eq!(std::fs::read(out.join(name)).unwrap(), bytes, "{name}");
+        }
+        for name in ["B", "C", "D", "E"] {
+            let id = live_id(&env, "ada", name);
+            let file = out.join(format!("{}-{}.yaml", name.to_lowercase(), &id[..8]));
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", file.display()));
+            assert!(text.contains(&format!("name: {name}\n")), "{text}");
+        }
+        assert_eq!(snapshot(&out).len(), 9, "{:?}", snapshot(&out).keys());
+    }
+}
+
+/// `--force` replaces files of the integrations being exported (an edited export, a
+/// hand-written manifest that names the integration), and never a file of another one.
+#[test]
+fn force_replaces_edited_files_of_the_same_integrations_only() {
+    let env = Env::new(100);
+    for name in ["A", "B", "C"] {
+        env.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(ada(name)),
+        );
+    }
+    let out = env.dir.path().join("out");
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    let a = out.join("a.yaml");
+    let exported_a = std::fs::read_to_string(&a).unwrap();
+    let edited_a = exported_a.replace("Sync: articles # not a comment", "my edit");
+    assert_ne!(edited_a, exported_a);
+    std::fs::write(&a, &edited_a).unwrap();
+    // b.yaml now describes another integration: one that is not live (another account's).
+    let b = out.join("b.yaml");
+    let b_id = live_id(&env, "ada", "B");
+    let other_b = std::fs::read_to_string(&b)
+        .unwrap()
+        .replace(&b_id, "0123456789abcdef01234567");
+    assert_ne!(other_b, std::fs::read_to_string(&b).unwrap());
+    std::fs::write(&b, &other_b).unwrap();
+    // C is managed by name, from a file written by hand.
+    std::fs::remove_file(out.join("c.yaml")).unwrap();
+    let by_name = out.join("c by name.yaml");
+    let hand_written = "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: C\n  contact: me@example.com\n";
+    std::fs::write(&by_name, hand_written).unwrap();
+    let before = snapshot(&out);
+
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("error: 2 files of "), "{stderr}");
+    assert!(stderr.contains(" exist with other content"), "{stderr}");
+    assert!(
+        stderr.contains("out/a.yaml") && stderr.contains("out/c by name.yaml"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("out/b.yaml\n"), "{stderr}");
+    assert!(
+        stderr.contains("--force replaces only files of the integrations being exported"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&out), before, "a refusal writes nothing");
+
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), exported_a);
+    assert_eq!(
+        std::fs::read_to_string(&b).unwrap(),
+        other_b,
+        "another integration's file"
+    );
+    let c = std::fs::read_to_string(&by_name).unwrap();
+    assert!(
+        c.contains(&format!("id: {}", live_id(&env, "ada", "C"))) && c.contains("name: C\n"),
+        "{c}"
+    );
+    assert!(!out.join("c.yaml").exists(), "a second file for C");
+    let b_file = out.join(format!("b-{}.yaml", &b_id[..8]));
+    assert!(
+        std::fs::read_to_string(&b_file)
+            .unwrap()
+            .contains("name: B\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(": 3 written, 0 unchanged."), "{stderr}");
+    assert_eq!(snapshot(&out).len(), 4, "{:?}", snapshot(&out).keys());
+}
+
+/// An integration declared in a file of several manifests is not exported again (a second
+/// file would claim it twice); export says where it is, and counts it.
+#[test]
+fn an_integration_declared_in_a_file_of_several_manifests_is_not_exported_again() {
+    let env = Env::new(100);
+    for name in ["A", "B"] {
+        env.call(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(ada(name)),
+        );
+    }
+    let out = env.dir.path().join("out");
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    let both = format!(
+        "{}---\n{}",
+        std::fs::read_to_string(out.join("a.yaml")).unwrap(),
+        std::fs::read_to_string(out.join("b.yaml")).unwrap()
+    );
+    std::fs::remove_file(out.join("a.yaml")).unwrap();
+    std::fs::remove_file(out.join("b.yaml")).unwrap();
+    std::fs::write(out.join("all.yaml"), &both).unwrap();
+    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(snapshot(&out).len(), 1, "{:?}", snapshot(&out).keys());
+    assert_eq!(std::fs::read_to_string(out.join("all.yaml")).unwrap(), both);
+    assert!(
+        stderr.contains(
+            "AdaPlatformIntegration `A` is already in `out/all.yaml`; not exported again"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(": 0 written, 0 unchanged, 2 not exported again (already declared)."),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(env.dir.path(), &["plan", "--detailed-exitcode", "out"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
 #[test]

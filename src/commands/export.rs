@@ -4,12 +4,13 @@
 //! integration that passes `intsync validate` (one that does not, e.g. Ada's own getting-started
 //! example, is still exported, and its problems are printed).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
 use intsync_manifest::Kind;
 use intsync_plan::ObservedIntegration;
+use intsync_plan::inert::visible;
 use serde_json::{Map, Value};
 
 use crate::cli::{ExportArgs, KindArg};
@@ -109,63 +110,84 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
             target.name
         ),
     ];
-    let mut taken = HashSet::new();
+    let directory = Directory::read(&args.dir, &live)?;
+    let mut taken: HashSet<String> = directory.names.keys().cloned().collect();
     let mut files: Vec<(PathBuf, String)> = Vec::with_capacity(live.len());
-    for integration in &live {
-        let base = slug(integration.name().unwrap_or(&integration.id));
-        let mut name = base.clone();
-        if !taken.insert(name.clone()) {
-            name = format!(
-                "{base}-{}",
-                slug(&integration.id.chars().take(8).collect::<String>())
-            );
-            let mut n = 2;
-            while !taken.insert(name.clone()) {
-                name = format!("{base}-{n}");
-                n += 1;
+    let mut elsewhere = 0;
+    // Said once the export is sure to write: a refusal is all a refused run says.
+    let mut notes = Vec::new();
+    for (integration, declared) in live.iter().zip(&directory.declared) {
+        let path = match declared.as_slice() {
+            [] => new_file(&args.dir, integration, &directory, &mut taken, &mut notes),
+            // Its own file, whatever its name: never a second file for one integration.
+            [(path, true)] => path.clone(),
+            // In a file of several manifests, or in more than one file: writing it again would
+            // only add a duplicate identity.
+            places => {
+                elsewhere += 1;
+                let places: Vec<String> = places
+                    .iter()
+                    .map(|(p, _)| format!("`{}`", shown(p)))
+                    .collect();
+                notes.push(format!(
+                    "note: {} `{}` is already in {}; not exported again",
+                    integration.kind,
+                    visible(integration.name().unwrap_or(&integration.id)),
+                    places.join(", ")
+                ));
+                continue;
             }
-        }
-        let text = intsync_manifest::manifest_yaml(
-            &header,
-            integration.kind,
-            Some(&integration.id),
-            &spec_of(integration),
-        );
-        files.push((args.dir.join(format!("{name}.yaml")), text));
+        };
+        files.push((path, manifest_text(&header, integration)));
     }
 
-    // Check every file before writing any: a refusal writes nothing.
+    // Check every file before writing any: a refusal writes nothing. Every path here is the
+    // integration's own file or a name no file in the directory had.
     let mut unchanged = 0;
     let mut conflicts = Vec::new();
     let mut to_write = Vec::new();
     for (path, text) in &files {
         match std::fs::read(path) {
             Ok(existing) if existing == text.as_bytes() => unchanged += 1,
-            Ok(_) if !args.force => conflicts.push(path.display().to_string()),
+            Ok(_) if !args.force => conflicts.push(shown(path)),
             _ => to_write.push((path, text)),
         }
     }
     if !conflicts.is_empty() {
+        let n = conflicts.len();
         eprintln!(
-            "error: {} file{} exist with other content; nothing was written (use --force to overwrite):",
-            conflicts.len(),
-            output::plural(conflicts.len())
+            "error: {n} {} of the exported integrations {} with other content (edited, or an earlier export); nothing was written:",
+            if n == 1 { "file" } else { "files" },
+            if n == 1 { "exists" } else { "exist" },
         );
         for path in &conflicts {
             eprintln!("  - {path}");
         }
+        eprintln!(
+            "help: review {}, then run again with --force to replace {} with the live state; --force replaces only files of the integrations being exported, never a file of another integration",
+            if n == 1 { "it" } else { "them" },
+            if n == 1 { "it" } else { "them" },
+        );
         return Ok(Exit::Error);
+    }
+    for note in &notes {
+        eprintln!("{note}");
     }
     for (path, text) in &to_write {
         output::write_atomically(path, text.as_bytes())
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
+            .with_context(|| format!("cannot write `{}`", shown(path)))?;
     }
+    let elsewhere = if elsewhere == 0 {
+        String::new()
+    } else {
+        format!(", {elsewhere} not exported again (already declared)")
+    };
     eprintln!(
-        "Exported {} integration{} from target `{}` to {}: {} written, {unchanged} unchanged.",
-        files.len(),
-        output::plural(files.len()),
-        target.name,
-        args.dir.display(),
+        "Exported {} integration{} from target `{}` to {}: {} written, {unchanged} unchanged{elsewhere}.",
+        live.len(),
+        output::plural(live.len()),
+        visible(&target.name),
+        shown(&args.dir),
         to_write.len()
     );
 
@@ -183,6 +205,177 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The manifest text of one live integration, as export writes it.
+fn manifest_text(header: &[String], integration: &ObservedIntegration) -> String {
+    intsync_manifest::manifest_yaml(
+        header,
+        integration.kind,
+        Some(&integration.id),
+        &spec_of(integration),
+    )
+}
+
+/// A path as messages show it: every character that would act on a terminal escaped.
+fn shown(path: &Path) -> String {
+    visible(&path.display().to_string()).into_owned()
+}
+
+/// A name for an integration without a file: the slug of its name, or, when a file of the
+/// directory or an integration earlier in this run holds that, the slug with (the start of) its
+/// id, then with a number. The same directory and the same live state give the same names.
+fn new_file(
+    dir: &Path,
+    integration: &ObservedIntegration,
+    directory: &Directory,
+    taken: &mut HashSet<String>,
+    notes: &mut Vec<String>,
+) -> PathBuf {
+    let base = slug(integration.name().unwrap_or(&integration.id));
+    let mut name = format!("{base}.yaml");
+    if !taken.insert(name.clone()) {
+        let held = directory.names.get(&name);
+        name = format!(
+            "{base}-{}.yaml",
+            slug(&integration.id.chars().take(8).collect::<String>())
+        );
+        let mut n = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{base}-{n}.yaml");
+            n += 1;
+        }
+        if let Some(held) = held {
+            notes.push(format!(
+                "note: {} `{}` goes to `{}`: `{}` is not its manifest, and is left as it is",
+                integration.kind,
+                visible(integration.name().unwrap_or(&integration.id)),
+                shown(&dir.join(&name)),
+                shown(&dir.join(held)),
+            ));
+        }
+    }
+    dir.join(name)
+}
+
+/// What the export directory already holds: the names in it, and which live integrations its
+/// manifest files declare. Only the directory itself is read, as export writes only there.
+struct Directory {
+    /// Every name in the directory, lowercased (a file system that ignores case holds one of
+    /// `A.yaml` and `a.yaml`), and the name as it is.
+    names: HashMap<String, std::ffi::OsString>,
+    /// For each live integration (in `live`'s order), the files that declare it, and whether
+    /// it is that file's only document.
+    declared: Vec<Vec<(PathBuf, bool)>>,
+}
+
+impl Directory {
+    fn read(dir: &Path, live: &[ObservedIntegration]) -> anyhow::Result<Directory> {
+        let mut directory = Directory {
+            names: HashMap::new(),
+            declared: vec![Vec::new(); live.len()],
+        };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(directory),
+            Err(e) => anyhow::bail!(
+                "cannot read the directory `{}`: {e}; export reads it so as to replace no file of another integration",
+                shown(dir)
+            ),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry =
+                entry.with_context(|| format!("cannot read the directory `{}`", shown(dir)))?;
+            names.push(entry.file_name());
+        }
+        // Sorted, so that notes list files in one order.
+        names.sort();
+        let index = Index::new(live.iter().map(|i| (i.kind, i.id.as_str(), i.name())));
+        for name in names {
+            let path = dir.join(&name);
+            let hidden = name.to_string_lossy().starts_with('.');
+            // What `load` reads (and so `plan`): `*.yaml` and `*.yml`, not hidden, files.
+            if !hidden
+                && intsync_manifest::is_manifest_file(&path)
+                && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
+                && let Some(documents) = documents(&path)
+            {
+                let alone = documents.len() == 1;
+                for document in &documents {
+                    if let Some(i) = index.declared(document)
+                        && directory.declared[i].last().is_none_or(|(p, _)| *p != path)
+                    {
+                        directory.declared[i].push((path.clone(), alone));
+                    }
+                }
+            }
+            directory
+                .names
+                .insert(name.to_string_lossy().to_lowercase(), name);
+        }
+        Ok(directory)
+    }
+}
+
+/// The YAML documents of a file, if it can be read as YAML at all (within `load`'s size limit).
+fn documents(path: &Path) -> Option<Vec<intsync_manifest::Node>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(intsync_manifest::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() as u64 > intsync_manifest::MAX_FILE_BYTES {
+        return None;
+    }
+    intsync_manifest::parse_documents(&String::from_utf8(bytes).ok()?).ok()
+}
+
+/// The live integrations by identity, as `plan` matches manifests to them (design §3).
+struct Index<'a> {
+    by_id: HashMap<(Kind, &'a str), usize>,
+    /// `None` for a name two live integrations of the kind share: no manifest matches it by name.
+    by_name: HashMap<(Kind, &'a str), Option<usize>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(live: impl Iterator<Item = (Kind, &'a str, Option<&'a str>)>) -> Index<'a> {
+        let mut index = Index {
+            by_id: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for (i, (kind, id, name)) in live.enumerate() {
+            index.by_id.insert((kind, id), i);
+            if let Some(name) = name {
+                index
+                    .by_name
+                    .entry((kind, name))
+                    .and_modify(|one| *one = None)
+                    .or_insert(Some(i));
+            }
+        }
+        index
+    }
+
+    /// The live integration a YAML document declares: the one of its `kind` and `metadata.id`,
+    /// or, without an id, the only one of its `kind` and `spec.name`.
+    fn declared(&self, document: &intsync_manifest::Node) -> Option<usize> {
+        use intsync_manifest::Value as Yaml;
+        let kind = Kind::parse(document.get("kind")?.1.as_str()?)?;
+        let id = document
+            .get("metadata")
+            .and_then(|(_, metadata)| metadata.get("id"))
+            .map(|(_, id)| &id.value);
+        match id {
+            Some(Yaml::String(id)) => self.by_id.get(&(kind, id.as_str())).copied(),
+            None | Some(Yaml::Null) => {
+                let name = document.get("spec")?.1.get("name")?.1.as_str()?;
+                self.by_name.get(&(kind, name)).copied().flatten()
+            }
+            Some(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -206,5 +399,51 @@ mod tests {
             schema_path(Path::new("./a/b")),
             "../../schemas/intsync-manifest.schema.json"
         );
+    }
+
+    #[test]
+    fn documents_declare_the_integration_plan_would_match_them_to() {
+        use Kind::{AdaPlatformIntegration as Ada, TrutoIntegration as Truto};
+        let live = [
+            (Ada, "a1", Some("Cool Shop")),
+            (Truto, "t1", Some("Cool Shop")),
+            (Ada, "a2", Some("Twin")),
+            (Ada, "a3", Some("Twin")),
+            (Truto, "t2", None),
+        ];
+        let index = Index::new(live.into_iter());
+        let declared = |yaml: &str| {
+            let documents = intsync_manifest::parse_documents(yaml).unwrap();
+            assert_eq!(documents.len(), 1, "{yaml}");
+            index.declared(&documents[0])
+        };
+        let ada = "kind: AdaPlatformIntegration\n";
+        let truto = "kind: TrutoIntegration\n";
+        // By id, whatever the name says; an id is of one kind.
+        assert_eq!(
+            declared(&format!("{ada}metadata: {{id: a1}}\nspec: {{name: Other}}")),
+            Some(0)
+        );
+        assert_eq!(declared(&format!("{truto}metadata: {{id: a1}}")), None);
+        assert_eq!(declared(&format!("{truto}metadata: {{id: t2}}")), Some(4));
+        assert_eq!(declared(&format!("{ada}metadata: {{id: gone}}")), None);
+        // By name, without an id: the only live integration of the kind with that name.
+        assert_eq!(
+            declared(&format!("{truto}spec: {{name: Cool Shop}}")),
+            Some(1)
+        );
+        assert_eq!(
+            declared(&format!("{ada}metadata: null\nspec: {{name: Cool Shop}}")),
+            Some(0)
+        );
+        assert_eq!(declared(&format!("{ada}spec: {{name: Twin}}")), None);
+        assert_eq!(declared(&format!("{ada}spec: {{name: cool shop}}")), None);
+        // Nothing plan could match.
+        assert_eq!(declared(&format!("{ada}metadata: {{id: 7}}")), None);
+        assert_eq!(declared(&format!("{ada}metadata: {{id: ''}}")), None);
+        assert_eq!(declared("kind: Other\nmetadata: {id: a1}"), None);
+        assert_eq!(declared("metadata: {id: a1}"), None);
+        assert_eq!(declared("- a1"), None);
+        assert_eq!(declared(&format!("{ada}spec: {{name: [Twin]}}")), None);
     }
 }

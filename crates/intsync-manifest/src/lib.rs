@@ -29,5 +29,8 @@ pub use fields::Fields;
 pub use load::{Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_source, validate};
 pub use model::{API_VERSION, Kind, Manifest, Origin};
 pub use schema::manifest_schema;
+/// The YAML reader `load` uses, without the rules: for reading what a file declares (`export`
+/// reads the `kind`, `metadata.id` and `spec.name` of files that need not be valid manifests).
+pub use tree::parse_documents;
 pub use tree::{Key, Node, Span, Value};
 pub use vendor::{ADA_SCOPES, ADA_TAGS, FieldDef, FieldType, TRUTO_SHARING};
