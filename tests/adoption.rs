@@ -297,40 +297,27 @@ fn an_adopted_account_plans_no_changes_in_any_export_order() {
     for (first, second) in [("ada", "truto"), ("truto", "ada")] {
         for force in [false, true] {
             let env = Env::new(40); // several pages
-            let ada = "/api/v2/platform-integrations/";
-            env.call(reqwest::Method::POST, ada, Some(example["spec"].clone()));
-            env.seed_ada("Twin", "one");
-            env.seed_ada("Twin", "two");
-            env.seed_ada("cool-shop", "Ada's");
-            env.call(
-                reqwest::Method::POST,
-                "/integration",
-                Some(json!({"name": "Cool Shop"})),
-            );
-            for i in 0..100 {
-                env.seed_ada(&format!("Ordinary {i}"), "d");
-                env.call(
-                    reqwest::Method::POST,
-                    "/integration",
-                    Some(json!({"name": format!("ordinary_{i}"), "category": "crm"})),
-                );
-            }
             let mut live: Vec<(String, String)> = Vec::new();
-            for (kind, path, key) in [
-                (
-                    "AdaPlatformIntegration",
-                    "/api/v2/platform-integrations/?limit=500",
-                    "data",
-                ),
-                ("TrutoIntegration", "/integration?limit=500", "result"),
-            ] {
-                let answer = env.call(reqwest::Method::GET, path, None);
-                live.extend(
-                    answer[key]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|i| (kind.to_owned(), i["id"].as_str().unwrap().to_owned())),
+            let mut seed = |path: &str, body: Value| {
+                let kind = if path == "/integration" {
+                    "TrutoIntegration"
+                } else {
+                    "AdaPlatformIntegration"
+                };
+                let created = env.call(reqwest::Method::POST, path, Some(body));
+                live.push((kind.to_owned(), created["id"].as_str().unwrap().to_owned()));
+            };
+            let ada = "/api/v2/platform-integrations/";
+            seed(ada, example["spec"].clone());
+            seed(ada, common::ada_spec("Twin", "one"));
+            seed(ada, common::ada_spec("Twin", "two"));
+            seed(ada, common::ada_spec("cool-shop", "Ada's"));
+            seed("/integration", json!({"name": "Cool Shop"}));
+            for i in 0..100 {
+                seed(ada, common::ada_spec(&format!("Ordinary {i}"), "d"));
+                seed(
+                    "/integration",
+                    json!({"name": format!("ordinary_{i}"), "category": "crm"}),
                 );
             }
             live.sort();

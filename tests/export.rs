@@ -561,8 +561,10 @@ fn an_integration_declared_in_a_file_of_several_manifests_is_not_exported_again(
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
+/// A live integration that breaks one of intsync's own rules is exported with an allowance for
+/// it (issue #22): the manifest validates, with the problem as a warning, and plans no change.
 #[test]
-fn live_integrations_that_break_the_rules_are_exported_with_their_problems() {
+fn live_integrations_that_break_intsync_rules_are_exported_with_an_allowance() {
     let env = Env::new(100);
     let mut broken = ada("Getting Started");
     broken["configuration_fields"]["properties"]["account"]["required"] = json!(["helpCenterUrl"]);
@@ -571,16 +573,39 @@ fn live_integrations_that_break_the_rules_are_exported_with_their_problems() {
         "/api/v2/platform-integrations/",
         Some(broken),
     );
+    env.call(
+        reqwest::Method::POST,
+        "/api/v2/platform-integrations/",
+        Some(ada("Clean")),
+    );
     let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("intsync::required_not_in_properties"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("fix the manifests before `intsync plan`"),
+        stderr.contains("note: 1 manifest allows rules of intsync's own")
+            && stderr.contains("`out/getting-started.yaml`"),
         "{stderr}"
     );
+    assert!(!stderr.contains("fix the manifests"), "{stderr}");
+    let text = std::fs::read_to_string(env.dir.path().join("out/getting-started.yaml")).unwrap();
+    assert!(
+        text.contains(
+            "\n  allow: [intsync::required_not_in_properties, intsync::identifier_not_required]\n"
+        ),
+        "{text}"
+    );
+    let clean = std::fs::read_to_string(env.dir.path().join("out/clean.yaml")).unwrap();
+    assert!(!clean.contains("allow"), "{clean}");
+
+    let (code, stdout, stderr) = run(env.dir.path(), &["validate", "out"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("(allowed by `metadata.allow`)"), "{stdout}");
+    let (code, stdout, stderr) = run(env.dir.path(), &["plan", "--detailed-exitcode", "out"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("No changes"), "{stdout}");
 }
 
 /// Characters YAML forbids unescaped (and their neighbours): random `char`s rarely hit them.

@@ -1,8 +1,9 @@
 //! `intsync export`: one manifest per live integration, so that adopting intsync is one command.
 //!
-//! Guarantee: `export` then `plan` on the exported directory shows no changes, for every live
-//! integration that passes `intsync validate` (one that does not, e.g. Ada's own getting-started
-//! example, is still exported, and its problems are printed).
+//! Guarantee: `export` then `plan` on the exported directory shows no changes. A live
+//! integration that breaks intsync's own rules (Ada's getting-started example does) is
+//! exported with a `metadata.allow` naming them, so that it validates and plans; one that
+//! breaks a vendor's rule (the vendor let it through) is exported with its problems printed.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -114,6 +115,8 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     let mut taken: HashSet<String> = directory.names.keys().cloned().collect();
     let mut files: Vec<(PathBuf, String)> = Vec::with_capacity(live.len());
     let mut elsewhere = 0;
+    // The files that allow some of intsync's own rules: a reviewer should see them.
+    let mut allowing = Vec::new();
     // Said once the export is sure to write: a refusal is all a refused run says.
     let mut notes = Vec::new();
     for (integration, declared) in live.iter().zip(&directory.declared) {
@@ -138,7 +141,11 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
                 continue;
             }
         };
-        files.push((path, manifest_text(&header, integration)));
+        let (text, allows) = manifest_text(&header, integration);
+        if allows {
+            allowing.push(path.clone());
+        }
+        files.push((path, text));
     }
 
     // Check every file before writing any: a refusal writes nothing. Every path here is the
@@ -196,6 +203,23 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     if !paths.is_empty() {
         let loaded = intsync_manifest::load(&paths);
         output::eprint_diagnostics(&loaded.diagnostics);
+        if !allowing.is_empty() {
+            eprintln!(
+                "note: {} manifest{} {} rules of intsync's own that the live integration already breaks, in `metadata.allow` (warnings above; remove an allowance once the integration is fixed): {}",
+                allowing.len(),
+                output::plural(allowing.len()),
+                if allowing.len() == 1 {
+                    "allows"
+                } else {
+                    "allow"
+                },
+                allowing
+                    .iter()
+                    .map(|p| format!("`{}`", shown(p)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if loaded.has_errors() {
             eprintln!(
                 "warning: {} problem{} in the live integrations above; fix the manifests before `intsync plan`",
@@ -207,14 +231,17 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The manifest text of one live integration, as export writes it.
-fn manifest_text(header: &[String], integration: &ObservedIntegration) -> String {
-    intsync_manifest::manifest_yaml(
+/// The manifest text of one live integration, as export writes it, with a `metadata.allow`
+/// for each of intsync's own rules the live values already break (design §4); and whether it
+/// has one.
+fn manifest_text(header: &[String], integration: &ObservedIntegration) -> (String, bool) {
+    let (text, allowed) = intsync_manifest::adopted_manifest_yaml(
         header,
         integration.kind,
         Some(&integration.id),
         &spec_of(integration),
-    )
+    );
+    (text, !allowed.is_empty())
 }
 
 /// A path as messages show it: every character that would act on a terminal escaped.
