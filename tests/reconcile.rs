@@ -430,10 +430,12 @@ fn create_committed_after_the_client_timeout_is_never_sent_twice() {
         "one POST arrived: {faults:#}"
     );
 
+    // The emulator commits a request, then logs it: wait for both (the run has ended, so
+    // nothing can be sent any more).
     wait_until(
-        "the held create is committed",
+        "the held create is committed and logged",
         Duration::from_secs(15),
-        || !env.ada_live().is_empty(),
+        || !env.ada_live().is_empty() && !logged(&env, "POST").is_empty(),
     );
     let live = env.ada_live();
     assert_eq!(named(&live, "Late").len(), 1, "{live:#?}");

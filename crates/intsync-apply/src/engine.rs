@@ -622,7 +622,13 @@ mod tests {
         let after = observed(vec![
             live("a", json!({"name": "A", "description": "new"})),
             live("b", json!({"name": "B", "description": "same"})),
-            live("c", json!({"name": "C", "description": "created"})),
+            live(
+                "c",
+                intsync_plan::testing::creatable(
+                    Kind::AdaPlatformIntegration,
+                    json!({"name": "C", "description": "created"}),
+                ),
+            ),
         ]);
         let again = recheck(plan, &after).unwrap();
         assert_eq!(kinds(&again), ["noop", "noop", "noop"]);
@@ -689,7 +695,13 @@ mod tests {
             (
                 create.clone(),
                 Outcome::Created {
-                    observed: live("c", json!({"name": "C", "description": "created"})),
+                    observed: live(
+                        "c",
+                        intsync_plan::testing::creatable(
+                            Kind::AdaPlatformIntegration,
+                            json!({"name": "C", "description": "created"}),
+                        ),
+                    ),
                     secret: crate::SecretSaved::NoneIssued,
                     adopted: false,
                 },
@@ -698,7 +710,13 @@ mod tests {
         // Both show: nothing changes.
         let shows = observed(vec![
             live("a", json!({"name": "A", "description": "new"})),
-            live("c", json!({"name": "C", "description": "created"})),
+            live(
+                "c",
+                intsync_plan::testing::creatable(
+                    Kind::AdaPlatformIntegration,
+                    json!({"name": "C", "description": "created"}),
+                ),
+            ),
         ]);
         verify(&mut items, &shows, None);
         assert!(items.iter().all(|(_, o)| o.is_done()));
