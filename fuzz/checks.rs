@@ -35,6 +35,7 @@ pub fn manifest(data: &[u8]) {
         kinds: kinds.clone(),
         integrations: Vec::new(),
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     let planned = intsync_plan::plan("fuzz", &desired, &empty);
     assert!(
@@ -52,6 +53,7 @@ pub fn manifest(data: &[u8]) {
             kinds: kinds.clone(),
             integrations,
             ignored: Vec::new(),
+            unreadable: Vec::new(),
         };
         match intsync_plan::plan("fuzz", &desired, &observed) {
             Ok(plan) => {
@@ -151,6 +153,7 @@ pub fn response(data: &[u8]) {
         kinds: vec![kind],
         integrations,
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     if let Ok(plan) = intsync_plan::plan("fuzz", &[], &observed) {
         render_and_read_back(&plan);

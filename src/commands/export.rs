@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::{ExportArgs, KindArg};
 use crate::commands::plan::runtime;
+use crate::commands::report;
 use crate::config::Config;
 use crate::{Exit, output};
 
@@ -85,6 +86,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     let runtime = runtime()?;
     let mut live = Vec::new();
     let mut ignored = 0;
+    let mut unreadable = Vec::new();
     for kind in &kinds {
         let listing = runtime.block_on(provider.listing(*kind)).with_context(|| {
             format!(
@@ -94,7 +96,15 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
         })?;
         live.extend(listing.integrations);
         ignored += listing.ignored.len();
+        unreadable.extend(listing.unreadable);
     }
+    // Live integrations that cannot be read are not exported (a manifest made from a partial
+    // answer would manage what it does not know); the others are, then they are said and the
+    // command fails.
+    let finish = |exit: Exit, rest: &str| {
+        let failed = report::unreadable(&target.name, &unreadable, rest, "");
+        exit.failed_if(failed)
+    };
     if ignored > 0 {
         eprintln!(
             "note: {ignored} listed integration{} owned by Truto or by other teams left out (only your team's are exported)",
@@ -154,7 +164,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
         for path in &conflicts {
             eprintln!("  - {path}");
         }
-        return Ok(Exit::Error);
+        return Ok(finish(Exit::Error, "nothing was written (above)"));
     }
     for (path, text) in &to_write {
         output::write_atomically(path, text.as_bytes())
@@ -182,7 +192,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
             );
         }
     }
-    Ok(Exit::Ok)
+    Ok(finish(Exit::Ok, "the others were exported (above)"))
 }
 
 #[cfg(test)]
