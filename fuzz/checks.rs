@@ -40,6 +40,7 @@ pub fn manifest(data: &[u8]) {
         kinds: kinds.clone(),
         integrations: Vec::new(),
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     let planned = intsync_plan::plan("fuzz", &desired, &empty);
     let refused_create = |errors: &[intsync_plan::PlanError]| {
@@ -63,6 +64,7 @@ pub fn manifest(data: &[u8]) {
             kinds: kinds.clone(),
             integrations,
             ignored: Vec::new(),
+            unreadable: Vec::new(),
         };
         match intsync_plan::plan("fuzz", &desired, &observed) {
             Ok(plan) => {
@@ -162,6 +164,7 @@ pub fn response(data: &[u8]) {
         kinds: vec![kind],
         integrations,
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     if let Ok(plan) = intsync_plan::plan("fuzz", &[], &observed) {
         render_and_read_back(&plan);

@@ -38,6 +38,20 @@ pub enum Exit {
     Terminated = 143,
 }
 
+impl Exit {
+    /// This exit once something failed that did not stop the run (live integrations that could
+    /// not be read, reported after the rest was done): 1, unless a signal ended the run (its
+    /// code stands: what was in flight finished, and that is what it says).
+    #[must_use]
+    pub fn failed_if(self, failed: bool) -> Exit {
+        match self {
+            Exit::Interrupted | Exit::Terminated => self,
+            _ if failed => Exit::Error,
+            _ => self,
+        }
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit as u8)

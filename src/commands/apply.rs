@@ -96,7 +96,8 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                         "error: live state moved since the plan was made; nothing was written:"
                     );
                     for line in &moved {
-                        eprintln!("  - {line}");
+                        // Names, ids and reasons come from the vendor.
+                        eprintln!("  - {}", intsync_plan::inert::visible(&line.to_string()));
                     }
                     eprintln!("Run `intsync plan` again and review the new plan.");
                     return Ok(Exit::Stale);
@@ -123,6 +124,15 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         Exit::Ok if secret_lost => Exit::Error,
         exit => exit,
     };
+    // Live integrations that cannot be read: the manifests that may be them were set aside by
+    // the planner (never written, never created); the rest goes on, and at the end they are
+    // said and the run fails.
+    let unreadable = plan.unreadable.clone();
+    let finish = |exit: Exit, rest: &str| {
+        let failed = report::unreadable(&target.name, &unreadable, rest, "");
+        exit.failed_if(failed)
+    };
+    let planned = "the rest was planned (above)";
 
     // 2. Show it.
     output::print_stdout(&render::text(
@@ -141,7 +151,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
                 "error: {n} change{} blocked (Ada only lets integrations in development change); nothing was written. Use --skip-blocked to apply the rest.",
                 if n == 1 { " is" } else { "s are" }
             );
-            return Ok(Exit::Blocked);
+            return Ok(finish(Exit::Blocked, planned));
         }
     };
     if !batch.skipped_blocked.is_empty() {
@@ -160,7 +170,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
     }
     if batch.writes.is_empty() {
         eprintln!("Nothing to apply.");
-        return Ok(earlier_failed(Exit::Ok));
+        return Ok(finish(earlier_failed(Exit::Ok), planned));
     }
 
     // 4. Confirm.
@@ -169,7 +179,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
             eprintln!(
                 "error: not on a terminal, so there is no one to confirm; pass --auto-approve to apply without asking"
             );
-            return Ok(Exit::Error);
+            return Ok(finish(Exit::Error, planned));
         }
         eprint!(
             "Apply {} change{} to target `{}`? Only `yes` continues: ",
@@ -182,7 +192,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
         std::io::stdin().lock().read_line(&mut answer)?;
         if answer.trim() != "yes" {
             eprintln!("Cancelled; nothing was written.");
-            return Ok(earlier_failed(Exit::Ok));
+            return Ok(finish(earlier_failed(Exit::Ok), planned));
         }
     }
 
@@ -252,5 +262,8 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
     };
     output::keep_until_exit((result, options));
     drop(lock);
-    Ok(earlier_failed(exit))
+    Ok(finish(
+        earlier_failed(exit),
+        "the writes of the rest are reported above",
+    ))
 }

@@ -30,9 +30,16 @@ pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Exit> {
             "note: without --baseline every difference counts as drift (a manifest change not applied yet too); give the last applied commit to tell them apart"
         );
     }
+    let failed = crate::commands::report::unreadable(
+        &drift.target,
+        &drift.unreadable,
+        "drift was looked for in the rest",
+        "",
+    );
     Ok(if drift.has_changes {
         Exit::Changes
     } else {
         Exit::Ok
-    })
+    }
+    .failed_if(failed))
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::{ExportArgs, KindArg};
 use crate::commands::plan::runtime;
+use crate::commands::report;
 use crate::config::Config;
 use crate::{Exit, output};
 
@@ -87,6 +88,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
     let runtime = runtime()?;
     let mut live = Vec::new();
     let mut ignored = 0;
+    let mut unreadable = Vec::new();
     for kind in &kinds {
         let listing = runtime.block_on(provider.listing(*kind)).with_context(|| {
             format!(
@@ -96,7 +98,15 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
         })?;
         live.extend(listing.integrations);
         ignored += listing.ignored.len();
+        unreadable.extend(listing.unreadable);
     }
+    // Live integrations that cannot be read are not exported (a manifest made from a partial
+    // answer would manage what it does not know); the others are, then they are said and the
+    // command fails.
+    let finish = |exit: Exit, rest: &str| {
+        let failed = report::unreadable(&target.name, &unreadable, rest, "");
+        exit.failed_if(failed)
+    };
     if ignored > 0 {
         eprintln!(
             "note: {ignored} listed integration{} owned by Truto or by other teams left out (only your team's are exported)",
@@ -175,7 +185,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
             if n == 1 { "it" } else { "them" },
             if n == 1 { "it" } else { "them" },
         );
-        return Ok(Exit::Error);
+        return Ok(finish(Exit::Error, "nothing was written (above)"));
     }
     for note in &notes {
         eprintln!("{note}");
@@ -228,7 +238,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Exit> {
             );
         }
     }
-    Ok(Exit::Ok)
+    Ok(finish(Exit::Ok, "the others were exported (above)"))
 }
 
 /// The manifest text of one live integration, as export writes it, with a `metadata.allow`

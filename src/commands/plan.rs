@@ -10,6 +10,7 @@ use intsync_provider::{Provider, ProviderError};
 use intsync_apply::SecretStore;
 
 use crate::cli::{DEFAULT_SECRETS_DIR, PlanArgs, PlanFormat};
+use crate::commands::report;
 use crate::commands::writer::{Leftovers, Looked, look_for_leftovers};
 use crate::config::{Config, Target};
 use crate::{Exit, output};
@@ -82,8 +83,12 @@ impl Observing {
                 target.name
             )
         })?;
+        let unreadable = match observed.unreadable.len() {
+            0 => String::new(),
+            n => format!(" (and {n} that cannot be read: see below)"),
+        };
         eprintln!(
-            "Read {} live integration{} in {} request{}.",
+            "Read {} live integration{}{unreadable} in {} request{}.",
             observed.integrations.len(),
             output::plural(observed.integrations.len()),
             provider.request_count(),
@@ -315,8 +320,11 @@ pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Exit> {
         (true, true, _) => Exit::Blocked,
         (true, false, true) => Exit::Changes,
     };
+    // Live integrations that cannot be read: the plan of the rest is printed, then they are
+    // said, and the command fails.
+    let failed = report::unreadable(&plan.target, &plan.unreadable, "the rest was planned", "");
     output::keep_until_exit((desired, plan));
-    Ok(exit)
+    Ok(exit.failed_if(failed))
 }
 
 #[cfg(test)]

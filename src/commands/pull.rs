@@ -34,6 +34,25 @@ struct FileChange {
 }
 
 pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
+    // Live integrations that cannot be read: nothing is pulled from them (their manifests were
+    // set aside); the rest is pulled, then they are said and the run fails.
+    let mut unreadable = (String::new(), Vec::new());
+    let exit = pull(config, args, &mut unreadable)?;
+    let (target, unreadable) = unreadable;
+    let failed = crate::commands::report::unreadable(
+        &target,
+        &unreadable,
+        "the rest was pulled as said above",
+        "",
+    );
+    Ok(exit.failed_if(failed))
+}
+
+fn pull(
+    config: Option<&Path>,
+    args: &PullArgs,
+    unreadable: &mut (String, Vec<intsync_plan::Unreadable>),
+) -> anyhow::Result<Exit> {
     if let Some(rev) = &args.baseline {
         crate::baseline::check(rev)?;
     }
@@ -70,6 +89,7 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Exit> {
     else {
         return Ok(Exit::Error);
     };
+    *unreadable = (plan.target.clone(), std::mem::take(&mut plan.unreadable));
     classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;
 
     // The edits, per file: the drifted fields (every differing one without a baseline).

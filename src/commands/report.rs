@@ -1,10 +1,21 @@
 //! How the engine's results read, for `apply` and `watch --apply` alike.
 
 use intsync_apply::{Outcome, Report, SecretSaved};
-use intsync_plan::Action;
 use intsync_plan::inert::visible;
+use intsync_plan::{Action, Unreadable};
 
 use crate::output;
+
+/// Reports live integrations of `target` that cannot be read, and the manifests set aside
+/// because of them, on stderr (`rest`: what became of everything else, "the rest was
+/// planned"), each line after `prefix` (`watch`'s time). Whether there were any: the command
+/// then exits 1 at its end.
+pub fn unreadable(target: &str, unreadable: &[Unreadable], rest: &str, prefix: &str) -> bool {
+    for line in intsync_plan::render::unreadable_report(target, unreadable, rest) {
+        eprintln!("{prefix}{line}");
+    }
+    !unreadable.is_empty()
+}
 
 /// `AdaPlatformIntegration "Cool Shop"`.
 pub fn label(action: &Action) -> String {

@@ -205,6 +205,13 @@ async fn plan_cycle(
             }
         )
     ));
+    // Said at every plan; watch goes on (the next reading may read them).
+    report::unreadable(
+        &target.name,
+        &plan.unreadable,
+        "the rest was planned (above)",
+        &format!("[{}] ", now()),
+    );
     if !args.apply || held.pending || writes == Writes::Nothing {
         if args.apply && writes == Writes::Nothing && plan.has_changes {
             eprintln!(
@@ -318,11 +325,18 @@ fn written_after(
                 .collect()
         })
         .unwrap_or_default();
+    // Manifests set aside (they may be a live integration that could not be read) were not
+    // written either: their change stays theirs to write once it can be.
+    let set_aside = saved
+        .unreadable
+        .iter()
+        .flat_map(|u| u.set_aside.iter().map(|a| a.manifest.as_str()));
     let unwritten: std::collections::HashSet<&str> = saved
         .actions
         .iter()
         .map(intsync_plan::Action::manifest)
         .filter(|m| !done.contains(m))
+        .chain(set_aside)
         .collect();
     let since = intsync_plan::saves::Since::new(before);
     desired

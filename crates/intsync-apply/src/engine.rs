@@ -47,6 +47,15 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
             .iter()
             .find(|o| o.kind == kind && o.id == id)
     };
+    // An integration that cannot be read now: the plan's action on it cannot be checked.
+    let gone = |kind, id: &str| match observed
+        .unreadable
+        .iter()
+        .find(|u| u.kind == kind && u.id.as_deref() == Some(id))
+    {
+        Some(u) => format!("cannot be read live now: it {}", u.reason),
+        None => "no longer exists".to_owned(),
+    };
     let moved_at = |kind, name: &Option<String>, id: Option<&str>, what: String| Moved {
         kind,
         name: name.clone(),
@@ -73,7 +82,7 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                 fingerprint,
                 ..
             } => match find(kind, &id) {
-                None => moved.push(moved_at(kind, &name, Some(&id), "no longer exists".into())),
+                None => moved.push(moved_at(kind, &name, Some(&id), gone(kind, &id))),
                 Some(live) if intsync_plan::fingerprint(live) == fingerprint => {}
                 Some(live) if holds(kind, live, &patch) => {
                     *action = noop(kind, name, manifest, live);
@@ -97,6 +106,25 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                     .iter()
                     .filter(|o| o.kind == kind && o.name() == name.as_deref())
                     .collect();
+                // One that cannot be read, of this name or of a name that cannot be read
+                // either, may be it: creating it could make a duplicate.
+                if let Some(u) = observed
+                    .unreadable
+                    .iter()
+                    .find(|u| u.kind == kind && (u.name.is_none() || u.name == name))
+                {
+                    moved.push(moved_at(
+                        kind,
+                        &name,
+                        None,
+                        format!(
+                            "may exist live now: the integration {} cannot be read (it {}), and it may be this one; the plan would create it again",
+                            u.id.as_deref().unwrap_or("(id unreadable)"),
+                            u.reason
+                        ),
+                    ));
+                    continue;
+                }
                 match existing.as_slice() {
                     [] => {}
                     [live] if holds(kind, live, &body) => {
@@ -124,7 +152,7 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                 fingerprint,
                 ..
             } => match find(kind, &id) {
-                None => moved.push(moved_at(kind, &name, Some(&id), "no longer exists".into())),
+                None => moved.push(moved_at(kind, &name, Some(&id), gone(kind, &id))),
                 Some(live) if intsync_plan::fingerprint(live) != fingerprint => {
                     moved.push(moved_at(kind, &name, Some(&id), "changed".into()));
                 }
@@ -519,7 +547,17 @@ fn unconfirmed(
                 ),
             },
             Some(_) => "was written, but live state does not show the change".to_owned(),
-            None => "was written, but is not listed".to_owned(),
+            None => match observed
+                .unreadable
+                .iter()
+                .find(|u| u.kind == kind && u.id.as_deref() == Some(id))
+            {
+                Some(u) => format!(
+                    "was written, but live state cannot be read back: it {}",
+                    u.reason
+                ),
+                None => "was written, but is not listed".to_owned(),
+            },
         };
         problems.push((index, problem));
     }
@@ -555,6 +593,7 @@ mod tests {
             kinds: vec![Kind::AdaPlatformIntegration],
             integrations: items,
             ignored: Vec::new(),
+            unreadable: Vec::new(),
         }
     }
 
@@ -658,6 +697,52 @@ mod tests {
                 "AdaPlatformIntegration \"C\" now exists live; the plan would create it again",
             ]
         );
+    }
+
+    /// A saved plan against live state where some integrations cannot be read now (issue #22):
+    /// an update or a noop of one is stale, and so is a create one of them may be (of its name,
+    /// or one whose name cannot be read), never a write that could make a duplicate.
+    #[test]
+    fn recheck_refuses_what_cannot_be_read_now() {
+        let (plan, _) = saved_plan();
+        let unreadable =
+            |id: Option<&str>, name: Option<&str>, reason: &str| intsync_plan::Unreadable {
+                kind: Kind::AdaPlatformIntegration,
+                id: id.map(str::to_owned),
+                name: name.map(str::to_owned),
+                page: "/api/v2/platform-integrations/?limit=100".to_owned(),
+                reason: reason.to_owned(),
+                set_aside: Vec::new(),
+            };
+        let mut now = observed(vec![live("b", json!({"name": "B", "description": "same"}))]);
+        now.unreadable = vec![
+            unreadable(Some("a"), Some("A"), "has no `status`"),
+            unreadable(
+                Some("c"),
+                Some("C"),
+                "has no `scopes`, which the API always returns",
+            ),
+        ];
+        let problems: Vec<String> = recheck(plan.clone(), &now)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "AdaPlatformIntegration \"A\" (a) cannot be read live now: it has no `status`",
+                "AdaPlatformIntegration \"C\" may exist live now: the integration c cannot be read (it has no `scopes`, which the API always returns), and it may be this one; the plan would create it again",
+            ]
+        );
+        let mut nameless = observed(vec![
+            live("a", json!({"name": "A", "description": "old"})),
+            live("b", json!({"name": "B", "description": "same"})),
+        ]);
+        nameless.unreadable = vec![unreadable(None, None, "is an array, not an object")];
+        let problems = recheck(plan, &nameless).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].name.as_deref(), Some("C"));
     }
 
     #[test]

@@ -483,6 +483,7 @@ mod tests {
             kinds: Kind::ALL.to_vec(),
             integrations: items,
             ignored: Vec::new(),
+            unreadable: Vec::new(),
         }
     }
 

@@ -149,6 +149,7 @@ fn creates(names: &[&str]) -> Plan {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: Vec::new(),
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     intsync_plan::plan("t", &desired, &observed).unwrap()
 }
@@ -378,6 +379,7 @@ fn truto_update(id: &str, patch: Value, expected_version: u64) -> Plan {
         unmanaged: Vec::new(),
         skipped: Vec::new(),
         ignored: 0,
+        unreadable: Vec::new(),
     }
 }
 
@@ -427,6 +429,7 @@ fn truto_create(name: &str, sharing: &str) -> Plan {
         kinds: vec![Kind::TrutoIntegration],
         integrations: Vec::new(),
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     intsync_plan::plan("t", &desired, &observed).unwrap()
 }
@@ -510,6 +513,7 @@ fn empty_ada() -> intsync_plan::Observed {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: Vec::new(),
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     }
 }
 

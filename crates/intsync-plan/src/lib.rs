@@ -18,7 +18,7 @@ pub mod saves;
 pub mod testing;
 
 pub use model::{
-    Action, Candidate, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed,
-    ObservedIntegration, Plan, PlanError, Skipped, Summary, Unmanaged,
+    Action, Candidate, Claim, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed,
+    ObservedIntegration, Plan, PlanError, SetAside, Skipped, Summary, Unmanaged, Unreadable,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

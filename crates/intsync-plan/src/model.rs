@@ -101,6 +101,11 @@ pub struct Observed {
     /// Listed, but not this target's to manage (Truto's own, other teams' shared ones): never
     /// matched, never unmanaged, never written.
     pub ignored: Vec<Ignored>,
+    /// Listed, but their answer cannot be read (a field the API always returns is missing, the
+    /// `name` is not a string, ...): never matched, written, exported or unmanaged; the
+    /// manifests that may be one of them are set aside by the planner (their `set_aside` is
+    /// empty here).
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// A live integration the target lists but does not own.
@@ -108,6 +113,48 @@ pub struct Observed {
 pub struct Ignored {
     pub kind: Kind,
     pub id: String,
+}
+
+/// A live integration the target lists but cannot read reliably, and what the plan set aside
+/// because of it (docs/plan.md, *Unreadable live integrations*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unreadable {
+    pub kind: Kind,
+    /// Its `id` (a string, or a number spelt as JSON does), when the answer has one.
+    pub id: Option<String>,
+    /// Its `name`, when the answer has one that is a string.
+    pub name: Option<String>,
+    /// The list page (path and query) whose answer holds it.
+    pub page: String,
+    /// What is wrong with it, in words (say, "has no `status`"): it names a key and the problem,
+    /// never quotes the answer.
+    pub reason: String,
+    /// The manifests not planned because they may be this integration (filled by the planner).
+    #[serde(default)]
+    pub set_aside: Vec<SetAside>,
+}
+
+/// A manifest the planner did not plan because it may be an [`Unreadable`] live integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAside {
+    pub manifest: String,
+    /// The manifest's `spec.name`, if it has one.
+    pub name: Option<String>,
+    /// Why it may be that integration.
+    pub claim: Claim,
+}
+
+/// How a set-aside manifest may be an unreadable live integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// Its `metadata.id` is the integration's id.
+    Id,
+    /// It has no `metadata.id`, and its name is the integration's.
+    Name,
+    /// It would be created, and the integration's name cannot be read: it may be the one the
+    /// create would duplicate.
+    Create,
 }
 
 /// How the changed fields of an action divide between drift and pending (design §10,
@@ -330,6 +377,11 @@ pub struct Plan {
     /// How many listed integrations belong to Truto or other teams (left out of everything).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ignored: usize,
+    /// Listed integrations whose answer cannot be read, each with the manifests set aside
+    /// because of it. Absent from the document when empty. Not counted in `summary` nor in
+    /// `has_changes`: a command that plans says them on stderr and exits 1 at the end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
 }
 
 fn is_zero(n: &usize) -> bool {

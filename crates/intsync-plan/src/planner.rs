@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::model::{
-    Action, Candidate, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan,
-    PlanError, Skipped, Summary, Unmanaged,
+    Action, Candidate, Claim, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan,
+    PlanError, SetAside, Skipped, Summary, Unmanaged, Unreadable,
 };
 use crate::normalize;
 
@@ -72,6 +72,15 @@ pub fn minimal_patch(
 ///
 /// Every identity problem at once: a `metadata.id` no live object has, a name several live
 /// objects share (the message names their ids), a live object claimed by two manifests.
+///
+/// A manifest that may be a live integration whose answer cannot be read
+/// ([`Observed::unreadable`]) is no error: it is set aside, listed under that integration in
+/// [`Plan::unreadable`], and everything else is planned. It may be that integration when its
+/// `metadata.id` is the integration's id; when, without `metadata.id`, its name is the
+/// integration's (even if a readable integration has that name too); and when it would be
+/// created while an unreadable integration of its kind has no readable name (creating it could
+/// make a duplicate, and Ada has no delete). Manifests pinned by `metadata.id` to a readable
+/// integration always plan.
 pub fn plan(
     target: &str,
     desired: &[DesiredIntegration],
@@ -93,6 +102,31 @@ pub fn plan(
         .iter()
         .map(|i| (i.kind, i.id.as_str()))
         .collect();
+    // Live integrations that cannot be read: by id, by readable name, and, per kind, those
+    // whose name cannot be read (any create of that kind may be one of them).
+    let mut unreadable: Vec<Unreadable> = observed
+        .unreadable
+        .iter()
+        .map(|u| Unreadable {
+            set_aside: Vec::new(),
+            ..u.clone()
+        })
+        .collect();
+    let mut unreadable_by_id: HashMap<(Kind, &str), Vec<usize>> = HashMap::new();
+    let mut unreadable_by_name: HashMap<(Kind, &str), Vec<usize>> = HashMap::new();
+    let mut nameless: HashMap<Kind, Vec<usize>> = HashMap::new();
+    for (i, u) in observed.unreadable.iter().enumerate() {
+        if let Some(id) = &u.id {
+            unreadable_by_id.entry((u.kind, id)).or_default().push(i);
+        }
+        match &u.name {
+            Some(name) => unreadable_by_name
+                .entry((u.kind, name))
+                .or_default()
+                .push(i),
+            None => nameless.entry(u.kind).or_default().push(i),
+        }
+    }
     let mut claimed: Vec<Option<&str>> = vec![None; observed.integrations.len()];
     let mut actions = Vec::with_capacity(desired.len());
     let mut skipped = Vec::new();
@@ -111,9 +145,22 @@ pub fn plan(
             message,
             candidates: Vec::new(),
         };
+        let mut set_aside = |entries: &[usize], claim: Claim| {
+            for &i in entries {
+                unreadable[i].set_aside.push(SetAside {
+                    manifest: want.manifest.clone(),
+                    name: want.name().map(str::to_owned),
+                    claim,
+                });
+            }
+        };
         let matched = match (&want.id, want.name()) {
             (Some(id), _) => match by_id.get(&(want.kind, id.as_str())) {
                 Some(&i) => Some(i),
+                None if unreadable_by_id.contains_key(&(want.kind, id.as_str())) => {
+                    set_aside(&unreadable_by_id[&(want.kind, id.as_str())], Claim::Id);
+                    continue;
+                }
                 None if foreign.contains(&(want.kind, id.as_str())) => {
                     errors.push(error(format!(
                         "the {} `{id}` given in metadata.id belongs to Truto or to another team: only your team's integrations can be managed; remove metadata.id to create your own",
@@ -129,7 +176,15 @@ pub fn plan(
                     continue;
                 }
             },
+            (None, Some(name)) if unreadable_by_name.contains_key(&(want.kind, name)) => {
+                set_aside(&unreadable_by_name[&(want.kind, name)], Claim::Name);
+                continue;
+            }
             (None, Some(name)) => match by_name.get(&(want.kind, name)).map(Vec::as_slice) {
+                None | Some([]) if nameless.contains_key(&want.kind) => {
+                    set_aside(&nameless[&want.kind], Claim::Create);
+                    continue;
+                }
                 None | Some([]) => None,
                 Some([i]) => Some(*i),
                 Some(many) => {
@@ -240,6 +295,7 @@ pub fn plan(
         unmanaged,
         skipped,
         ignored: observed.ignored.len(),
+        unreadable,
     })
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::diff::{self, Change};
 use crate::inert::{code_span, html_code, longest_backtick_run, visible};
-use crate::model::{Action, Plan};
+use crate::model::{Action, Claim, Plan, Unreadable};
 
 /// `--format json`: design §7's shape, `format_version: 1`, the document's own keys sorted and
 /// the payloads (`body`, `patch`, `live`) exactly as they are: `apply --plan` sends them, and
@@ -197,6 +197,9 @@ pub fn summary_line(plan: &Plan) -> String {
     if !plan.skipped.is_empty() {
         let _ = write!(line, ", {} skipped", plan.skipped.len());
     }
+    if !plan.unreadable.is_empty() {
+        let _ = write!(line, ", {} unreadable", plan.unreadable.len());
+    }
     if let Some(drift) = s.drift {
         let _ = write!(line, "; {drift} with drift");
     }
@@ -314,14 +317,99 @@ pub fn text(plan: &Plan, style: Style) -> String {
     if plan.ignored > 0 {
         let _ = writeln!(out, "{}", ignored_note(plan.ignored));
     }
-    if !plan.has_changes {
+    if !plan.unreadable.is_empty() {
         let _ = writeln!(
             out,
-            "No changes: the live integrations match the manifests."
+            "Unreadable (live, but its answer cannot be read; never written, and the manifests that may be it are not planned):"
         );
+        for u in &plan.unreadable {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                style.red("✗"),
+                unreadable_title(u),
+                visible(&u.reason)
+            );
+            for aside in &u.set_aside {
+                let _ = writeln!(
+                    out,
+                    "      not planned: {}",
+                    style.dim(&visible(&aside.manifest))
+                );
+            }
+        }
+    }
+    if !plan.has_changes {
+        let _ = writeln!(out, "{}", no_changes(plan));
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     out
+}
+
+/// What a plan without changes says: all is in line, or only what could be read is.
+fn no_changes(plan: &Plan) -> &'static str {
+    if plan.unreadable.is_empty() {
+        "No changes: the live integrations match the manifests."
+    } else {
+        "No changes to the live integrations that could be read."
+    }
+}
+
+/// `AdaPlatformIntegration "Gamma" (a3)`, or with `(name unreadable)` / `(id unreadable)`:
+/// the name debug-quoted, the id [`visible`].
+fn unreadable_title(u: &Unreadable) -> String {
+    let name = u
+        .name
+        .as_deref()
+        .map_or_else(|| "(name unreadable)".to_owned(), |n| format!("{n:?}"));
+    let id =
+        u.id.as_deref()
+            .map_or_else(|| "id unreadable".to_owned(), |id| visible(id).into_owned());
+    format!("{} {name} ({id})", u.kind)
+}
+
+/// The lines that report, on stderr, live integrations that cannot be read: one `error:` line
+/// each (its id, name, why, and the page that listed it), the manifests set aside because of
+/// it, and a last line saying what became of the rest (`rest`: "the rest was planned") and
+/// what to do. Nothing when there are none. Every vendor value is shown [`visible`].
+pub fn unreadable_report(target: &str, unreadable: &[Unreadable], rest: &str) -> Vec<String> {
+    if unreadable.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    for u in unreadable {
+        lines.push(format!(
+            "error: the live {} cannot be read: it {} (listed by GET {})",
+            unreadable_title(u),
+            visible(&u.reason),
+            visible(&u.page)
+        ));
+        for aside in &u.set_aside {
+            let manifest = visible(&aside.manifest);
+            let name = aside.name.as_deref().unwrap_or("(unnamed)");
+            lines.push(match aside.claim {
+                Claim::Id => format!(
+                    "  - {manifest} was not planned: its metadata.id is this integration's id; nothing is written to it until it can be read"
+                ),
+                Claim::Name => format!(
+                    "  - {manifest} was not planned: its name {name:?} is this integration's; it is neither updated nor created again (that would be a duplicate) until the integration can be read, or until metadata.id pins the manifest to another integration"
+                ),
+                Claim::Create => format!(
+                    "  - {manifest} was not created: this integration's name cannot be read, so it may be the {name:?} the manifest would create (a duplicate); nothing of this kind is created until it can be read, or until metadata.id pins the manifest to an integration"
+                ),
+            });
+        }
+    }
+    let n = unreadable.len();
+    lines.push(format!(
+        "error: {n} live integration{} of target `{}` cannot be read (above); {rest}. intsync never writes to an integration it cannot read, nor creates one that may be it: look at {} in the vendor's dashboard, or send the vendor the id{} and the reason{}, then run again.",
+        if n == 1 { "" } else { "s" },
+        visible(target),
+        if n == 1 { "it" } else { "them" },
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+    ));
+    lines
 }
 
 /// Says that a create is followed by a PATCH of `fields` (the vendor's create does not take them).
@@ -443,6 +531,57 @@ fn blocked_note(blocked: &[&Action]) -> String {
     )
 }
 
+/// The most characters [`unreadable_note`] gives its list of integrations; the rest are counted.
+const UNREADABLE_BUDGET: usize = 8_192;
+
+/// What a reviewer needs to know of live integrations that cannot be read, near the top of the
+/// comment (it is never cut): how many, each with why and the manifests set aside (while they
+/// fit in [`UNREADABLE_BUDGET`]), and that the command fails. Empty when there are none.
+fn unreadable_note(plan: &Plan) -> String {
+    if plan.unreadable.is_empty() {
+        return String::new();
+    }
+    let n = plan.unreadable.len();
+    let mut note = format!(
+        "**✗ {n} live integration{} cannot be read**: {} left out of the plan, never written, and the manifests that may be {} are not planned (the command exits 1).\n\n",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it is" } else { "they are" },
+        if n == 1 { "it" } else { "them" },
+    );
+    let mut used = 0;
+    let mut left = 0;
+    for u in &plan.unreadable {
+        let mut line = format!(
+            "- `{}` {} ({}): {}",
+            u.kind,
+            u.name
+                .as_deref()
+                .map_or_else(|| "(name unreadable)".to_owned(), code_span),
+            u.id.as_deref()
+                .map_or_else(|| "id unreadable".to_owned(), code_span),
+            code_span(&u.reason)
+        );
+        if !u.set_aside.is_empty() {
+            let manifests: Vec<String> =
+                u.set_aside.iter().map(|a| code_span(&a.manifest)).collect();
+            let _ = write!(line, " — not planned: {}", manifests.join(", "));
+        }
+        line.push('\n');
+        let size = chars(&line);
+        if left > 0 || used + size > UNREADABLE_BUDGET {
+            left += 1;
+            continue;
+        }
+        used += size;
+        note.push_str(&line);
+    }
+    if left > 0 {
+        let _ = writeln!(note, "- and {left} more (the JSON plan lists every one)");
+    }
+    note.push('\n');
+    note
+}
+
 /// Says what a comment cut to [`MARKDOWN_LIMIT`] left out, and where the whole plan is.
 fn left_out_line(what: &str, actions: usize, total: usize, unmanaged: Option<usize>) -> String {
     let mut parts = Vec::new();
@@ -489,11 +628,9 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
         s.create, s.update, s.blocked, s.noop, s.unmanaged
     );
     if !plan.has_changes {
-        let _ = writeln!(
-            head,
-            "No changes: the live integrations match the manifests.\n"
-        );
+        let _ = writeln!(head, "{}\n", no_changes(plan));
     }
+    head.push_str(&unreadable_note(plan));
     let (blocked, others): (Vec<&Action>, Vec<&Action>) = plan
         .actions
         .iter()

@@ -151,6 +151,7 @@ mod tests {
                 live("f", "Frozen", "approved", json!({"description": "x"})),
             ],
             ignored: Vec::new(),
+            unreadable: Vec::new(),
         };
         let at_start = vec![
             desired(

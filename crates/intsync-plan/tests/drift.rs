@@ -31,6 +31,7 @@ fn observed(items: Vec<ObservedIntegration>) -> Observed {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: items,
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     }
 }
 

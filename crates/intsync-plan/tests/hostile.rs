@@ -11,7 +11,9 @@ use intsync_plan::render::{self, MARKDOWN_LIMIT, Style};
 mod inert_check;
 
 use inert_check::{HOSTILE, assert_inert_markdown, assert_inert_text, markdown_problems};
-use intsync_plan::{DesiredIntegration, Observed, ObservedIntegration, Plan, drift, plan};
+use intsync_plan::{
+    DesiredIntegration, Observed, ObservedIntegration, Plan, Unreadable, drift, plan,
+};
 use serde_json::{Value, json};
 
 fn live(id: &str, status: &str, fields: Value) -> ObservedIntegration {
@@ -34,11 +36,13 @@ fn desired(manifest: String, id: Option<String>, spec: Value) -> DesiredIntegrat
 }
 
 /// Every hostile string as a live name, id and status, a manifest's path and name, a value, a
-/// key deep in a form, and a member of a set; an update, a blocked change, a create and an
-/// unmanaged integration each.
+/// key deep in a form, and a member of a set; an update, a blocked change, a create, an
+/// unmanaged integration and an unreadable one (its id, name, page and reason hostile, and a
+/// manifest set aside because of it) each.
 fn hostile_plan() -> (Vec<DesiredIntegration>, Plan) {
     let mut want = Vec::new();
     let mut have = Vec::new();
+    let mut broken = Vec::new();
     for (i, h) in HOSTILE.iter().enumerate() {
         let form = json!({"type": "object", "properties": {*h: {"type": "string", "title": h}}});
         want.push(desired(
@@ -70,11 +74,25 @@ fn hostile_plan() -> (Vec<DesiredIntegration>, Plan) {
             ),
         ));
         have.push(live(&format!("s{i}-{h}"), "approved", json!({"name": h})));
+        want.push(desired(
+            format!("manifests/unreadable-{i}-{h}.yaml"),
+            Some(format!("r{i}-{h}")),
+            json!({"description": h}),
+        ));
+        broken.push(Unreadable {
+            kind: Kind::AdaPlatformIntegration,
+            id: Some(format!("r{i}-{h}")),
+            name: Some(h.to_string()),
+            page: format!("/api/v2/platform-integrations/?cursor={h}"),
+            reason: format!("has no `{h}`"),
+            set_aside: Vec::new(),
+        });
     }
     let observed = Observed {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: have,
         ignored: Vec::new(),
+        unreadable: broken,
     };
     let mut planned = plan("ada-dev", &want, &observed).unwrap();
     planned.target = "t`x\n\n# ZQ target".to_owned();
@@ -88,6 +106,8 @@ fn hostile_names_and_values_stay_inert_in_markdown() {
     assert_eq!(planned.summary.blocked, HOSTILE.len());
     assert_eq!(planned.summary.create, HOSTILE.len());
     assert_eq!(planned.summary.unmanaged, HOSTILE.len());
+    assert_eq!(planned.unreadable.len(), HOSTILE.len());
+    assert!(planned.unreadable.iter().all(|u| u.set_aside.len() == 1));
     let markdown = render::markdown(&planned);
     assert_inert_markdown(&markdown, "intsync plan for ");
     // What was hidden is shown, escaped.
@@ -168,6 +188,11 @@ fn hostile_names_and_values_stay_inert_in_text() {
         assert!(text.contains(r"\u{1b}[2J"), "{text}");
         assert!(text.contains(r"\u{202e}ZQ"), "{text}");
     }
+    // What stderr says of the unreadable ones (the target's name from the configuration).
+    let report =
+        render::unreadable_report(&planned.target, &planned.unreadable, "the rest").join("\n");
+    assert_inert_text(&report);
+    assert!(report.contains(r"\u{1b}[2J"), "{report}");
 }
 
 /// Escaping makes names longer (a bidi override is 8 characters once shown): the comment still
@@ -193,10 +218,37 @@ fn the_budget_holds_with_escaped_names() {
         kinds: vec![Kind::AdaPlatformIntegration],
         integrations: have,
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     let planned = plan("ada-dev", &want, &observed).unwrap();
     let markdown = render::markdown(&planned);
     assert!(markdown.chars().count() <= MARKDOWN_LIMIT);
     assert!(markdown.contains("**Left out: "), "{markdown}");
+    assert_inert_markdown(&markdown, "intsync plan for ");
+
+    // As many unreadable integrations, as long once escaped: their list is cut, counted, and
+    // the comment still fits.
+    let mut observed = observed;
+    observed.unreadable = (0..400)
+        .map(|i| Unreadable {
+            kind: Kind::AdaPlatformIntegration,
+            id: Some(format!("r{i}")),
+            name: Some(format!("{i:03}{}", "\u{202e}".repeat(150))),
+            page: "/api/v2/platform-integrations/?limit=100".to_owned(),
+            reason: "has no `status`".to_owned(),
+            set_aside: Vec::new(),
+        })
+        .collect();
+    let planned = plan("ada-dev", &want, &observed).unwrap();
+    let markdown = render::markdown(&planned);
+    assert!(markdown.chars().count() <= MARKDOWN_LIMIT);
+    assert!(
+        markdown.contains("**✗ 400 live integrations cannot be read**"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(" more (the JSON plan lists every one)"),
+        "{markdown}"
+    );
     assert_inert_markdown(&markdown, "intsync plan for ");
 }

@@ -2,7 +2,9 @@
 
 use expect_test::{Expect, expect};
 use intsync_manifest::{Fields, Kind};
-use intsync_plan::{Action, DesiredIntegration, Ignored, Observed, ObservedIntegration, plan};
+use intsync_plan::{
+    Action, DesiredIntegration, Ignored, Observed, ObservedIntegration, Unreadable, plan,
+};
 use serde_json::{Value, json};
 
 fn kind(short: &str) -> Kind {
@@ -19,7 +21,8 @@ fn object(value: &Value) -> Fields {
 
 /// `desired`: `[{"kind": "ada", "id"?: "..", "spec": {..}}]`; `observed`:
 /// `[{"kind": "ada", "id": "..", "status"?: "..", "version"?: n, "fields": {..}}]`; an observed
-/// item with `"ignored": true` is one the target lists but does not own.
+/// item with `"ignored": true` is one the target lists but does not own; one with
+/// `"unreadable": "reason"` is one whose answer cannot be read (its `id` and `name` optional).
 fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Expect) {
     let desired: Vec<DesiredIntegration> = desired
         .as_array()
@@ -33,11 +36,13 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
             manifest: format!("m{i}.yaml"),
         })
         .collect();
-    let (foreign, owned): (Vec<&Value>, Vec<&Value>) = observed
+    let (broken, observed): (Vec<&Value>, Vec<&Value>) = observed
         .as_array()
         .unwrap()
         .iter()
-        .partition(|o| o["ignored"] == true);
+        .partition(|o| o.get("unreadable").is_some());
+    let (foreign, owned): (Vec<&Value>, Vec<&Value>) =
+        observed.into_iter().partition(|o| o["ignored"] == true);
     let observed = Observed {
         kinds: kinds.iter().map(|k| kind(k)).collect(),
         integrations: owned
@@ -57,6 +62,17 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
             .map(|o| Ignored {
                 kind: kind(o["kind"].as_str().unwrap()),
                 id: o["id"].as_str().unwrap().to_owned(),
+            })
+            .collect(),
+        unreadable: broken
+            .into_iter()
+            .map(|o| Unreadable {
+                kind: kind(o["kind"].as_str().unwrap()),
+                id: o["id"].as_str().map(str::to_owned),
+                name: o["name"].as_str().map(str::to_owned),
+                page: "/list".to_owned(),
+                reason: o["unreadable"].as_str().unwrap().to_owned(),
+                set_aside: Vec::new(),
             })
             .collect(),
     };
@@ -117,6 +133,21 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
             );
             if plan.ignored > 0 {
                 lines.push(format!("ignored={}", plan.ignored));
+            }
+            for u in &plan.unreadable {
+                let aside: Vec<String> = u
+                    .set_aside
+                    .iter()
+                    .map(|a| format!("{} ({:?})", a.manifest, a.claim))
+                    .collect();
+                lines.push(format!(
+                    "unreadable {} {:?} {:?} ({}): set aside [{}]",
+                    u.kind,
+                    u.id,
+                    u.name,
+                    u.reason,
+                    aside.join(", ")
+                ));
             }
             lines.push(format!("has_changes={}", plan.has_changes));
             lines.join("\n")
@@ -553,6 +584,7 @@ fn a_saved_plan_keeps_numbers_as_written() {
                 .unwrap(),
         )],
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     let planned = plan("t", &desired, &observed).unwrap();
     let saved = serde_json::to_string(&planned).unwrap();
@@ -565,4 +597,83 @@ fn a_saved_plan_keeps_numbers_as_written() {
     assert!(saved.contains(r#""maximum":9007199254740992.0"#), "{saved}");
     let read: intsync_plan::Plan = serde_json::from_str(&saved).unwrap();
     assert_eq!(serde_json::to_string(&read).unwrap(), saved);
+}
+
+/// A live integration that cannot be read is never matched, created again or unmanaged: the
+/// manifest pinned to its id, and the one of its name (even when a readable integration has
+/// that name too), are set aside and listed under it; every other manifest plans, a create of
+/// another name included (issue #22).
+#[test]
+fn manifests_that_may_be_an_unreadable_integration_are_set_aside() {
+    check(
+        json!([
+            {"kind": "ada", "id": "a3", "spec": {"description": "pinned"}},
+            {"kind": "ada", "spec": {"name": "Gamma", "description": "by name"}},
+            {"kind": "ada", "spec": {"name": "Shared", "description": "by name"}},
+            {"kind": "ada", "spec": {"name": "Alpha", "description": "new"}},
+            {"kind": "ada", "spec": {"name": "Fresh", "description": "x"}},
+        ]),
+        json!([
+            live("a1", json!({"name": "Alpha", "description": "old"})),
+            live("a2", json!({"name": "Shared", "description": "old"})),
+            {"kind": "ada", "id": "a3", "name": "Gamma", "unreadable": "has no `status`"},
+            {"kind": "ada", "id": "a4", "name": "Shared", "unreadable": "has no `scopes`, which the API always returns"},
+        ]),
+        expect![[r#"
+            update a1 {"description":"new"}
+            create AdaPlatformIntegration Some("Fresh") {"name":"Fresh","description":"x"}
+            unmanaged a2
+            unreadable AdaPlatformIntegration Some("a3") Some("Gamma") (has no `status`): set aside [m0.yaml (Id), m1.yaml (Name)]
+            unreadable AdaPlatformIntegration Some("a4") Some("Shared") (has no `scopes`, which the API always returns): set aside [m2.yaml (Name)]
+            has_changes=true"#]],
+    );
+}
+
+/// An unreadable integration whose name cannot be read may be the one any create of its kind
+/// would make: every such create is set aside (under each of them), with or without a readable
+/// id. Updates of readable integrations, by id or by name, and creates of other kinds still
+/// plan.
+#[test]
+fn a_nameless_unreadable_integration_sets_aside_the_creates_of_its_kind() {
+    let desired = json!([
+        {"kind": "ada", "spec": {"name": "Fresh", "description": "x"}},
+        {"kind": "ada", "spec": {"name": "Also new", "description": "y"}},
+        {"kind": "ada", "id": "a1", "spec": {"description": "by id"}},
+        {"kind": "ada", "spec": {"name": "Beta", "description": "by name"}},
+        {"kind": "truto", "spec": {"name": "crm"}},
+    ]);
+    let readable = [
+        live("a1", json!({"name": "Alpha", "description": "old"})),
+        live("a2", json!({"name": "Beta", "description": "old"})),
+    ];
+    check(
+        desired.clone(),
+        json!([
+            readable[0],
+            readable[1],
+            {"kind": "ada", "unreadable": "is an array, not an object"},
+        ]),
+        expect![[r#"
+            update a1 {"description":"by id"}
+            update a2 {"description":"by name"}
+            create TrutoIntegration Some("crm") {"name":"crm"}
+            unreadable AdaPlatformIntegration None None (is an array, not an object): set aside [m0.yaml (Create), m1.yaml (Create)]
+            has_changes=true"#]],
+    );
+    check(
+        desired,
+        json!([
+            readable[0],
+            readable[1],
+            {"kind": "ada", "id": "a9", "unreadable": "has a `name` that is a number, not a string"},
+            {"kind": "truto", "id": "t9", "name": "other", "unreadable": "has no numeric `version`"},
+        ]),
+        expect![[r#"
+            update a1 {"description":"by id"}
+            update a2 {"description":"by name"}
+            create TrutoIntegration Some("crm") {"name":"crm"}
+            unreadable AdaPlatformIntegration Some("a9") None (has a `name` that is a number, not a string): set aside [m0.yaml (Create), m1.yaml (Create)]
+            unreadable TrutoIntegration Some("t9") Some("other") (has no numeric `version`): set aside []
+            has_changes=true"#]],
+    );
 }

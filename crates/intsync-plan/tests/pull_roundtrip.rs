@@ -201,6 +201,7 @@ fn observed(cases: &[Case]) -> Observed {
             })
             .collect(),
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     }
 }
 

@@ -37,6 +37,7 @@ fn planned(desired: &[DesiredIntegration], live: Vec<ObservedIntegration>) -> Pl
         kinds: vec![Kind::AdaPlatformIntegration, Kind::TrutoIntegration],
         integrations: live,
         ignored: Vec::new(),
+        unreadable: Vec::new(),
     };
     plan("ada-dev", desired, &observed).unwrap()
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use http::Method;
 use intsync_manifest::Kind;
-use intsync_plan::{Ignored, Observed, ObservedIntegration};
+use intsync_plan::{Ignored, Observed, ObservedIntegration, Unreadable};
 use serde_json::{Map, Value};
 
 use crate::retry::RetryPolicy;
@@ -176,12 +176,18 @@ pub struct Provider {
     team: tokio::sync::OnceCell<String>,
 }
 
-/// One kind's live integrations: those this target manages, and those it lists but does not own.
+/// One kind's live integrations: those this target manages, those it lists but does not own,
+/// and those it cannot read.
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
     pub integrations: Vec<ObservedIntegration>,
     /// Truto's own and other teams' shared integrations: never matched, exported or written.
     pub ignored: Vec<Ignored>,
+    /// Integrations of a readable page whose own answer cannot be read (a field the API always
+    /// returns missing, a `name` that is not a string, ...): each by what can be read of its
+    /// id and name, its page, and why. The rest of the list is read as usual; a page that
+    /// cannot be read (not JSON, not the documented envelope) still fails the listing.
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// Safety net against a server whose cursors never end.
@@ -521,7 +527,10 @@ impl Provider {
             };
             let (page, next) = read?;
             let ids = page.integrations.iter().map(|i| i.id.as_str());
-            for id in ids.chain(page.ignored.iter().map(|i| i.id.as_str())) {
+            let ids = ids
+                .chain(page.ignored.iter().map(|i| i.id.as_str()))
+                .chain(page.unreadable.iter().filter_map(|u| u.id.as_deref()));
+            for id in ids {
                 if id.is_empty() {
                     continue;
                 }
@@ -536,6 +545,7 @@ impl Provider {
             }
             listing.integrations.extend(page.integrations);
             listing.ignored.extend(page.ignored);
+            listing.unreadable.extend(page.unreadable);
             seen_pages.insert(path.clone());
             if let Some((fetched_path, fetched)) = fetched
                 && next.as_ref() == Some(&fetched_path)
@@ -563,8 +573,11 @@ impl Provider {
         ))
     }
 
-    /// One list page, split into the integrations of `team` (all of them without one) and the
-    /// others.
+    /// One list page, split into the integrations of `team` (all of them without one), the
+    /// others, and those of `team` that cannot be read. A page with unreadable integrations is
+    /// asked for again under the retry policy, like an unreadable page (a flaky proxy or a
+    /// deploy in progress may answer so); when the last attempt still has some, they are kept
+    /// as [`Listing::unreadable`] and the page is read.
     async fn page(
         &self,
         kind: Kind,
@@ -572,23 +585,39 @@ impl Provider {
         path: &str,
         answer: Reply,
     ) -> Result<(Listing, Option<String>), ProviderError> {
-        self.read(kind, path, Some(answer), |body| {
-            let (page, next) = wire::page(kind, body, self.page_size)?;
-            let mut listing = Listing::default();
-            for item in page {
-                // Ownership first: another team's integration is never read as ours, even when
-                // its answer is stripped (Truto leaves out their `config`).
-                if let Some(team) = team
-                    && wire::team_id(&item) != Some(team)
-                {
-                    let id = item.as_object().and_then(wire::id).unwrap_or_default();
-                    listing.ignored.push(Ignored { kind, id });
-                    continue;
+        self.read_until(
+            kind,
+            path,
+            Some(answer),
+            |body| {
+                let (page, next) = wire::page(kind, body, self.page_size)?;
+                let mut listing = Listing::default();
+                for item in page {
+                    // Ownership first: another team's integration is never read as ours, even
+                    // when its answer is stripped (Truto leaves out their `config`).
+                    if let Some(team) = team
+                        && wire::team_id(&item) != Some(team)
+                    {
+                        let id = item.as_object().and_then(wire::id).unwrap_or_default();
+                        listing.ignored.push(Ignored { kind, id });
+                        continue;
+                    }
+                    match wire::item(kind, item) {
+                        Ok(observed) => listing.integrations.push(observed),
+                        Err(unreadable) => listing.unreadable.push(Unreadable {
+                            kind,
+                            id: unreadable.id,
+                            name: unreadable.name,
+                            page: path.to_owned(),
+                            reason: unreadable.reason,
+                            set_aside: Vec::new(),
+                        }),
+                    }
                 }
-                listing.integrations.push(wire::observed(kind, item)?);
-            }
-            Ok((listing, next))
-        })
+                Ok((listing, next))
+            },
+            |(listing, _)| listing.unreadable.is_empty(),
+        )
         .await
     }
 
@@ -599,8 +628,21 @@ impl Provider {
         &self,
         kind: Kind,
         path: &str,
+        answer: Option<Reply>,
+        read: impl Fn(Value) -> Result<T, wire::Unreadable>,
+    ) -> Result<T, ProviderError> {
+        self.read_until(kind, path, answer, read, |_| true).await
+    }
+
+    /// [`Provider::read`], where an answer read but not `whole` is asked for again too, while
+    /// attempts remain; the last one is taken as it is.
+    async fn read_until<T>(
+        &self,
+        kind: Kind,
+        path: &str,
         mut answer: Option<Reply>,
         read: impl Fn(Value) -> Result<T, wire::Unreadable>,
+        whole: impl Fn(&T) -> bool,
     ) -> Result<T, ProviderError> {
         let mut attempt = 1;
         loop {
@@ -615,9 +657,16 @@ impl Provider {
             let result = self.json(&Method::GET, path, &reply).and_then(|body| {
                 read(body).map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))
             });
+            let again = attempt < self.retry.attempts;
             match result {
-                Ok(value) => return Ok(value),
-                Err(error) if attempt < self.retry.attempts => {
+                Ok(value) if whole(&value) || !again => return Ok(value),
+                Ok(_) => {
+                    let wait = self.retry.delay(attempt, None);
+                    tracing::debug!(target: "intsync::http", path, wait_ms = wait.as_millis() as u64, "an integration of the answer cannot be read; reading again");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) if again => {
                     let wait = self.retry.delay(attempt, None);
                     tracing::debug!(target: "intsync::http", path, %error, wait_ms = wait.as_millis() as u64, "unreadable answer; reading again");
                     tokio::time::sleep(wait).await;
@@ -638,6 +687,7 @@ impl Provider {
             let listing = self.listing(*kind).await?;
             observed.integrations.extend(listing.integrations);
             observed.ignored.extend(listing.ignored);
+            observed.unreadable.extend(listing.unreadable);
         }
         Ok(observed)
     }
@@ -1016,6 +1066,184 @@ mod tests {
         assert!(error.contains("/environment answered 403"), "{error}");
         assert!(error.contains("set `team_id` in target `truto`"), "{error}");
         assert!(!error.contains("development"), "{error}");
+    }
+
+    /// One integration of a page that cannot be read no longer fails the list (issue #22): the
+    /// others are listed, and it is kept apart by what can be read of its id and name, with its
+    /// page and why, never a quote of the answer. The page is asked for again first (like an
+    /// unreadable page); an id listed as unreadable and again as readable is still an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreadable_integration_is_kept_apart_and_the_others_listed() {
+        let ok = |body: String| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let ada_item = |id: &str, name: &str| {
+            let mut item = serde_json::json!({"id": id, "name": name, "status": "development", "client_secret": "never-shown-7f3a"});
+            for field in Kind::AdaPlatformIntegration.fields() {
+                if field.required_on_create && field.name != "name" {
+                    item[field.name] = serde_json::json!(field.name);
+                }
+            }
+            item
+        };
+        let mut no_status = ada_item("a2", "Beta");
+        no_status.as_object_mut().unwrap().remove("status");
+        let mut numeric_name = ada_item("a3", "x");
+        numeric_name["name"] = serde_json::json!(42);
+        let mut null_name = ada_item("a4", "x");
+        null_name["name"] = Value::Null;
+        let mut no_scopes = ada_item("a5", "Epsilon");
+        no_scopes.as_object_mut().unwrap().remove("scopes");
+        let ada_body = serde_json::json!({
+            "data": [ada_item("a1", "Alpha"), no_status, numeric_name, null_name, no_scopes, ["not", "an", "object"]],
+            "meta": {"next_page_url": null}
+        })
+        .to_string();
+        let truto_body = serde_json::json!({
+            "result": [
+                {"id": "t1", "name": "crm", "team_id": "ours", "version": 2},
+                {"id": "t2", "name": "tickets", "team_id": "ours"},
+                {"id": 7, "name": "numbered", "team_id": "ours", "version": "3"},
+                {"id": "t4", "name": "theirs", "team_id": "acme"}
+            ],
+            "next_cursor": null
+        })
+        .to_string();
+        let (port, asked) = raw_server(move |path| {
+            if path.starts_with("/integration") {
+                ok(truto_body.clone())
+            } else {
+                ok(ada_body.clone())
+            }
+        })
+        .await;
+        let provider = Provider::new(
+            "both",
+            Transport::http(
+                &format!("http://127.0.0.1:{port}"),
+                Secret::new("unreadable-token"),
+                Timeouts::default(),
+            )
+            .unwrap(),
+            Kind::ALL.to_vec(),
+            100,
+            RetryPolicy {
+                attempts: 3,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(2),
+                ..RetryPolicy::default()
+            },
+            "",
+        )
+        .with_team_id(Some("ours".to_owned()));
+        let observed = provider.observe().await.unwrap();
+        let ids: Vec<&str> = observed
+            .integrations
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect();
+        assert_eq!(ids, ["a1", "t1"]);
+        let unreadable: Vec<_> = observed
+            .unreadable
+            .iter()
+            .map(|u| {
+                (
+                    u.kind,
+                    u.id.as_deref(),
+                    u.name.as_deref(),
+                    u.page.as_str(),
+                    u.reason.as_str(),
+                )
+            })
+            .collect();
+        let ada = Kind::AdaPlatformIntegration;
+        let truto = Kind::TrutoIntegration;
+        let ada_page = "/api/v2/platform-integrations/?limit=100";
+        let truto_page = "/integration?limit=100";
+        assert_eq!(
+            unreadable,
+            [
+                (ada, Some("a2"), Some("Beta"), ada_page, "has no `status`"),
+                (
+                    ada,
+                    Some("a3"),
+                    None,
+                    ada_page,
+                    "has a `name` that is a number, not a string"
+                ),
+                (
+                    ada,
+                    Some("a4"),
+                    None,
+                    ada_page,
+                    "has a `name` that is null, not a string"
+                ),
+                (
+                    ada,
+                    Some("a5"),
+                    Some("Epsilon"),
+                    ada_page,
+                    "has no `scopes`, which the API always returns"
+                ),
+                (ada, None, None, ada_page, "is an array, not an object"),
+                (
+                    truto,
+                    Some("t2"),
+                    Some("tickets"),
+                    truto_page,
+                    "has no numeric `version`"
+                ),
+                (
+                    truto,
+                    Some("7"),
+                    Some("numbered"),
+                    truto_page,
+                    "has no numeric `version`"
+                ),
+            ]
+        );
+        assert_eq!(observed.ignored.len(), 1, "another team's stays ignored");
+        assert!(
+            !format!("{observed:?}").contains("never-shown-7f3a"),
+            "no reason quotes the answer"
+        );
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            6,
+            "each page asked for again, up to the 3 attempts, before its items are kept apart"
+        );
+
+        // The id of an unreadable integration counts in the "listed twice" check.
+        let twice = serde_json::json!({
+            "data": [ada_item("d1", "Alpha"), {"id": "d1", "name": "Alpha"}],
+            "meta": {"next_page_url": null}
+        })
+        .to_string();
+        let (port, _) = raw_server(move |_| ok(twice.clone())).await;
+        let provider = Provider::new(
+            "ada",
+            Transport::http(
+                &format!("http://127.0.0.1:{port}"),
+                Secret::new("unreadable-token"),
+                Timeouts::default(),
+            )
+            .unwrap(),
+            vec![ada],
+            100,
+            RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+            "",
+        );
+        let error = provider.listing(ada).await.unwrap_err().to_string();
+        assert!(
+            error.contains(r#"the integration id "d1" is listed twice"#),
+            "{error}"
+        );
     }
 
     /// A 3xx is an error naming the status and the `Location`; it is neither followed (the

@@ -90,28 +90,73 @@ pub fn collection_path(kind: Kind) -> &'static str {
 
 /// One live integration from its wire JSON. Unknown keys are ignored (both vendors promise to
 /// add some); the server-managed ones the plan needs (`id`, Ada `status`, Truto `version`) must
-/// be there.
+/// be there. The error says, in one sentence, what is wrong (see [`item`] for its parts).
 pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreadable> {
+    item(kind, value).map_err(|e| Unreadable(e.to_string()))
+}
+
+/// A listed integration that cannot be read: what can be read of its identity, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableItem {
+    /// Its `id`, when it has one (a non-empty string, or a number).
+    pub id: Option<String>,
+    /// Its `name`, when it is a string.
+    pub name: Option<String>,
+    /// What is wrong, as a predicate of the integration (say, "has no `status`"). Names a key and
+    /// the problem; never quotes the answer (it may hold a secret).
+    pub reason: String,
+}
+
+impl std::fmt::Display for UnreadableItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "integration `{id}` {}", self.reason),
+            None => write!(f, "an integration {}", self.reason),
+        }
+    }
+}
+
+/// [`observed`], with the parts of the error apart: a list keeps each integration it cannot
+/// read as one, by id and name, instead of failing the whole list.
+///
+/// An integration whose identity cannot be read reliably is unreadable too: one whose `name`
+/// is there but not a string would plan as nameless, and a manifest of its name would create
+/// a duplicate.
+pub fn item(kind: Kind, value: Value) -> Result<ObservedIntegration, UnreadableItem> {
     let Value::Object(mut object) = value else {
-        return Err(unreadable(format!(
-            "an integration is {}, not an object",
-            type_name(&value)
-        )));
+        return Err(UnreadableItem {
+            id: None,
+            name: None,
+            reason: format!("is {}, not an object", type_name(&value)),
+        });
+    };
+    let name = object
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let unreadable = |id: Option<&str>, reason: String| UnreadableItem {
+        id: id.map(str::to_owned),
+        name: name.clone(),
+        reason,
     };
     let Some(id) = id(&object) else {
-        return Err(unreadable("an integration has no `id`"));
+        return Err(unreadable(None, "has no `id`".to_owned()));
     };
+    if let Some(other) = object.get("name").filter(|n| !n.is_string()) {
+        return Err(unreadable(
+            Some(&id),
+            format!("has a `name` that is {}, not a string", type_name(other)),
+        ));
+    }
     let (status, version) = match kind {
         Kind::AdaPlatformIntegration => match object.get("status").and_then(Value::as_str) {
             Some(s) => (Some(s.to_owned()), None),
-            None => return Err(unreadable(format!("integration `{id}` has no `status`"))),
+            None => return Err(unreadable(Some(&id), "has no `status`".to_owned())),
         },
         Kind::TrutoIntegration => match object.get("version").and_then(Value::as_u64) {
             Some(v) => (None, Some(v)),
             None => {
-                return Err(unreadable(format!(
-                    "integration `{id}` has no numeric `version`"
-                )));
+                return Err(unreadable(Some(&id), "has no numeric `version`".to_owned()));
             }
         },
     };
@@ -123,10 +168,10 @@ pub fn observed(kind: Kind, value: Value) -> Result<ObservedIntegration, Unreada
         .iter()
         .find(|f| f.required_on_create && !object.contains_key(f.name))
     {
-        return Err(unreadable(format!(
-            "integration `{id}` has no `{}`, which the API always returns",
-            missing.name
-        )));
+        return Err(unreadable(
+            Some(&id),
+            format!("has no `{}`, which the API always returns", missing.name),
+        ));
     }
     // Moved, not copied: pages of large forms add up. Kept as compact text, with the
     // fingerprint computed now, from these values (issue #16).
