@@ -611,7 +611,7 @@ fn manifests_that_may_be_an_unreadable_integration_are_set_aside() {
             {"kind": "ada", "spec": {"name": "Gamma", "description": "by name"}},
             {"kind": "ada", "spec": {"name": "Shared", "description": "by name"}},
             {"kind": "ada", "spec": {"name": "Alpha", "description": "new"}},
-            {"kind": "ada", "spec": {"name": "Fresh", "description": "x"}},
+            {"kind": "ada", "spec": intsync_plan::testing::creatable(Kind::AdaPlatformIntegration, json!({"name": "Fresh", "description": "x"}))},
         ]),
         json!([
             live("a1", json!({"name": "Alpha", "description": "old"})),
@@ -621,7 +621,7 @@ fn manifests_that_may_be_an_unreadable_integration_are_set_aside() {
         ]),
         expect![[r#"
             update a1 {"description":"new"}
-            create AdaPlatformIntegration Some("Fresh") {"name":"Fresh","description":"x"}
+            create AdaPlatformIntegration Some("Fresh") {"name":"Fresh","description":"x","identifier_field_path":"account.name","author":"x","contact":"help@example.com","uninstallation_url":"https://example.com/x","oauth_callback_url":"https://example.com/x","tags":["knowledge"],"scopes":["articles:read"],"configuration_fields":{"type":"object","required":["account"],"properties":{"account":{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}}}}
             unmanaged a2
             unreadable AdaPlatformIntegration Some("a3") Some("Gamma") (has no `status`): set aside [m0.yaml (Id), m1.yaml (Name)]
             unreadable AdaPlatformIntegration Some("a4") Some("Shared") (has no `scopes`, which the API always returns): set aside [m2.yaml (Name)]
