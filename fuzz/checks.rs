@@ -47,7 +47,7 @@ pub fn manifest(data: &[u8]) {
         partial
             && errors
                 .iter()
-                .all(|e| e.message.contains("would create one, but creating needs"))
+                .all(|e| matches!(e.problem, intsync_plan::Problem::CreateLacks { .. }))
     };
     assert!(
         planned.is_ok() || !valid || planned.as_ref().is_err_and(|e| refused_create(e)),

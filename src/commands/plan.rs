@@ -199,11 +199,11 @@ pub async fn compute(
 /// For a manifest whose name several live integrations share: each of them, with its creation
 /// time and whether its client secret is saved, and how to keep one.
 fn candidate_lines(error: &intsync_plan::PlanError, secrets: &SecretStore) -> Vec<String> {
-    if error.candidates.is_empty() {
+    let candidates = error.candidates();
+    if candidates.is_empty() {
         return Vec::new();
     }
-    let mut lines: Vec<String> = error
-        .candidates
+    let mut lines: Vec<String> = candidates
         .iter()
         .map(|c| {
             let created = c.created.as_deref().map_or_else(
@@ -217,7 +217,7 @@ fn candidate_lines(error: &intsync_plan::PlanError, secrets: &SecretStore) -> Ve
             format!("  - {:?}: {created}, {secret}", c.id)
         })
         .collect();
-    let keep = &error.candidates[0].id;
+    let keep = &candidates[0].id;
     lines.push(format!(
         "  Keep one: add `metadata: {{ id: {keep:?} }}` (its id) to {:?}; the others stay live as unmanaged (Ada has no delete: archive them in the dashboard).",
         error.manifest

@@ -19,6 +19,7 @@ pub mod testing;
 
 pub use model::{
     Action, Candidate, Claim, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed,
-    ObservedIntegration, Plan, PlanError, SetAside, Skipped, Summary, Unmanaged, Unreadable,
+    ObservedIntegration, Plan, PlanError, Problem, SetAside, Skipped, Summary, Unmanaged,
+    Unreadable,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

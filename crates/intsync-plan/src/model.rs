@@ -394,15 +394,100 @@ impl Plan {
     }
 }
 
-/// Why no plan could be made. Every problem is reported, not only the first.
+/// Why no plan could be made for a manifest. Every problem is reported, not only the first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
     pub manifest: String,
-    pub message: String,
-    /// When several live integrations share the manifest's name: each of them (its id and
-    /// creation time), so that the caller can say which to keep and how to pin it. Empty
-    /// otherwise.
-    pub candidates: Vec<Candidate>,
+    pub problem: Problem,
+}
+
+/// What kept a manifest from being planned: a caller decides on this, never on the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Its `metadata.id` is an integration of Truto's or of another team (design §5).
+    ForeignId { kind: Kind, id: String },
+    /// No live integration of its kind has its `metadata.id`.
+    NoSuchId { kind: Kind, id: String },
+    /// Several live integrations have its name (and it has no `metadata.id`): each of them,
+    /// with its creation time, so that the caller can say which to keep and how to pin it.
+    AmbiguousName {
+        kind: Kind,
+        name: String,
+        candidates: Vec<Candidate>,
+    },
+    /// It has neither `metadata.id` nor `spec.name`.
+    Unmatchable,
+    /// The live integration it matches is matched by another manifest too.
+    ClaimedTwice {
+        kind: Kind,
+        id: String,
+        other: String,
+    },
+    /// It would be created, but lacks fields a create needs (design §4).
+    CreateLacks {
+        kind: Kind,
+        name: String,
+        missing: Vec<&'static str>,
+    },
+}
+
+impl PlanError {
+    /// The live integrations its name matches, when several do; empty otherwise.
+    pub fn candidates(&self) -> &[Candidate] {
+        match &self.problem {
+            Problem::AmbiguousName { candidates, .. } => candidates,
+            _ => &[],
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::ForeignId { kind, id } => write!(
+                f,
+                "the {kind} `{id}` given in metadata.id belongs to Truto or to another team: only your team's integrations can be managed; remove metadata.id to create your own"
+            ),
+            Problem::NoSuchId { kind, id } => write!(
+                f,
+                "no live {kind} has the id `{id}` given in metadata.id; remove metadata.id to create it, or fix the id"
+            ),
+            Problem::AmbiguousName {
+                kind,
+                name,
+                candidates,
+            } => {
+                let ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+                write!(
+                    f,
+                    "{} live {kind} integrations are named `{name}` (ids {}); set metadata.id to say which one this manifest manages",
+                    candidates.len(),
+                    ids.join(", ")
+                )
+            }
+            Problem::Unmatchable => {
+                f.write_str("a manifest needs metadata.id or spec.name to be matched")
+            }
+            Problem::ClaimedTwice { kind, id, other } => write!(
+                f,
+                "the live {kind} `{id}` is also claimed by {other}; each live integration is managed by one manifest"
+            ),
+            Problem::CreateLacks {
+                kind,
+                name,
+                missing,
+            } => {
+                let missing: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+                write!(
+                    f,
+                    "no live {kind} is named `{}`, so this manifest would create one, but creating needs {} too; add {}, or fix the name if it should match a live integration",
+                    crate::inert::visible(name),
+                    missing.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" },
+                )
+            }
+        }
+    }
 }
 
 /// One of several live integrations a manifest's name matches.
@@ -414,6 +499,6 @@ pub struct Candidate {
 
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.manifest, self.message)
+        write!(f, "{}: {}", self.manifest, self.problem)
     }
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{
     Action, Candidate, Claim, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan,
-    PlanError, SetAside, Skipped, Summary, Unmanaged, Unreadable,
+    PlanError, Problem, SetAside, Skipped, Summary, Unmanaged, Unreadable,
 };
 use crate::normalize;
 
@@ -140,10 +140,9 @@ pub fn plan(
             });
             continue;
         }
-        let error = |message: String| PlanError {
+        let error = |problem: Problem| PlanError {
             manifest: want.manifest.clone(),
-            message,
-            candidates: Vec::new(),
+            problem,
         };
         let mut set_aside = |entries: &[usize], claim: Claim| {
             for &i in entries {
@@ -162,17 +161,17 @@ pub fn plan(
                     continue;
                 }
                 None if foreign.contains(&(want.kind, id.as_str())) => {
-                    errors.push(error(format!(
-                        "the {} `{id}` given in metadata.id belongs to Truto or to another team: only your team's integrations can be managed; remove metadata.id to create your own",
-                        want.kind
-                    )));
+                    errors.push(error(Problem::ForeignId {
+                        kind: want.kind,
+                        id: id.clone(),
+                    }));
                     continue;
                 }
                 None => {
-                    errors.push(error(format!(
-                        "no live {} has the id `{id}` given in metadata.id; remove metadata.id to create it, or fix the id",
-                        want.kind
-                    )));
+                    errors.push(error(Problem::NoSuchId {
+                        kind: want.kind,
+                        id: id.clone(),
+                    }));
                     continue;
                 }
             },
@@ -188,11 +187,9 @@ pub fn plan(
                 None | Some([]) => None,
                 Some([i]) => Some(*i),
                 Some(many) => {
-                    let ids: Vec<&str> = many
-                        .iter()
-                        .map(|&i| observed.integrations[i].id.as_str())
-                        .collect();
-                    errors.push(PlanError {
+                    errors.push(error(Problem::AmbiguousName {
+                        kind: want.kind,
+                        name: name.to_owned(),
                         candidates: many
                             .iter()
                             .map(|&i| Candidate {
@@ -200,51 +197,39 @@ pub fn plan(
                                 created: observed.integrations[i].created.clone(),
                             })
                             .collect(),
-                        ..error(format!(
-                            "{} live {} integrations are named `{name}` (ids {}); set metadata.id to say which one this manifest manages",
-                            many.len(),
-                            want.kind,
-                            ids.join(", ")
-                        ))
-                    });
+                    }));
                     continue;
                 }
             },
             (None, None) => {
-                errors.push(error(
-                    "a manifest needs metadata.id or spec.name to be matched".to_owned(),
-                ));
+                errors.push(error(Problem::Unmatchable));
                 continue;
             }
         };
         let Some(index) = matched else {
             // Fields a create needs are needed only now (design §4): matched by name, a
             // manifest manages just the fields it gives.
-            let missing: Vec<String> = want
+            let missing = want
                 .kind
-                .missing_for_create(|field| want.spec.contains_key(field))
-                .iter()
-                .map(|field| format!("`{field}`"))
-                .collect();
+                .missing_for_create(|field| want.spec.contains_key(field));
             if missing.is_empty() {
                 actions.push(Slot::Create(want));
             } else {
-                errors.push(error(format!(
-                    "no live {} is named `{}`, so this manifest would create one, but creating needs {} too; add {}, or fix the name if it should match a live integration",
-                    want.kind,
-                    crate::inert::visible(want.name().unwrap_or_default()),
-                    missing.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" },
-                )));
+                errors.push(error(Problem::CreateLacks {
+                    kind: want.kind,
+                    name: want.name().unwrap_or_default().to_owned(),
+                    missing,
+                }));
             }
             continue;
         };
         let live = &observed.integrations[index];
         if let Some(other) = claimed[index] {
-            errors.push(error(format!(
-                "the live {} `{}` is also claimed by {other}; each live integration is managed by one manifest",
-                live.kind, live.id
-            )));
+            errors.push(error(Problem::ClaimedTwice {
+                kind: live.kind,
+                id: live.id.clone(),
+                other: other.to_owned(),
+            }));
             continue;
         }
         claimed[index] = Some(&want.manifest);
