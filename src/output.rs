@@ -176,3 +176,37 @@ mod tests {
         assert!(!report.contains(token.expose()), "{report}");
     }
 }
+
+/// What the person at the terminal answered to [`confirm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `yes`: go on.
+    Yes,
+    /// Anything else: nothing is done (already said on stderr).
+    No,
+    /// No terminal to ask on (already said on stderr, naming `flag`): an error.
+    NoOneToAsk,
+}
+
+/// Asks `question` on stderr and reads the answer from a terminal; only `yes` goes on. Without
+/// a terminal on standard input, says that `flag` goes on without asking. `cancelled` is what
+/// a refusal leaves done ("nothing was written").
+pub fn confirm(question: &str, flag: &str, cancelled: &str) -> anyhow::Result<Answer> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: not on a terminal, so there is no one to confirm; pass {flag} to go on without asking"
+        );
+        return Ok(Answer::NoOneToAsk);
+    }
+    eprint!("{question} Only `yes` continues: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(Answer::Yes)
+    } else {
+        eprintln!("Cancelled; {cancelled}.");
+        Ok(Answer::No)
+    }
+}

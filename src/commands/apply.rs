@@ -2,7 +2,7 @@
 //! reconcile engine (`intsync-apply`) and render its report (design §8). The policy (re-check,
 //! blocked, secrets, verification, interruption) lives in the engine, not here.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -175,24 +175,16 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Exit> {
 
     // 4. Confirm.
     if !args.auto_approve {
-        if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "error: not on a terminal, so there is no one to confirm; pass --auto-approve to apply without asking"
-            );
-            return Ok(finish(Exit::Error, planned));
-        }
-        eprint!(
-            "Apply {} change{} to target `{}`? Only `yes` continues: ",
+        let question = format!(
+            "Apply {} change{} to target `{}`?",
             batch.writes.len(),
             output::plural(batch.writes.len()),
             target.name
         );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            eprintln!("Cancelled; nothing was written.");
-            return Ok(finish(earlier_failed(Exit::Ok), planned));
+        match output::confirm(&question, "--auto-approve", "nothing was written")? {
+            output::Answer::Yes => {}
+            output::Answer::No => return Ok(finish(earlier_failed(Exit::Ok), planned)),
+            output::Answer::NoOneToAsk => return Ok(finish(Exit::Error, planned)),
         }
     }
 

@@ -4,7 +4,6 @@
 //! A field git changed too since the baseline is a conflict: not pulled, named, exit 1.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -184,24 +183,16 @@ fn pull(
     let values: usize = changes.iter().map(|c| c.values).sum();
 
     if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "error: not on a terminal, so there is no one to confirm; pass --yes to write without asking"
-            );
-            return Ok(Exit::Error);
-        }
-        eprint!(
-            "Write {values} live value{} into {} file{}? Only `yes` continues: ",
+        let question = format!(
+            "Write {values} live value{} into {} file{}?",
             output::plural(values),
             changes.len(),
             output::plural(changes.len())
         );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            eprintln!("Cancelled; no file was written.");
-            return Ok(Exit::Ok);
+        match output::confirm(&question, "--yes", "no file was written")? {
+            output::Answer::Yes => {}
+            output::Answer::No => return Ok(Exit::Ok),
+            output::Answer::NoOneToAsk => return Ok(Exit::Error),
         }
     }
 
