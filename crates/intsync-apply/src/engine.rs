@@ -260,8 +260,8 @@ pub enum RunProblem {
         "a write task failed unexpectedly ({0}); its outcome is unknown: run `intsync plan` again"
     )]
     Task(String),
-    #[error("cannot plan again to verify: {}", .0.join("; "))]
-    Replan(Vec<String>),
+    #[error("cannot plan again to verify: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Replan(Vec<intsync_plan::PlanError>),
 }
 
 /// What a run did, write by write.
@@ -447,9 +447,7 @@ pub async fn execute(
                     match replanned {
                         Some(Err(errors)) => {
                             verify(&mut items, &observed, None);
-                            problems.push(RunProblem::Replan(
-                                errors.iter().map(ToString::to_string).collect(),
-                            ));
+                            problems.push(RunProblem::Replan(errors));
                         }
                         Some(Ok(plan)) => verify(&mut items, &observed, Some(&plan)),
                         None => verify(&mut items, &observed, None),
