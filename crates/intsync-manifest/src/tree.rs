@@ -872,7 +872,11 @@ fn scan_error(source: &str, error: &granit_parser::ScanError) -> ParseError {
     let marker = *error.marker();
     let span = marker_span(source, marker, marker);
     let info = error.info();
-    if info.contains("nesting") || info.contains("limit") {
+    if matches!(
+        error.kind(),
+        granit_parser::ErrorKind::RecursionLimitExceeded
+            | granit_parser::ErrorKind::InputByteLimitExceeded { .. }
+    ) {
         ParseError::limit(
             span,
             format!("the YAML nests deeper than {MAX_DEPTH} levels"),
