@@ -35,22 +35,13 @@ fn ada_page(items: &[Value], next: Option<&str>) -> (u16, String) {
 /// An `Env` whose targets point at `server` (the Truto one with its team given, so only its
 /// list is asked), with `manifests`.
 fn env_at(server: &Server, manifests: &[(&str, String)]) -> Env {
-    let env = Env::new(100);
-    common::write_config(
-        env.dir.path(),
-        &server.base_url(),
-        100,
-        "retry = { attempts = 2, base_delay_ms = 10, max_delay_ms = 20 }",
-    );
+    let env = common::tiny::env_at(server, manifests);
     let config = env.dir.path().join("intsync.toml");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "token_env = \"TEST_TRUTO_TOKEN\"",
         "token_env = \"TEST_TRUTO_TOKEN\"\nteam_id = \"page-team\"",
     );
     std::fs::write(config, text).unwrap();
-    for (file, text) in manifests {
-        env.manifest(file, text);
-    }
     env
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use common::tiny::{Answer, Request, Server};
+use common::tiny::{Answer, Request, Server, env_at};
 use common::{Env, ada_manifest, ada_spec};
 
 const LIST: &str = "/api/v2/platform-integrations/";
@@ -70,21 +70,6 @@ fn fake_ada(records: Vec<Value>) -> (Server, Arc<Mutex<Vec<Value>>>) {
         }
     });
     (server, state)
-}
-
-/// A directory whose `ada` target is `server`, with `manifests`.
-fn env_at(server: &Server, manifests: &[(&str, String)]) -> Env {
-    let env = Env::new(100);
-    common::write_config(
-        env.dir.path(),
-        &server.base_url(),
-        100,
-        "retry = { attempts = 2, base_delay_ms = 10, max_delay_ms = 20 }",
-    );
-    for (file, text) in manifests {
-        env.manifest(file, text);
-    }
-    env
 }
 
 /// `Alpha` (its manifest changes the description), `Beta` (unchanged), and `Gamma`, whose

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use super::TOKEN;
+use super::{Env, TOKEN};
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -179,4 +179,20 @@ pub fn fake_ada(issues: Vec<Issue>) -> Server {
             _ => Answer::json(405, r#"{"errors":[{"type":"x","message":"no"}]}"#),
         }
     })
+}
+
+/// A test directory whose targets (`ada`, `truto`) both point at `server`, with few, quick
+/// retries, and `manifests` written into `manifests/`.
+pub fn env_at(server: &Server, manifests: &[(&str, String)]) -> Env {
+    let env = Env::new(100);
+    super::write_config(
+        env.dir.path(),
+        &server.base_url(),
+        100,
+        "retry = { attempts = 2, base_delay_ms = 10, max_delay_ms = 20 }",
+    );
+    for (file, text) in manifests {
+        env.manifest(file, text);
+    }
+    env
 }

@@ -615,6 +615,17 @@ mod tests {
         }
     }
 
+    /// C of [`saved_plan`] as live state shows it once created.
+    fn created_c() -> ObservedIntegration {
+        live(
+            "c",
+            intsync_plan::testing::creatable(
+                Kind::AdaPlatformIntegration,
+                json!({"name": "C", "description": "created"}),
+            ),
+        )
+    }
+
     /// A plan of: update A (old → new), create C, noop B.
     fn saved_plan() -> (Plan, Observed) {
         let before = observed(vec![
@@ -659,13 +670,7 @@ mod tests {
         let after = observed(vec![
             live("a", json!({"name": "A", "description": "new"})),
             live("b", json!({"name": "B", "description": "same"})),
-            live(
-                "c",
-                intsync_plan::testing::creatable(
-                    Kind::AdaPlatformIntegration,
-                    json!({"name": "C", "description": "created"}),
-                ),
-            ),
+            created_c(),
         ]);
         let again = recheck(plan, &after).unwrap();
         assert_eq!(kinds(&again), ["noop", "noop", "noop"]);
@@ -778,13 +783,7 @@ mod tests {
             (
                 create.clone(),
                 Outcome::Created {
-                    observed: live(
-                        "c",
-                        intsync_plan::testing::creatable(
-                            Kind::AdaPlatformIntegration,
-                            json!({"name": "C", "description": "created"}),
-                        ),
-                    ),
+                    observed: created_c(),
                     secret: crate::SecretSaved::NoneIssued,
                     adopted: false,
                 },
@@ -793,13 +792,7 @@ mod tests {
         // Both show: nothing changes.
         let shows = observed(vec![
             live("a", json!({"name": "A", "description": "new"})),
-            live(
-                "c",
-                intsync_plan::testing::creatable(
-                    Kind::AdaPlatformIntegration,
-                    json!({"name": "C", "description": "created"}),
-                ),
-            ),
+            created_c(),
         ]);
         verify(&mut items, &shows, None);
         assert!(items.iter().all(|(_, o)| o.is_done()));

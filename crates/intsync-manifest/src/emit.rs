@@ -269,7 +269,7 @@ pub fn adopted_manifest_yaml(
 }
 
 /// [`manifest_yaml`] with a `metadata.allow` list (written only when not empty).
-pub fn manifest_yaml_allowing(
+fn manifest_yaml_allowing(
     header: &[String],
     kind: Kind,
     id: Option<&str>,

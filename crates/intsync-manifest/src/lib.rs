@@ -24,7 +24,7 @@ pub mod vendor;
 
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
 pub use edit::{EditError, FieldEdit, set_fields};
-pub use emit::{adopted_manifest_yaml, manifest_yaml, manifest_yaml_allowing};
+pub use emit::{adopted_manifest_yaml, manifest_yaml};
 pub use fields::Fields;
 pub use load::{Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_source, validate};
 pub use model::{API_VERSION, Kind, Manifest, Origin};

@@ -232,7 +232,7 @@ impl ParseError {
 }
 
 /// A scalar's text as a message shows it: escaped (it comes from the file), and cut short.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     const SHOWN: usize = 40;
     let mut out: String = text
         .chars()

@@ -438,7 +438,10 @@ fn check_allow(checker: &mut Checker<'_>, node: &Node) -> Allowances {
                     .error(
                         Code::NotAllowable,
                         item.span,
-                        format!("`metadata.allow` names `{text}`, which is no intsync code"),
+                        format!(
+                            "`metadata.allow` names `{}`, which is no intsync code",
+                            crate::tree::shown(text)
+                        ),
                     )
                     .label("unknown code")
                     .help(help);
