@@ -1,17 +1,17 @@
 //! The `intsync` command line: argument parsing, then one function per command. Library crates
-//! do the work; this binary maps their results to output and exit codes (design §6).
+//! do the work (`intsync-run` the whole of a run); this binary renders their results and maps
+//! each run's [`Verdict`] to its exit code, here, in one place ([`exit_code`], design §6).
 
-mod baseline;
 mod cli;
 mod commands;
-mod config;
-mod local;
 mod output;
 mod signals;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use intsync_provider::StopReason;
+use intsync_run::Verdict;
 
 // Planning 10,000 integrations allocates millions of small JSON values; mimalloc is markedly
 // faster than glibc's allocator at that and returns memory to the OS more readily.
@@ -38,24 +38,18 @@ pub enum Exit {
     Terminated = 143,
 }
 
-impl Exit {
-    /// This exit once something failed that did not stop the run (live integrations that could
-    /// not be read, reported after the rest was done): 1, unless a signal ended the run (its
-    /// code stands: what was in flight finished, and that is what it says).
-    #[must_use]
-    pub fn failed_if(self, failed: bool) -> Exit {
-        match self {
-            Exit::Interrupted | Exit::Terminated => self,
-            _ if failed => Exit::Error,
-            _ => self,
-        }
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(exit as u8)
-    }
+/// The one mapping of a run's verdict to its exit code.
+pub fn exit_code(verdict: Verdict) -> u8 {
+    let exit = match verdict {
+        Verdict::Ok => Exit::Ok,
+        Verdict::Failed => Exit::Error,
+        Verdict::Changes => Exit::Changes,
+        Verdict::Blocked => Exit::Blocked,
+        Verdict::Stale => Exit::Stale,
+        Verdict::Stopped(StopReason::Interrupt) => Exit::Interrupted,
+        Verdict::Stopped(StopReason::Terminate) => Exit::Terminated,
+    };
+    exit as u8
 }
 
 fn main() -> ExitCode {
@@ -66,12 +60,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() {
-                Exit::Error
+            return ExitCode::from(exit_code(if error.use_stderr() {
+                Verdict::Failed
             } else {
-                Exit::Ok
-            }
-            .into();
+                Verdict::Ok
+            }));
         }
     };
     output::init_logging();
@@ -89,12 +82,12 @@ fn main() -> ExitCode {
         cli::Command::Completions(args) => commands::docs::completions(&args),
         cli::Command::Man(args) => commands::docs::man(&args),
     };
-    match result {
-        Ok(exit) => exit.into(),
+    ExitCode::from(exit_code(match result {
+        Ok(verdict) => verdict,
         Err(error) => {
             // Errors name requests, files and values; scrub any secret one may quote.
             eprintln!("error: {}", intsync_provider::redact(&format!("{error:#}")));
-            Exit::Error.into()
+            Verdict::Failed
         }
-    }
+    }))
 }

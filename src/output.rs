@@ -14,6 +14,13 @@ pub fn stdout_color() -> bool {
     color_for(std::io::stdout().is_terminal())
 }
 
+/// How a plan printed to stdout looks.
+pub fn plan_style() -> intsync_plan::render::Style {
+    intsync_plan::render::Style {
+        color: stdout_color(),
+    }
+}
+
 /// Wrap width for reports: `COLUMNS` when set, else 100.
 pub fn width() -> usize {
     std::env::var("COLUMNS")
@@ -65,10 +72,7 @@ pub fn keep_until_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
-/// `"s"` unless `n` is 1.
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
+pub use intsync_run::plural;
 
 /// One log event's bytes, written to stderr when dropped with every known secret scrubbed
 /// ([`intsync_provider::redact`]): a second line of defence under the `Secret` type, for what
@@ -119,34 +123,6 @@ fn panic_report(info: &std::panic::PanicHookInfo<'_>) -> String {
         "error: intsync crashed{location}: {message}\nThis is a bug in intsync, not in your manifests. Live state is safe to re-plan: run `intsync plan` to see where things stand, and please report this message.\n"
     );
     intsync_provider::redact(&report).into_owned()
-}
-
-/// Writes a file atomically: a temp file beside it, then rename. A crash leaves the old file or
-/// the new one, never half of one.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    fs_err::create_dir_all(dir)?;
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(name);
-    let result = (|| {
-        let mut file = fs_err::File::create(&tmp)?;
-        // A file replaced keeps its mode (a manifest kept private stays private).
-        if let Ok(meta) = std::fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs_err::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -732,3 +732,77 @@ proptest! {
         }
     }
 }
+
+/// The vendor profiles, read by the planner, the executor, the configuration and the provider,
+/// agree with the emulator's own copies (documented rate limits, the status that lets an Ada
+/// integration change, who answers a create with a client secret) and with the field tables
+/// (a set-valued field is a list of the kind).
+#[test]
+fn vendor_profiles_match_the_emulator_and_the_field_tables() {
+    use intsync_emulator::{Emulator, Request, Store};
+    let windows = |documented: &[intsync_emulator::controls::Window]| -> Vec<(u64, u32)> {
+        documented
+            .iter()
+            .map(|w| (w.window_ms / 1000, w.limit))
+            .collect()
+    };
+    assert_eq!(
+        manifest::ADA.rate_limits,
+        windows(&emulator::ADA_DOCUMENTED)
+    );
+    assert_eq!(
+        manifest::TRUTO.rate_limits,
+        windows(&emulator::TRUTO_DOCUMENTED)
+    );
+    assert_eq!(
+        manifest::ADA.editable_status,
+        Some(emulator::ADA_EDITABLE_STATUS)
+    );
+    assert_eq!(manifest::TRUTO.editable_status, None);
+    assert!(manifest::ADA.is_frozen(Some("live")) && !manifest::ADA.is_frozen(Some("development")));
+    assert!(!manifest::TRUTO.is_frozen(Some("anything")));
+    for kind in Kind::ALL {
+        let profile = kind.profile();
+        for field in profile.set_valued {
+            assert_eq!(
+                kind.field(field).map(|f| f.ty),
+                Some(FieldType::StringList),
+                "{kind} {field}"
+            );
+        }
+        assert_eq!(profile.fields.len(), kind.fields().len());
+    }
+    // Who issues a client secret: the emulator's create answers, as the vendors document.
+    let token = "profile-token";
+    let emulator = Emulator::new(Store::in_memory(), token);
+    let ada = Request::new(http::Method::POST, "/api/v2/platform-integrations/")
+        .bearer(token)
+        .json(&json!({
+            "name": "n", "description": "d", "author": "a", "contact": "c@example.com",
+            "identifier_field_path": "a", "uninstallation_url": "https://example.com/u",
+            "oauth_callback_url": "https://example.com/c", "tags": [], "scopes": [],
+            "configuration_fields": {}
+        }));
+    let truto = Request::new(http::Method::POST, "/integration")
+        .bearer(token)
+        .json(&json!({"name": "t"}));
+    for (kind, request) in [
+        (Kind::AdaPlatformIntegration, ada),
+        (Kind::TrutoIntegration, truto),
+    ] {
+        let answer = emulator.call(request).unwrap().json_body();
+        let issued: Vec<&str> = ["client_secret", "secret", "client_secret_value"]
+            .into_iter()
+            .filter(|key| answer.get(*key).is_some())
+            .collect();
+        assert_eq!(
+            issued,
+            kind.profile()
+                .secret_on_create
+                .into_iter()
+                .collect::<Vec<_>>(),
+            "{kind}: {answer}"
+        );
+        assert_eq!(kind.issues_secret(), !issued.is_empty());
+    }
+}

@@ -3,20 +3,23 @@
 
 use std::path::Path;
 
-use crate::cli::{DriftArgs, PlanFormat};
-use crate::commands::plan::{classify, load_and_plan, rendered, write_plan_file};
-use crate::{Exit, output};
+use intsync_run::{Ended, Verdict};
 
-pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Exit> {
+use crate::cli::{DriftArgs, PlanFormat};
+use crate::commands::end;
+use crate::commands::plan::{load_and_plan, rendered, write_plan_file};
+use crate::output;
+
+pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
-        crate::baseline::check(rev)?;
+        intsync_run::baseline::check(rev)?;
     }
     let Some((desired, mut plan)) = load_and_plan(config, args.target.as_deref(), &args.paths)?
     else {
-        return Ok(Exit::Error);
+        return Ok(Verdict::Failed);
     };
-    classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;
-    let drift = intsync_plan::drift::only_drift(plan);
+    intsync_run::pipeline::classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;
+    let mut drift = intsync_plan::drift::only_drift(plan);
     let text = match args.format {
         PlanFormat::Markdown => intsync_plan::render::markdown_titled(&drift, "drift"),
         format => rendered(&drift, format),
@@ -30,16 +33,14 @@ pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Exit> {
             "note: without --baseline every difference counts as drift (a manifest change not applied yet too); give the last applied commit to tell them apart"
         );
     }
-    let failed = crate::commands::report::unreadable(
-        &drift.target,
-        &drift.unreadable,
-        "drift was looked for in the rest",
-        "",
-    );
-    Ok(if drift.has_changes {
-        Exit::Changes
-    } else {
-        Exit::Ok
-    }
-    .failed_if(failed))
+    Ok(end(&Ended {
+        verdict: if drift.has_changes {
+            Verdict::Changes
+        } else {
+            Verdict::Ok
+        },
+        target: drift.target.clone(),
+        unreadable: std::mem::take(&mut drift.unreadable),
+        rest: "drift was looked for in the rest",
+    }))
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use intsync_emulator::{Emulator, Faults, RateLimitPreset, Store, server};
 
-use crate::Exit;
 use crate::cli::{EmulatorArgs, RateLimitArg};
+use intsync_run::Verdict;
 
-pub fn run(args: &EmulatorArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &EmulatorArgs) -> anyhow::Result<Verdict> {
     let store = match &args.state {
         Some(path) => Store::open(path)
             .with_context(|| format!("cannot open the state file `{}`", path.display()))?,
@@ -64,7 +64,7 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<Exit> {
         .checkpoint()
         .context("cannot write the state file on shutdown")?;
     eprintln!("intsync emulator: stopped");
-    Ok(Exit::Ok)
+    Ok(Verdict::Ok)
 }
 
 async fn shutdown_signal() {

@@ -1,3 +1,6 @@
+//! One module per command: flags in, a call into `intsync-run`, its report rendered, a verdict
+//! out.
+
 pub mod apply;
 pub mod docs;
 pub mod drift;
@@ -5,8 +8,50 @@ pub mod emulator;
 pub mod export;
 pub mod plan;
 pub mod pull;
-pub mod report;
 pub mod schema;
 pub mod validate;
 pub mod watch;
-pub mod writer;
+
+use std::path::Path;
+
+use intsync_run::config::Config;
+use intsync_run::pipeline::Connected;
+use intsync_run::{Ended, Talk, Verdict};
+
+use crate::output;
+
+/// A run's talk on stderr, its data on stdout.
+pub struct Stderr;
+
+impl Talk for Stderr {
+    fn say(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn show(&self, data: &str) {
+        use std::io::Write as _;
+        let _ = output::print_stdout(data);
+        let _ = std::io::stdout().flush();
+    }
+
+    fn diagnostics(&self, diagnostics: &[intsync_manifest::Diagnostic]) {
+        output::eprint_diagnostics(diagnostics);
+    }
+}
+
+/// `--config` read and `--target` connected, with the configuration's note said.
+pub fn connect(config: Option<&Path>, target: Option<&str>) -> anyhow::Result<Connected> {
+    let config = Config::load(config)?;
+    if let Some(note) = config.note() {
+        eprintln!("{note}");
+    }
+    Connected::open(&config, target)
+}
+
+/// Says what could not be read, last; the run's verdict.
+pub fn end(ended: &Ended) -> Verdict {
+    for line in ended.lines() {
+        eprintln!("{line}");
+    }
+    ended.verdict()
+}

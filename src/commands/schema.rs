@@ -1,10 +1,12 @@
 //! `intsync schema`: the JSON Schema of the manifest format, for editors.
 
-use crate::{Exit, output};
+use intsync_run::Verdict;
 
-pub fn run() -> anyhow::Result<Exit> {
+use crate::output;
+
+pub fn run() -> anyhow::Result<Verdict> {
     let mut text = serde_json::to_string_pretty(&intsync_manifest::manifest_schema())?;
     text.push('\n');
     output::print_stdout(&text)?;
-    Ok(Exit::Ok)
+    Ok(Verdict::Ok)
 }

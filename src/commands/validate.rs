@@ -3,9 +3,11 @@
 use intsync_manifest::render;
 
 use crate::cli::{DiagnosticFormat, ValidateArgs};
-use crate::{Exit, output};
+use intsync_run::Verdict;
 
-pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
+use crate::output;
+
+pub fn run(args: &ValidateArgs) -> anyhow::Result<Verdict> {
     let loaded = intsync_manifest::validate(&args.paths);
     let text = match args.format {
         DiagnosticFormat::Human => render::human(
@@ -23,9 +25,9 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
         eprintln!("{}", summary(&loaded));
     }
     Ok(if loaded.has_errors() {
-        Exit::Error
+        Verdict::Failed
     } else {
-        Exit::Ok
+        Verdict::Ok
     })
 }
 

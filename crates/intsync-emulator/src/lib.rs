@@ -28,7 +28,8 @@ pub use wire::{Api, ApiError, Request, Response};
 /// The emulator's own copy of what each vendor accepts, kept apart from the manifest crate's on
 /// purpose (a test checks both against Ada's OpenAPI file and Truto's documented fields).
 pub mod vendor {
-    pub use crate::ada::FIELDS as ADA_FIELDS;
+    pub use crate::ada::{DEVELOPMENT as ADA_EDITABLE_STATUS, FIELDS as ADA_FIELDS};
+    pub use crate::controls::{ADA_DOCUMENTED, TRUTO_DOCUMENTED};
     pub use crate::fields::{Field, Format, Ty, is_web_url};
     pub use crate::truto::{
         CREATE_FIELDS as TRUTO_CREATE_FIELDS, UPDATE_FIELDS as TRUTO_UPDATE_FIELDS,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::Fields;
-use crate::vendor::{ADA_FIELDS, ADA_SERVER_MANAGED, FieldDef, TRUTO_FIELDS, TRUTO_SERVER_MANAGED};
+use crate::vendor::{self, FieldDef, Profile};
 
 /// The API version every manifest must declare.
 pub const API_VERSION: &str = "intsync/v1";
@@ -33,13 +33,18 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
+    /// What the vendor of this kind does: its fields, and the behaviour beyond them.
+    pub fn profile(self) -> &'static Profile {
+        match self {
+            Kind::AdaPlatformIntegration => &vendor::ADA,
+            Kind::TrutoIntegration => &vendor::TRUTO,
+        }
+    }
+
     /// The `spec` fields of this kind, in the order the API returns them (the vendor's table in
     /// [`crate::vendor`]).
     pub fn fields(self) -> &'static [FieldDef] {
-        match self {
-            Kind::AdaPlatformIntegration => ADA_FIELDS,
-            Kind::TrutoIntegration => TRUTO_FIELDS,
-        }
+        self.profile().fields
     }
 
     pub fn field(self, name: &str) -> Option<&'static FieldDef> {
@@ -49,7 +54,7 @@ impl Kind {
     /// Whether the vendor's create answers a client secret, shown that once and never again
     /// (Ada's `client_secret`; Truto issues none).
     pub fn issues_secret(self) -> bool {
-        matches!(self, Kind::AdaPlatformIntegration)
+        self.profile().secret_on_create.is_some()
     }
 
     /// The fields creating one needs that `has` says are absent, in the table's order.
@@ -63,10 +68,7 @@ impl Kind {
 
     /// Response keys the server manages; a manifest may not set them.
     pub fn server_managed(self) -> &'static [&'static str] {
-        match self {
-            Kind::AdaPlatformIntegration => ADA_SERVER_MANAGED,
-            Kind::TrutoIntegration => TRUTO_SERVER_MANAGED,
-        }
+        self.profile().server_managed
     }
 }
 

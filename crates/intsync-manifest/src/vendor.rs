@@ -377,3 +377,88 @@ mod tests {
         }
     }
 }
+
+/// What a vendor does beyond its fields, for one kind: the facts the planner, the executor,
+/// the configuration and the provider each need, in one place ([`crate::Kind::profile`]).
+/// `tests/vendor_tables.rs` holds every one against the emulator's own copy and the vendors'
+/// documents.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    /// The vendor's name in messages.
+    pub vendor: &'static str,
+    /// The `spec` fields, as the vendor defines them.
+    pub fields: &'static [FieldDef],
+    /// Response keys the server manages; a manifest may not set them.
+    pub server_managed: &'static [&'static str],
+    /// Fields compared as sets: order and repetition do not matter (the planner's
+    /// normalization).
+    pub set_valued: &'static [&'static str],
+    /// Only integrations with this status may change (Ada's `development`); any other makes a
+    /// change blocked. `None`: every integration may change.
+    pub editable_status: Option<&'static str>,
+    /// Why a change to an integration not in [`Profile::editable_status`] is blocked, as the
+    /// plan says it.
+    pub frozen_reason: &'static str,
+    /// The rule behind it, as a refusal of `apply` says it.
+    pub frozen_rule: &'static str,
+    /// The key of the create's answer that holds a client secret, shown that once and never
+    /// again (Ada's `client_secret`). `None`: the vendor issues none.
+    pub secret_on_create: Option<&'static str>,
+    /// The documented rate limits, as (window in seconds, requests in it): the default
+    /// client-side limit of a target of this vendor.
+    pub rate_limits: &'static [(u64, u32)],
+    /// What a 403 to a PATCH may mean here, after ` — ` in the error.
+    pub patch_refusal_hint: &'static str,
+}
+
+/// Ada's platform integrations.
+pub const ADA: Profile = Profile {
+    vendor: "Ada",
+    fields: ADA_FIELDS,
+    server_managed: ADA_SERVER_MANAGED,
+    set_valued: &["tags", "scopes"],
+    editable_status: Some("development"),
+    frozen_reason: "only integrations in development may be updated",
+    frozen_rule: "Ada only lets integrations in development change",
+    secret_on_create: Some("client_secret"),
+    rate_limits: &[(1, 10), (60, 100)],
+    patch_refusal_hint: "it may have left `development` since it was read (run `intsync plan` again), or the token lacks permission for it",
+};
+
+/// Truto's integrations.
+pub const TRUTO: Profile = Profile {
+    vendor: "Truto",
+    fields: TRUTO_FIELDS,
+    server_managed: TRUTO_SERVER_MANAGED,
+    set_valued: &[],
+    editable_status: None,
+    frozen_reason: "",
+    frozen_rule: "",
+    secret_on_create: None,
+    rate_limits: &[(10, 500)],
+    patch_refusal_hint: "it may belong to another team, or be one of Truto's own (only your team's integrations can be changed), or the token lacks permission for it",
+};
+
+impl Profile {
+    /// Whether `field` is compared as a set.
+    #[must_use]
+    pub fn is_set_valued(&self, field: &str) -> bool {
+        self.set_valued.contains(&field)
+    }
+
+    /// Whether an integration whose status is `status` is frozen: a change to it is blocked.
+    #[must_use]
+    pub fn is_frozen(&self, status: Option<&str>) -> bool {
+        self.editable_status
+            .is_some_and(|editable| status != Some(editable))
+    }
+
+    /// The documented limit of `window` seconds, if there is one.
+    #[must_use]
+    pub fn rate_limit(&self, window: u64) -> Option<u32> {
+        self.rate_limits
+            .iter()
+            .find(|(w, _)| *w == window)
+            .map(|(_, n)| *n)
+    }
+}

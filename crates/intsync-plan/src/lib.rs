@@ -18,8 +18,7 @@ pub mod saves;
 pub mod testing;
 
 pub use model::{
-    Action, Candidate, Claim, DEVELOPMENT, DesiredIntegration, Drift, Ignored, Observed,
-    ObservedIntegration, Plan, PlanError, Problem, SetAside, Skipped, Summary, Unmanaged,
-    Unreadable,
+    Action, Candidate, Claim, DesiredIntegration, Drift, Ignored, Observed, ObservedIntegration,
+    Plan, PlanError, Problem, SetAside, Skipped, Summary, Unmanaged, Unreadable,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

@@ -183,9 +183,6 @@ impl Drift {
     }
 }
 
-/// The status an Ada integration must have to be changed.
-pub const DEVELOPMENT: &str = "development";
-
 /// One entry of the plan (design §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -8,7 +8,7 @@ use crate::decimal::Decimal;
 
 /// Fields compared as sets: order and repetition do not matter.
 pub fn is_set_field(kind: Kind, field: &str) -> bool {
-    kind == Kind::AdaPlatformIntegration && matches!(field, "tags" | "scopes")
+    kind.profile().is_set_valued(field)
 }
 
 /// A number in its canonical spelling ([`Decimal`]'s): one text per value.

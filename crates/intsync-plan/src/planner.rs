@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::model::{
-    Action, Candidate, Claim, DEVELOPMENT, DesiredIntegration, Observed, ObservedIntegration, Plan,
-    PlanError, Problem, SetAside, Skipped, Summary, Unmanaged, Unreadable,
+    Action, Candidate, Claim, DesiredIntegration, Observed, ObservedIntegration, Plan, PlanError,
+    Problem, SetAside, Skipped, Summary, Unmanaged, Unreadable,
 };
 use crate::normalize;
 
@@ -323,9 +323,8 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
         .keys()
         .map(|field| (field.clone(), live.fields.get(field).unwrap_or(Value::Null)))
         .collect();
-    let frozen =
-        want.kind == Kind::AdaPlatformIntegration && live.status.as_deref() != Some(DEVELOPMENT);
-    if frozen {
+    let profile = want.kind.profile();
+    if profile.is_frozen(live.status.as_deref()) {
         return Action::Blocked {
             kind: want.kind,
             id: live.id.clone(),
@@ -334,7 +333,7 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
             live_status: live.status.clone(),
             patch,
             live: before,
-            reason: "only integrations in development may be updated".to_owned(),
+            reason: profile.frozen_reason.to_owned(),
             fingerprint,
             drift: None,
         };

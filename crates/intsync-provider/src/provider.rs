@@ -436,17 +436,12 @@ impl Provider {
     }
 
     fn refused(&self, kind: Kind, method: Method, path: &str, reply: &Reply) -> ProviderError {
-        // Each vendor's own reasons: only Ada freezes integrations that left `development`;
-        // Truto refuses changes to integrations another team (or Truto) owns.
-        let hint = match (reply.status, kind) {
-            (401, _) => format!(" — {}", self.auth_hint),
-            (403, Kind::AdaPlatformIntegration) if method == Method::PATCH => {
-                " — it may have left `development` since it was read (run `intsync plan` again), or the token lacks permission for it".to_owned()
-            }
-            (403, Kind::TrutoIntegration) if method == Method::PATCH => {
-                " — it may belong to another team, or be one of Truto's own (only your team's integrations can be changed), or the token lacks permission for it".to_owned()
-            }
-            (403, _) => " — the token lacks permission for this request".to_owned(),
+        // Each vendor's own reasons (its profile): only Ada freezes integrations that left
+        // `development`; Truto refuses changes to integrations another team (or Truto) owns.
+        let hint = match reply.status {
+            401 => format!(" — {}", self.auth_hint),
+            403 if method == Method::PATCH => format!(" — {}", kind.profile().patch_refusal_hint),
+            403 => " — the token lacks permission for this request".to_owned(),
             _ => String::new(),
         };
         ProviderError::Refused {

@@ -1,21 +1,10 @@
 //! How the engine's results read, for `apply` and `watch --apply` alike.
 
 use intsync_apply::{Outcome, Report, SecretSaved};
+use intsync_plan::Action;
 use intsync_plan::inert::visible;
-use intsync_plan::{Action, Unreadable};
 
-use crate::output;
-
-/// Reports live integrations of `target` that cannot be read, and the manifests set aside
-/// because of them, on stderr (`rest`: what became of everything else, "the rest was
-/// planned"), each line after `prefix` (`watch`'s time). Whether there were any: the command
-/// then exits 1 at its end.
-pub fn unreadable(target: &str, unreadable: &[Unreadable], rest: &str, prefix: &str) -> bool {
-    for line in intsync_plan::render::unreadable_report(target, unreadable, rest) {
-        eprintln!("{prefix}{line}");
-    }
-    !unreadable.is_empty()
-}
+use crate::plural;
 
 /// `AdaPlatformIntegration "Cool Shop"`.
 pub fn label(action: &Action) -> String {
@@ -65,8 +54,10 @@ pub fn secret_line(action: &Action, outcome: &Outcome) -> Option<String> {
     }
 }
 
-/// The summary, what was not done, and every failure, to stderr.
-pub fn print(report: &Report) {
+/// The summary, what was not done, and every failure: the lines of an apply's report.
+#[must_use]
+pub fn summary(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
     let created = report.count(|o| matches!(o, Outcome::Created { .. }));
     let updated = report.count(|o| matches!(o, Outcome::Updated { .. }));
     let not_done = report.count(|o| matches!(o, Outcome::NotDone));
@@ -76,44 +67,55 @@ pub fn print(report: &Report) {
     } else {
         String::new()
     };
-    eprintln!("Apply: {created} created, {updated} updated, {failed} failed{not_done_text}.");
+    lines.push(format!(
+        "Apply: {created} created, {updated} updated, {failed} failed{not_done_text}."
+    ));
     if let Some(reason) = report.stopped {
         let signal = match reason {
             intsync_provider::StopReason::Interrupt => "SIGINT",
             intsync_provider::StopReason::Terminate => "SIGTERM",
         };
-        eprintln!(
+        lines.push(format!(
             "Stopped by {signal}: the writes in flight finished and were saved; {not_done} write{} not started{}",
-            output::plural(not_done),
+            plural(not_done),
             if not_done > 0 { ":" } else { "." }
-        );
+        ));
         for (action, _) in report
             .items
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::NotDone))
         {
-            eprintln!("  - {} ({})", label(action), visible(action.manifest()));
+            lines.push(format!(
+                "  - {} ({})",
+                label(action),
+                visible(action.manifest())
+            ));
         }
-        eprintln!(
-            "Not verified. Run `intsync apply` again to finish: it plans from live state and never creates duplicates."
+        lines.push(
+            "Not verified. Run `intsync apply` again to finish: it plans from live state and never creates duplicates.".to_owned()
         );
     }
     if failed == 0 {
-        return;
+        return lines;
     }
-    eprintln!("Failures:");
+    lines.push("Failures:".to_owned());
     for (action, outcome) in &report.items {
         if let Outcome::Failed(error) = outcome {
             // A failure may quote the vendor's answer.
-            eprintln!("  - {}: {}", label(action), visible(&error.to_string()));
+            lines.push(format!(
+                "  - {}: {}",
+                label(action),
+                visible(&error.to_string())
+            ));
         }
     }
     for problem in &report.problems {
-        eprintln!("  - {}", visible(&problem.to_string()));
+        lines.push(format!("  - {}", visible(&problem.to_string())));
     }
     if report.stopped.is_none() {
-        eprintln!(
-            "Run `intsync apply` again to finish: it plans from live state and never creates duplicates."
+        lines.push(
+            "Run `intsync apply` again to finish: it plans from live state and never creates duplicates.".to_owned()
         );
     }
+    lines
 }

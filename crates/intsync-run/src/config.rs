@@ -103,6 +103,10 @@ pub struct Target {
 pub struct Config {
     /// The file it came from; `None` for the built-in default (no `intsync.toml`).
     pub path: Option<PathBuf>,
+    /// Without a configuration here: the nearest `intsync.toml` of a parent directory, which is
+    /// never read (it may belong to another repository, with other targets), only mentioned
+    /// ([`Config::note`]).
+    pub unread: Option<PathBuf>,
     pub default_target: String,
     pub targets: BTreeMap<String, Target>,
 }
@@ -116,21 +120,19 @@ impl Target {
         }
     }
 
-    /// The documented limit of the vendor, the default when `rate_limit` is not set.
+    /// The documented limit of the vendor (its profile), the default when `rate_limit` is not
+    /// set.
     fn documented_rate_limit(provider: ProviderName) -> Option<RateLimit> {
-        match provider {
-            ProviderName::Local => None,
-            ProviderName::Ada => Some(RateLimit {
-                per_second: Some(10),
-                per_minute: Some(100),
-                per_10_seconds: None,
-            }),
-            ProviderName::Truto => Some(RateLimit {
-                per_second: None,
-                per_minute: None,
-                per_10_seconds: Some(500),
-            }),
-        }
+        let profile = match provider {
+            ProviderName::Local => return None,
+            ProviderName::Ada => Kind::AdaPlatformIntegration.profile(),
+            ProviderName::Truto => Kind::TrutoIntegration.profile(),
+        };
+        Some(RateLimit {
+            per_second: profile.rate_limit(1),
+            per_minute: profile.rate_limit(60),
+            per_10_seconds: profile.rate_limit(10),
+        })
     }
 
     /// The records of this target's creates in flight.
@@ -291,17 +293,12 @@ impl Config {
             None => Some(PathBuf::from(CONFIG_FILE)).filter(|p| p.exists()),
         };
         let Some(path) = path else {
-            if let Some(found) = ancestor_config() {
-                eprintln!(
-                    "note: `{}` is not read: intsync reads only ./{CONFIG_FILE} (or --config), never a parent directory's; using the built-in `local` target",
-                    found.display()
-                );
-            }
             let base = PathBuf::from(".");
             let mut targets = BTreeMap::new();
             targets.insert("local".to_owned(), built_in_local(&base));
             return Ok(Config {
                 path: None,
+                unread: ancestor_config(),
                 default_target: "local".to_owned(),
                 targets,
             });
@@ -437,9 +434,19 @@ impl Config {
         }
         Ok(Config {
             path: Some(path.to_owned()),
+            unread: None,
             default_target,
             targets,
         })
+    }
+
+    /// What a person should know of where the configuration came from: a parent directory's
+    /// `intsync.toml` that was not read.
+    pub fn note(&self) -> Option<String> {
+        self.unread.as_ref().map(|found| format!(
+            "note: `{}` is not read: intsync reads only ./{CONFIG_FILE} (or --config), never a parent directory's; using the built-in `local` target",
+            found.display()
+        ))
     }
 
     /// `--target NAME`, else `default_target`.

@@ -11,6 +11,7 @@ use intsync_plan::Observed;
 use intsync_plan::inert::visible;
 use intsync_provider::Provider;
 
+use crate::Talk;
 use crate::config::Target;
 
 /// `2026-12-02T10:00:00.000Z`.
@@ -29,22 +30,23 @@ pub fn holder_text(holder: &Holder) -> String {
     )
 }
 
-/// Takes target `target`'s writer lock for `command`, waiting up to `timeout`. The error says
-/// who holds it and what to do.
+/// Takes target `target`'s writer lock for `command`, waiting up to `timeout` (said to `talk`).
+/// The error says who holds it and what to do.
 pub async fn take_lock(
     target: &Target,
     command: &str,
     timeout: Duration,
+    talk: &dyn Talk,
 ) -> anyhow::Result<TargetLock> {
     let me = Holder::this_process(command);
     let locked =
         intsync_apply::lock::acquire(&target.state_dir, &target.name, &me, timeout, |holder| {
-            eprintln!(
+            talk.say(&format!(
                 "Waiting up to {} for the lock of target `{}`, held by {}...",
                 humane(timeout),
                 target.name,
                 holder.map_or_else(|| "another intsync".to_owned(), holder_text)
-            );
+            ));
         })
         .await;
     match locked {
@@ -92,14 +94,15 @@ pub struct Looked {
     pub secret_lost: bool,
 }
 
-/// Looks for the creates earlier runs left in flight on `target`, against `observed`, prints
-/// what became of each, and (for a writer) settles them.
+/// Looks for the creates earlier runs left in flight on `target`, against `observed`, tells
+/// `talk` what became of each, and (for a writer) settles them.
 pub async fn look_for_leftovers(
     target: &Target,
     provider: &Provider,
     secrets: &SecretStore,
     observed: Observed,
     policy: Leftovers,
+    talk: &dyn Talk,
 ) -> anyhow::Result<Looked> {
     let records = target.intents();
     let (observed, leftovers) = match policy {
@@ -116,25 +119,25 @@ pub async fn look_for_leftovers(
         }
         Leftovers::Settle => {
             intents::settle_leftovers(provider, &records, secrets, observed, |wait, n| {
-                eprintln!(
+                talk.say(&format!(
                     "Waiting {} before planning: {n} create{} an earlier run left in flight {} not live yet and may still land.",
                     humane(wait),
-                    crate::output::plural(n),
+                    crate::plural(n),
                     if n == 1 { "is" } else { "are" }
-                );
+                ));
             })
             .await?
         }
     };
     for leftover in &leftovers {
-        eprintln!("{}", leftover_line(leftover, policy));
+        talk.say(&leftover_line(leftover, policy));
     }
     if policy == Leftovers::Settle {
         for (path, error) in intents::clear_reported(&records, &leftovers) {
-            eprintln!(
+            talk.say(&format!(
                 "warning: cannot remove `{}` ({error}); the next run reports it again",
                 path.display()
-            );
+            ));
         }
     }
     let secret_lost = leftovers.iter().any(Leftover::secret_lost);

@@ -1,0 +1,406 @@
+//! The pipeline `plan`, `apply`, `drift`, `pull` and `watch` share: a target connected, its live
+//! state read while the manifests load, the creates an earlier run left in flight looked for,
+//! then the plan, and with a baseline its drift told from what is pending.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use intsync_apply::SecretStore;
+use intsync_manifest::Manifest;
+use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError};
+use intsync_provider::{Provider, ProviderError};
+
+use crate::config::{Config, Target};
+use crate::writer::{Leftovers, Looked, look_for_leftovers};
+use crate::{Talk, plural};
+
+/// One target of the configuration, connected: what every command that reads live state
+/// starts from. Owned, so that several can run at once.
+pub struct Connected {
+    pub target: Target,
+    pub provider: Arc<Provider>,
+}
+
+impl Connected {
+    /// Target `name` of `config` (`None`: its default target), connected.
+    pub fn open(config: &Config, name: Option<&str>) -> anyhow::Result<Connected> {
+        let target = config.target(name)?.clone();
+        let provider = Arc::new(target.provider()?);
+        Ok(Connected { target, provider })
+    }
+}
+
+/// Valid manifests, or `None` once their diagnostics and the error count were told to `talk`.
+pub fn load_manifests(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<Manifest>> {
+    let loaded = intsync_manifest::load(paths);
+    talk.diagnostics(&loaded.diagnostics);
+    if loaded.has_errors() {
+        talk.say(&format!(
+            "error: {} manifest error{}; no plan was made and nothing was written (run `intsync validate` for details)",
+            loaded.error_count(),
+            plural(loaded.error_count())
+        ));
+        return None;
+    }
+    Some(loaded.manifests)
+}
+
+/// [`load_manifests`], as the planner's desired integrations.
+pub fn load_desired(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<DesiredIntegration>> {
+    Some(
+        load_manifests(paths, talk)?
+            .into_iter()
+            .map(DesiredIntegration::from_manifest)
+            .collect(),
+    )
+}
+
+/// Live state being read in the background while the manifests load: a command that needs
+/// both costs the longer of the two, not their sum (issue #16). Reading sends only GETs, so a
+/// reading whose manifests turn out wrong is simply dropped (the task is aborted with it).
+pub struct Observing {
+    task: Option<tokio::task::JoinHandle<Result<Observed, ProviderError>>>,
+}
+
+impl Observing {
+    /// Starts reading the live state of `provider` on `runtime` (said to `talk`), and returns
+    /// once the reading runs: its first request is leaving as the caller goes on to load the
+    /// manifests.
+    pub fn start(
+        runtime: &tokio::runtime::Runtime,
+        target: &Target,
+        provider: &Arc<Provider>,
+        talk: &dyn Talk,
+    ) -> Observing {
+        talk.say(&format!(
+            "Reading live state of target `{}`...",
+            target.name
+        ));
+        let (running, started) = std::sync::mpsc::channel();
+        let provider = Arc::clone(provider);
+        let task = runtime.spawn(async move {
+            let _ = running.send(());
+            provider.observe().await
+        });
+        // The runtime has worker threads of its own: the task starts without this thread.
+        let _ = started.recv();
+        Observing { task: Some(task) }
+    }
+
+    /// Starts reading on the current runtime, quietly and without waiting (`watch`).
+    pub fn spawn(provider: &Arc<Provider>) -> Observing {
+        let provider = Arc::clone(provider);
+        Observing {
+            task: Some(tokio::spawn(async move { provider.observe().await })),
+        }
+    }
+
+    /// The reading, once finished.
+    pub async fn reading(mut self) -> anyhow::Result<Observed> {
+        let task = self.task.take().expect("read once");
+        match task.await {
+            Ok(reading) => Ok(reading?),
+            Err(error) => anyhow::bail!("reading live state failed unexpectedly: {error}"),
+        }
+    }
+
+    /// The reading, once finished, with what it read told to `talk`.
+    pub async fn finish(
+        self,
+        target: &Target,
+        provider: &Provider,
+        talk: &dyn Talk,
+    ) -> anyhow::Result<Observed> {
+        let observed = self.reading().await.with_context(|| {
+            format!(
+                "cannot read the live integrations of target `{}`",
+                target.name
+            )
+        })?;
+        let unreadable = match observed.unreadable.len() {
+            0 => String::new(),
+            n => format!(" (and {n} that cannot be read: see below)"),
+        };
+        talk.say(&format!(
+            "Read {} live integration{}{unreadable} in {} request{}.",
+            observed.integrations.len(),
+            plural(observed.integrations.len()),
+            provider.request_count(),
+            plural(usize::try_from(provider.request_count()).unwrap_or(usize::MAX))
+        ));
+        Ok(observed)
+    }
+}
+
+impl Drop for Observing {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// Runs `load` while the live state of the target is read ([`Observing`]): the first page
+/// request leaves before `load` starts.
+pub fn while_observing<T>(
+    runtime: &tokio::runtime::Runtime,
+    connected: &Connected,
+    talk: &dyn Talk,
+    load: impl FnOnce() -> T,
+) -> (T, Observing) {
+    let observing = Observing::start(runtime, &connected.target, &connected.provider, talk);
+    (load(), observing)
+}
+
+/// The async runtime of one command run: two workers (the machine intsync is measured on has
+/// two cores).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A plan, and what it was made from.
+pub struct Planned {
+    pub observed: Observed,
+    pub plan: Plan,
+    /// A create an earlier run left in flight turned out created, with its client secret lost:
+    /// a writer fails (exit 1) once it said so.
+    pub secret_lost: bool,
+}
+
+/// Manifests that cannot be matched to live integrations: no plan.
+#[derive(Debug)]
+pub struct Unmatched {
+    pub errors: Vec<PlanError>,
+}
+
+impl Unmatched {
+    /// Each error, what can be done about it (for a name several live integrations share:
+    /// each of them, with its creation time and whether its client secret is saved), and the
+    /// count.
+    #[must_use]
+    pub fn lines(&self, secrets: &SecretStore) -> Vec<String> {
+        let mut lines = Vec::new();
+        for error in &self.errors {
+            lines.push(format!("error: {error}"));
+            lines.extend(candidate_lines(error, secrets));
+        }
+        lines.push(format!(
+            "error: no plan: {} manifest{} cannot be matched to live integrations",
+            self.errors.len(),
+            plural(self.errors.len())
+        ));
+        lines
+    }
+}
+
+/// Plans `desired` against the live state `observing` reads, once the creates an earlier run
+/// left in flight were looked for (`leftovers`: reported, or settled by a writer).
+pub async fn compute(
+    connected: &Connected,
+    desired: &[DesiredIntegration],
+    observing: Observing,
+    secrets: &SecretStore,
+    leftovers: Leftovers,
+    talk: &dyn Talk,
+) -> anyhow::Result<Result<Planned, Unmatched>> {
+    let Connected { target, provider } = connected;
+    let observed = observing.finish(target, provider, talk).await?;
+    let Looked {
+        observed,
+        secret_lost,
+    } = look_for_leftovers(target, provider, secrets, observed, leftovers, talk).await?;
+    Ok(match intsync_plan::plan(&target.name, desired, &observed) {
+        Ok(plan) => Ok(Planned {
+            observed,
+            plan,
+            secret_lost,
+        }),
+        Err(errors) => Err(Unmatched { errors }),
+    })
+}
+
+/// [`compute`], with the reasons there is no plan told to `talk` (`None` then).
+pub async fn compute_or_say(
+    connected: &Connected,
+    desired: &[DesiredIntegration],
+    observing: Observing,
+    secrets: &SecretStore,
+    leftovers: Leftovers,
+    talk: &dyn Talk,
+) -> anyhow::Result<Option<Planned>> {
+    match compute(connected, desired, observing, secrets, leftovers, talk).await? {
+        Ok(planned) => Ok(Some(planned)),
+        Err(unmatched) => {
+            for line in unmatched.lines(secrets) {
+                talk.say(&line);
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// For a manifest whose name several live integrations share: each of them, with its creation
+/// time and whether its client secret is saved, and how to keep one.
+fn candidate_lines(error: &PlanError, secrets: &SecretStore) -> Vec<String> {
+    let candidates = error.candidates();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let mut lines: Vec<String> = candidates
+        .iter()
+        .map(|c| {
+            let created = c.created.as_deref().map_or_else(
+                || "creation time unknown".to_owned(),
+                |t| format!("created {t:?}"),
+            );
+            let secret = match secrets.saved(&c.id) {
+                Some(path) => format!("client secret saved in {}", path.display()),
+                None => "no client secret saved here".to_owned(),
+            };
+            format!("  - {:?}: {created}, {secret}", c.id)
+        })
+        .collect();
+    let keep = &candidates[0].id;
+    lines.push(format!(
+        "  Keep one: add `metadata: {{ id: {keep:?} }}` (its id) to {:?}; the others stay live as unmanaged (Ada has no delete: archive them in the dashboard).",
+        error.manifest
+    ));
+    lines
+}
+
+/// Marks the drift of `plan` against the manifests at git revision `baseline` (read from the
+/// repository holding `paths`); without one, every difference is drift.
+pub fn classify(
+    plan: &mut Plan,
+    desired: &[DesiredIntegration],
+    baseline: Option<&str>,
+    paths: &[PathBuf],
+) -> anyhow::Result<()> {
+    match baseline {
+        Some(rev) => {
+            let then = crate::baseline::desired_at(rev, paths)
+                .with_context(|| format!("cannot read the manifests at --baseline `{rev}`"))?;
+            let index = intsync_plan::drift::Baseline::new(&then);
+            intsync_plan::drift::classify(plan, desired, Some(&index));
+        }
+        None => intsync_plan::drift::classify(plan, desired, None),
+    }
+    Ok(())
+}
+
+/// The manifests under `paths`, planned against `connected`'s target, reporting (not
+/// settling) creates an earlier run left in flight. `None` when the manifests or their
+/// identities are wrong (told to `talk`).
+pub fn load_and_plan(
+    connected: &Connected,
+    paths: &[PathBuf],
+    secrets: &SecretStore,
+    talk: &dyn Talk,
+) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Planned)>> {
+    let runtime = runtime()?;
+    let (desired, observing) =
+        while_observing(&runtime, connected, talk, || load_desired(paths, talk));
+    let Some(desired) = desired else {
+        return Ok(None);
+    };
+    let planned = runtime.block_on(compute_or_say(
+        connected,
+        &desired,
+        observing,
+        secrets,
+        Leftovers::Report,
+        talk,
+    ))?;
+    Ok(planned.map(|planned| (desired, planned)))
+}
+
+/// A plan file written by `plan --out`, for `target`.
+pub fn read_saved_plan(file: &Path, target: &str) -> anyhow::Result<Plan> {
+    let text = fs_err::read_to_string(file)
+        .with_context(|| format!("cannot read the saved plan `{}`", file.display()))?;
+    let saved: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not an intsync plan", file.display()))?;
+    if saved.format_version != 1 {
+        anyhow::bail!(
+            "`{}` has plan format {}; this intsync reads format 1",
+            file.display(),
+            saved.format_version
+        );
+    }
+    if saved.target != target {
+        anyhow::bail!(
+            "`{}` was planned for target `{}`, not `{target}`; pass --target {}",
+            file.display(),
+            saved.target,
+            saved.target
+        );
+    }
+    Ok(saved)
+}
+
+/// Writes `plan` as JSON to `path`, whole or not at all.
+pub fn write_plan_file(plan: &Plan, path: &Path) -> anyhow::Result<()> {
+    crate::files::write_atomically(path, intsync_plan::render::json(plan).as_bytes())
+        .with_context(|| format!("cannot write the plan to `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Quiet;
+
+    fn local() -> (tempfile::TempDir, Connected) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse("", &dir.path().join("intsync.toml")).unwrap();
+        let connected = Connected::open(&config, None).unwrap();
+        (dir, connected)
+    }
+
+    /// The first page request is sent before the manifests start loading: a loader that waits
+    /// for it would wait forever (here: fail after 20 s) if reading began only after loading.
+    #[test]
+    fn live_state_is_read_while_the_manifests_load() {
+        let (_dir, connected) = local();
+        let runtime = runtime().unwrap();
+        let provider = Arc::clone(&connected.provider);
+        let (seen, observing) = while_observing(&runtime, &connected, &Quiet, || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while provider.request_count() == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no page was requested while the manifests loaded"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            provider.request_count()
+        });
+        assert!(seen >= 1);
+        let observed = runtime
+            .block_on(observing.finish(&connected.target, &provider, &Quiet))
+            .unwrap();
+        assert!(observed.integrations.is_empty());
+    }
+
+    /// Manifests that turn out wrong drop the reading under way: nothing is left running.
+    #[test]
+    fn a_dropped_reading_is_aborted() {
+        let (_dir, connected) = local();
+        let runtime = runtime().unwrap();
+        let observing = Observing::start(&runtime, &connected.target, &connected.provider, &Quiet);
+        let task = observing.task.as_ref().unwrap().abort_handle();
+        drop(observing);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !task.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the reading still runs"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
