@@ -162,10 +162,10 @@ fn write(
         bar
     });
     let mut done = 0usize;
-    let (report, options) = runtime.block_on(intsync_run::apply::write(
+    let report = runtime.block_on(intsync_run::apply::write(
         connected,
         batch,
-        ready,
+        &ready,
         usize::from(args.parallelism),
         args.secrets_dir.clone(),
         control,
@@ -202,6 +202,6 @@ fn write(
         eprintln!("{line}");
     }
     let verdict = intsync_run::apply::verdict(&report);
-    output::keep_until_exit((report, options));
+    output::keep_until_exit((report, ready));
     verdict
 }

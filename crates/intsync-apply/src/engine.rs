@@ -41,12 +41,19 @@ impl std::fmt::Display for Moved {
 /// applied before) become noops, anything else that moved makes it stale (nothing may be
 /// written).
 pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> {
-    let find = |kind, id: &str| {
-        observed
-            .integrations
-            .iter()
-            .find(|o| o.kind == kind && o.id == id)
-    };
+    // Live state by id and by name, once: each action is checked in constant time.
+    let mut by_id: HashMap<(Kind, &str), &ObservedIntegration> =
+        HashMap::with_capacity(observed.integrations.len());
+    let mut by_name: HashMap<(Kind, Option<&str>), Vec<&ObservedIntegration>> =
+        HashMap::with_capacity(observed.integrations.len());
+    for live in &observed.integrations {
+        by_id.insert((live.kind, live.id.as_str()), live);
+        by_name
+            .entry((live.kind, live.name()))
+            .or_default()
+            .push(live);
+    }
+    let find = |kind, id: &str| by_id.get(&(kind, id)).copied();
     // An integration that cannot be read now: the plan's action on it cannot be checked.
     let gone = |kind, id: &str| match observed
         .unreadable
@@ -62,16 +69,17 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
         id: id.map(str::to_owned),
         what,
     };
-    let noop = |kind, name, manifest, live: &ObservedIntegration| Action::Noop {
-        kind,
-        id: live.id.clone(),
-        name,
-        manifest,
-        fingerprint: intsync_plan::fingerprint(live),
-    };
+    let noop =
+        |kind, name: &Option<String>, manifest: &str, live: &ObservedIntegration| Action::Noop {
+            kind,
+            id: live.id.clone(),
+            name: name.clone(),
+            manifest: manifest.to_owned(),
+            fingerprint: intsync_plan::fingerprint(live),
+        };
     let mut moved = Vec::new();
     for action in &mut plan.actions {
-        match action.clone() {
+        let now_noop = match &*action {
             Action::Update {
                 kind,
                 id,
@@ -81,18 +89,22 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                 live: seen,
                 fingerprint,
                 ..
-            } => match find(kind, &id) {
-                None => moved.push(moved_at(kind, &name, Some(&id), gone(kind, &id))),
-                Some(live) if intsync_plan::fingerprint(live) == fingerprint => {}
-                Some(live) if holds(kind, live, &patch) => {
-                    *action = noop(kind, name, manifest, live);
+            } => match find(*kind, id) {
+                None => {
+                    moved.push(moved_at(*kind, name, Some(id), gone(*kind, id)));
+                    None
                 }
-                Some(live) => moved.push(moved_at(
-                    kind,
-                    &name,
-                    Some(&id),
-                    format!("changed: {}", changed_fields(live, &seen)),
-                )),
+                Some(live) if intsync_plan::fingerprint(live) == *fingerprint => None,
+                Some(live) if holds(*kind, live, patch) => Some(noop(*kind, name, manifest, live)),
+                Some(live) => {
+                    moved.push(moved_at(
+                        *kind,
+                        name,
+                        Some(id),
+                        format!("changed: {}", changed_fields(live, seen)),
+                    ));
+                    None
+                }
             },
             Action::Create {
                 kind,
@@ -101,21 +113,16 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                 body,
                 ..
             } => {
-                let existing: Vec<&ObservedIntegration> = observed
-                    .integrations
-                    .iter()
-                    .filter(|o| o.kind == kind && o.name() == name.as_deref())
-                    .collect();
                 // One that cannot be read, of this name or of a name that cannot be read
                 // either, may be it: creating it could make a duplicate.
                 if let Some(u) = observed
                     .unreadable
                     .iter()
-                    .find(|u| u.kind == kind && (u.name.is_none() || u.name == name))
+                    .find(|u| u.kind == *kind && (u.name.is_none() || u.name == *name))
                 {
                     moved.push(moved_at(
-                        kind,
-                        &name,
+                        *kind,
+                        name,
                         None,
                         format!(
                             "may exist live now: the integration {} cannot be read (it {}), and it may be this one; the plan would create it again",
@@ -125,17 +132,21 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                     ));
                     continue;
                 }
-                match existing.as_slice() {
-                    [] => {}
-                    [live] if holds(kind, live, &body) => {
-                        *action = noop(kind, name, manifest, live);
+                let existing = by_name
+                    .get(&(*kind, name.as_deref()))
+                    .map_or(&[][..], Vec::as_slice);
+                match existing {
+                    [] => None,
+                    [live] if holds(*kind, live, body) => Some(noop(*kind, name, manifest, live)),
+                    _ => {
+                        moved.push(moved_at(
+                            *kind,
+                            name,
+                            None,
+                            "now exists live; the plan would create it again".into(),
+                        ));
+                        None
                     }
-                    _ => moved.push(moved_at(
-                        kind,
-                        &name,
-                        None,
-                        "now exists live; the plan would create it again".into(),
-                    )),
                 }
             }
             Action::Noop {
@@ -151,13 +162,19 @@ pub fn recheck(mut plan: Plan, observed: &Observed) -> Result<Plan, Vec<Moved>> 
                 name,
                 fingerprint,
                 ..
-            } => match find(kind, &id) {
-                None => moved.push(moved_at(kind, &name, Some(&id), gone(kind, &id))),
-                Some(live) if intsync_plan::fingerprint(live) != fingerprint => {
-                    moved.push(moved_at(kind, &name, Some(&id), "changed".into()));
+            } => {
+                match find(*kind, id) {
+                    None => moved.push(moved_at(*kind, name, Some(id), gone(*kind, id))),
+                    Some(live) if intsync_plan::fingerprint(live) != *fingerprint => {
+                        moved.push(moved_at(*kind, name, Some(id), "changed".into()));
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
-            },
+                None
+            }
+        };
+        if let Some(noop) = now_noop {
+            *action = noop;
         }
     }
     if moved.is_empty() {
@@ -230,7 +247,7 @@ pub fn prepare(plan: &Plan, skip_blocked: bool) -> Result<Batch, Refused> {
 
 /// How a run goes.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct Options<'a> {
     /// Writes at once (at least 1).
     pub parallelism: usize,
     /// Where client secrets and the records of creates in flight go.
@@ -241,12 +258,12 @@ pub struct Options {
     /// verification then also re-plans, and every written integration must plan as unchanged
     /// (design §8.6) — which catches a change the plan itself missed, not only a write that did
     /// not land.
-    pub desired: Option<Vec<DesiredIntegration>>,
+    pub desired: Option<&'a [DesiredIntegration]>,
     /// The live state the plan was made from, when the caller has it. Verification then first
     /// checks the writes' own answers (each POST and PATCH answers the integration as it left
     /// it) folded into this state, and lists live state again only when those leave a doubt
     /// (issue #16: the second listing cost `pages × latency` on every apply).
-    pub observed: Option<Observed>,
+    pub observed: Option<&'a Observed>,
 }
 
 /// A problem of the run rather than of one write.
@@ -353,7 +370,7 @@ fn fold_answers(items: &[(Action, Outcome)], held: &mut Observed) {
 pub async fn execute(
     provider: Arc<Provider>,
     batch: Batch,
-    options: &Options,
+    options: &Options<'_>,
     mut on_item: impl FnMut(&Action, &Outcome),
 ) -> Report {
     let Batch {
@@ -417,10 +434,10 @@ pub async fn execute(
     let mut verified = None;
     if options.stop.reason().is_none() && items.iter().any(|(_, o)| o.is_done()) {
         // The writes' answers first: when they confirm every write, they are the reading.
-        let answered = options.observed.as_ref().and_then(|before| {
+        let answered = options.observed.and_then(|before| {
             let mut state = before.clone();
             fold_answers(&items, &mut state);
-            let replanned = match options.desired.as_deref() {
+            let replanned = match options.desired {
                 Some(desired) => Some(intsync_plan::plan(provider.target(), desired, &state).ok()?),
                 None => None,
             };
@@ -442,7 +459,6 @@ pub async fn execute(
                 Some(Ok(observed)) => {
                     let replanned = options
                         .desired
-                        .as_deref()
                         .map(|desired| intsync_plan::plan(provider.target(), desired, &observed));
                     match replanned {
                         Some(Err(errors)) => {
@@ -601,6 +617,7 @@ mod tests {
             id: None,
             spec: object(json!({"name": name, "description": description})),
             manifest: format!("{name}.yaml"),
+            origin: Default::default(),
         }
     }
 

@@ -93,7 +93,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub path: PathBuf,
-    pub intent: Result<Intent, String>,
+    pub intent: Result<Intent, RecordError>,
+}
+
+/// Why a record of a create in flight cannot be read (the cause's own words inside).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The file cannot be read.
+    #[error("{0}")]
+    Read(String),
+    /// Its text is not a record's JSON.
+    #[error("{0}")]
+    Json(String),
 }
 
 impl Intents {
@@ -193,8 +204,10 @@ impl Intents {
                 continue; // a temporary file: its create was never sent
             }
             let intent = std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+                .map_err(|e| RecordError::Read(e.to_string()))
+                .and_then(|text| {
+                    serde_json::from_str(&text).map_err(|e| RecordError::Json(e.to_string()))
+                });
             found.push(Recorded { path, intent });
         }
         found.sort_by_key(|r| {
@@ -253,7 +266,10 @@ pub enum Leftover {
     /// A writer that is running now has it in flight: not left over.
     InFlight { recorded: Recorded, intent: Intent },
     /// The record cannot be read (why); it is kept for a person to look at.
-    Unreadable { recorded: Recorded, reason: String },
+    Unreadable {
+        recorded: Recorded,
+        reason: RecordError,
+    },
 }
 
 impl Leftover {

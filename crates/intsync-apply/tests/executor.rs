@@ -60,7 +60,7 @@ impl Env {
             .unwrap()
     }
 
-    fn options(&self, stop: Stop) -> Options {
+    fn options(&self, stop: Stop) -> Options<'static> {
         Options {
             parallelism: 2,
             stores: Stores {
@@ -138,6 +138,7 @@ fn desired_ada(names: &[&str]) -> Vec<DesiredIntegration> {
             id: None,
             spec: ada_body(n).into(),
             manifest: format!("{n}.yaml"),
+            origin: Default::default(),
         })
         .collect()
 }
@@ -424,6 +425,7 @@ fn truto_create(name: &str, sharing: &str) -> Plan {
             .unwrap()
             .into(),
         manifest: format!("{name}.yaml"),
+        origin: Default::default(),
     }];
     let observed = intsync_plan::Observed {
         kinds: vec![Kind::TrutoIntegration],
@@ -531,8 +533,8 @@ async fn verification_reads_the_write_answers_when_they_confirm_every_write() {
     let provider = env.provider(Kind::AdaPlatformIntegration, Duration::from_secs(5));
     let names = ["A", "B", "C"];
     let options = Options {
-        desired: Some(desired_ada(&names)),
-        observed: Some(empty_ada()),
+        desired: Some(&desired_ada(&names)),
+        observed: Some(&empty_ada()),
         ..env.options(Stop::new())
     };
     let batch = engine::prepare(&creates(&names), false).unwrap();
@@ -560,6 +562,7 @@ async fn a_doubtful_answer_makes_verification_list_live_state() {
         id: None,
         spec: spec.into(),
         manifest: "A.yaml".into(),
+        origin: Default::default(),
     }];
     let plan = intsync_plan::plan("t", &desired, &before).unwrap();
     env.fault(
@@ -571,8 +574,8 @@ async fn a_doubtful_answer_makes_verification_list_live_state() {
     );
     let listed = gets(&env);
     let options = Options {
-        desired: Some(desired),
-        observed: Some(before),
+        desired: Some(&desired),
+        observed: Some(&before),
         ..env.options(Stop::new())
     };
     let batch = engine::prepare(&plan, false).unwrap();

@@ -161,38 +161,87 @@ pub(crate) fn validate(
     Ok(())
 }
 
-fn check(field: &Field, value: &Value) -> Result<(), String> {
+/// Why a field's value is refused (the 400's message says it after the field's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Invalid {
+    Null,
+    NotUrl,
+    /// A `StringValues` mapping with a value that is not a string: its key, the value's type.
+    NotStringValue(String, &'static str),
+    /// What the type must be, and what it is.
+    Type(&'static str, &'static str),
+    TooShort(usize),
+    TooLong(usize),
+    /// A list item that is not a string: its type.
+    ItemType(&'static str),
+    /// A value outside the allowed set, as the list item or as the string it is.
+    NotAllowed {
+        item: bool,
+        value: String,
+        allowed: &'static [&'static str],
+    },
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invalid::Null => f.write_str("may not be null"),
+            Invalid::NotUrl => f.write_str("must be an absolute http(s) URL"),
+            // The key is the client's: quoted as JSON, so no control character reaches a log.
+            Invalid::NotStringValue(key, found) => write!(
+                f,
+                "must map each key to a string, but {} is {found}",
+                Value::String(key.clone())
+            ),
+            Invalid::Type(expected, found) => write!(f, "must be {expected}, not {found}"),
+            Invalid::TooShort(min) => write!(
+                f,
+                "must be at least {min} character{}",
+                if *min == 1 { "" } else { "s" }
+            ),
+            Invalid::TooLong(max) => write!(f, "must be at most {max} characters"),
+            Invalid::ItemType(found) => write!(f, "must contain only strings, not {found}"),
+            Invalid::NotAllowed {
+                item,
+                value,
+                allowed,
+            } => write!(
+                f,
+                "{} `{value}`, which is not one of: {}",
+                if *item { "contains" } else { "is" },
+                allowed.join(", ")
+            ),
+        }
+    }
+}
+
+fn check(field: &Field, value: &Value) -> Result<(), Invalid> {
     if value.is_null() {
         return if field.nullable {
             Ok(())
         } else {
-            Err("may not be null".to_owned())
+            Err(Invalid::Null)
         };
     }
     check_type(field.ty, value)?;
     match field.format {
         Format::Url => match value.as_str() {
-            Some(s) if !is_web_url(s) => Err("must be an absolute http(s) URL".to_owned()),
+            Some(s) if !is_web_url(s) => Err(Invalid::NotUrl),
             _ => Ok(()),
         },
         Format::StringValues => match value
             .as_object()
             .and_then(|map| map.iter().find(|(_, v)| !v.is_string()))
         {
-            // The key is the client's: quoted as JSON, so no control character reaches a log.
-            Some((key, v)) => Err(format!(
-                "must map each key to a string, but {} is {}",
-                Value::String(key.clone()),
-                type_name(v)
-            )),
+            Some((key, v)) => Err(Invalid::NotStringValue(key.clone(), type_name(v))),
             None => Ok(()),
         },
         Format::None | Format::UrlOrEmail | Format::JsonSchema | Format::JmesPath => Ok(()),
     }
 }
 
-fn check_type(ty: Ty, value: &Value) -> Result<(), String> {
-    let wrong = |expected: &str| Err(format!("must be {expected}, not {}", type_name(value)));
+fn check_type(ty: Ty, value: &Value) -> Result<(), Invalid> {
+    let wrong = |expected: &'static str| Err(Invalid::Type(expected, type_name(value)));
     match ty {
         Ty::Str { min, max } => {
             let Some(s) = value.as_str() else {
@@ -200,60 +249,46 @@ fn check_type(ty: Ty, value: &Value) -> Result<(), String> {
             };
             let n = s.chars().count();
             if n < min {
-                return Err(format!(
-                    "must be at least {min} character{}",
-                    if min == 1 { "" } else { "s" }
-                ));
+                return Err(Invalid::TooShort(min));
             }
             if let Some(max) = max
                 && n > max
             {
-                return Err(format!("must be at most {max} characters"));
+                return Err(Invalid::TooLong(max));
             }
             Ok(())
         }
-        Ty::Bool => {
-            if value.is_boolean() {
-                Ok(())
-            } else {
-                wrong("a boolean")
-            }
-        }
-        Ty::Object => {
-            if value.is_object() {
-                Ok(())
-            } else {
-                wrong("an object")
-            }
-        }
+        Ty::Bool if value.is_boolean() => Ok(()),
+        Ty::Bool => wrong("a boolean"),
+        Ty::Object if value.is_object() => Ok(()),
+        Ty::Object => wrong("an object"),
         Ty::StrList { allowed } => {
             let Some(items) = value.as_array() else {
                 return wrong("an array of strings");
             };
             for item in items {
                 let Some(s) = item.as_str() else {
-                    return Err(format!(
-                        "must contain only strings, not {}",
-                        type_name(item)
-                    ));
+                    return Err(Invalid::ItemType(type_name(item)));
                 };
                 if let Some(allowed) = allowed
                     && !allowed.contains(&s)
                 {
-                    return Err(format!(
-                        "contains `{s}`, which is not one of: {}",
-                        allowed.join(", ")
-                    ));
+                    return Err(Invalid::NotAllowed {
+                        item: true,
+                        value: s.to_owned(),
+                        allowed,
+                    });
                 }
             }
             Ok(())
         }
         Ty::Enum(allowed) => match value.as_str() {
             Some(s) if allowed.contains(&s) => Ok(()),
-            Some(s) => Err(format!(
-                "is `{s}`, which is not one of: {}",
-                allowed.join(", ")
-            )),
+            Some(s) => Err(Invalid::NotAllowed {
+                item: false,
+                value: s.to_owned(),
+                allowed,
+            }),
             None => wrong("a string"),
         },
     }

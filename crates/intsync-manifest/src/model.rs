@@ -92,7 +92,7 @@ impl fmt::Display for Kind {
 }
 
 /// Where a manifest was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
     pub path: PathBuf,
     /// 0-based index of the YAML document in its file.

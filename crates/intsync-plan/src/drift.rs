@@ -9,7 +9,7 @@
 //! overwritten unseen by the next apply. Without a baseline every difference is drift. Pure,
 //! like the planner.
 
-use std::collections::HashMap;
+use crate::index::HashMap;
 
 use intsync_manifest::Kind;
 use serde_json::{Map, Value};
@@ -29,8 +29,8 @@ pub struct Baseline<'a> {
 impl<'a> Baseline<'a> {
     pub fn new(manifests: &'a [DesiredIntegration]) -> Baseline<'a> {
         let mut baseline = Baseline {
-            by_id: HashMap::new(),
-            by_name: HashMap::new(),
+            by_id: HashMap::default(),
+            by_name: HashMap::default(),
         };
         for manifest in manifests {
             if let Some(id) = &manifest.id {
@@ -247,11 +247,13 @@ pub fn classify_moved(plan: &mut Plan, previous: &crate::Observed) {
     plan.summary.drift = Some(with_drift);
 }
 
-/// One value `intsync pull` writes: `field` of the manifest `manifest` (as the plan names it)
-/// takes `value`, its live value.
+/// One value `intsync pull` writes: `field` of the manifest `manifest` (as the plan names it),
+/// written at `origin`, takes `value`, its live value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pull {
     pub manifest: String,
+    /// The file and document the manifest came from: where the value is written.
+    pub origin: intsync_manifest::Origin,
     pub field: String,
     pub value: Value,
 }
@@ -282,8 +284,13 @@ pub struct Conflict {
 /// the update and blocked actions (blocked ones too: that is how a manifest adopts an approved
 /// integration's values), except the ones git changed too since the baseline, which are
 /// conflicts. Also says, in words, what cannot be pulled: a create with drift (the integration
-/// is gone live) and a field with no value live that the API cannot clear.
-pub fn pulls(plan: &Plan) -> Pulls {
+/// is gone live) and a field with no value live that the API cannot clear. `desired` are the
+/// manifests the plan was made from: each value goes to its manifest's origin.
+pub fn pulls(plan: &Plan, desired: &[DesiredIntegration]) -> Pulls {
+    let origins: HashMap<&str, &intsync_manifest::Origin> = desired
+        .iter()
+        .map(|d| (d.manifest.as_str(), &d.origin))
+        .collect();
     let mut out = Pulls::default();
     for action in &plan.actions {
         let drift = action.drift().unwrap_or_default();
@@ -329,8 +336,12 @@ pub fn pulls(plan: &Plan) -> Pulls {
                 ));
                 continue;
             }
+            let Some(origin) = origins.get(manifest.as_str()) else {
+                continue; // not a manifest of this plan: nowhere to write
+            };
             out.values.push(Pull {
                 manifest: manifest.clone(),
+                origin: (*origin).clone(),
                 field: field.clone(),
                 value,
             });

@@ -8,6 +8,7 @@
 pub mod decimal;
 mod diff;
 pub mod drift;
+mod index;
 pub mod inert;
 mod model;
 pub mod normalize;

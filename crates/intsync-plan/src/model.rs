@@ -15,6 +15,8 @@ pub struct DesiredIntegration {
     pub spec: Fields,
     /// Where it was written (`manifests/cool-shop.yaml`), for messages and the plan.
     pub manifest: String,
+    /// Its file and document: where `pull` writes a live value back.
+    pub origin: intsync_manifest::Origin,
 }
 
 impl DesiredIntegration {
@@ -33,6 +35,7 @@ impl DesiredIntegration {
             } else {
                 format!("{path}#{}", manifest.origin.document + 1)
             },
+            origin: manifest.origin,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `plan(desired, observed)`: a pure function. Same inputs, same plan, byte for byte.
 
-use std::collections::HashMap;
+use crate::index::HashMap;
 use std::fmt::Write as _;
 
 use intsync_manifest::{Fields, Kind};
@@ -87,9 +87,9 @@ pub fn plan(
     observed: &Observed,
 ) -> Result<Plan, Vec<PlanError>> {
     let mut by_id: HashMap<(Kind, &str), usize> =
-        HashMap::with_capacity(observed.integrations.len());
+        crate::index::with_capacity(observed.integrations.len());
     let mut by_name: HashMap<(Kind, &str), Vec<usize>> =
-        HashMap::with_capacity(observed.integrations.len());
+        crate::index::with_capacity(observed.integrations.len());
     for (i, live) in observed.integrations.iter().enumerate() {
         by_id.insert((live.kind, live.id.as_str()), i);
         if let Some(name) = live.name() {
@@ -97,7 +97,7 @@ pub fn plan(
         }
     }
 
-    let foreign: std::collections::HashSet<(Kind, &str)> = observed
+    let foreign: crate::index::HashSet<(Kind, &str)> = observed
         .ignored
         .iter()
         .map(|i| (i.kind, i.id.as_str()))
@@ -112,9 +112,9 @@ pub fn plan(
             ..u.clone()
         })
         .collect();
-    let mut unreadable_by_id: HashMap<(Kind, &str), Vec<usize>> = HashMap::new();
-    let mut unreadable_by_name: HashMap<(Kind, &str), Vec<usize>> = HashMap::new();
-    let mut nameless: HashMap<Kind, Vec<usize>> = HashMap::new();
+    let mut unreadable_by_id: HashMap<(Kind, &str), Vec<usize>> = HashMap::default();
+    let mut unreadable_by_name: HashMap<(Kind, &str), Vec<usize>> = HashMap::default();
+    let mut nameless: HashMap<Kind, Vec<usize>> = HashMap::default();
     for (i, u) in observed.unreadable.iter().enumerate() {
         if let Some(id) = &u.id {
             unreadable_by_id.entry((u.kind, id)).or_default().push(i);

@@ -3,7 +3,7 @@
 //! nobody asked it to write, or an edit made in the vendor's dashboard, which writing the whole
 //! plan would revert. Pure, like the planner.
 
-use std::collections::HashMap;
+use crate::index::HashMap;
 
 use crate::model::{Action, DesiredIntegration, Plan, Summary};
 use crate::normalize;
@@ -86,6 +86,7 @@ mod tests {
             id: None,
             spec: spec.into(),
             manifest: format!("{name}.yaml"),
+            origin: Default::default(),
         }
     }
 

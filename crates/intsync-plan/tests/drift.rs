@@ -13,6 +13,7 @@ fn desired(manifest: &str, id: Option<&str>, spec: Value) -> DesiredIntegration 
         id: id.map(str::to_owned),
         spec: spec.as_object().unwrap().into(),
         manifest: manifest.to_owned(),
+        origin: Default::default(),
     }
 }
 
@@ -257,7 +258,7 @@ fn a_field_changed_in_git_and_live_is_drift_and_also_pending() {
     );
 
     // `pull` leaves it to a person.
-    let pulls = pulls(&planned);
+    let pulls = pulls(&planned, &now);
     assert!(pulls.values.is_empty(), "{:?}", pulls.values);
     assert_eq!(
         pulls.conflicts,

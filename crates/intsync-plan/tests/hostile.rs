@@ -32,6 +32,7 @@ fn desired(manifest: String, id: Option<String>, spec: Value) -> DesiredIntegrat
         id,
         spec: spec.as_object().unwrap().into(),
         manifest,
+        origin: Default::default(),
     }
 }
 

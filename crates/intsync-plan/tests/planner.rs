@@ -34,6 +34,7 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
             id: d["id"].as_str().map(str::to_owned),
             spec: object(&d["spec"]),
             manifest: format!("m{i}.yaml"),
+            origin: Default::default(),
         })
         .collect();
     let (broken, observed): (Vec<&Value>, Vec<&Value>) = observed
@@ -570,6 +571,7 @@ fn a_saved_plan_keeps_numbers_as_written() {
         id: None,
         spec: object(&spec),
         manifest: "a.yaml".to_owned(),
+        origin: Default::default(),
     }];
     let observed = Observed {
         kinds: vec![Kind::TrutoIntegration],

@@ -2,8 +2,6 @@
 //! random live values, writing what `drift::pulls` says with `intsync_manifest::set_fields` and
 //! planning again shows no difference, and every comment outside a replaced value survives.
 
-use std::collections::BTreeMap;
-
 use intsync_manifest::{FieldEdit, Kind};
 use intsync_plan::drift::{classify, pulls};
 use intsync_plan::{Action, DesiredIntegration, Observed, ObservedIntegration, plan};
@@ -225,19 +223,14 @@ proptest! {
         let want = desired(&text);
         let mut planned = plan("t", &want, &live).unwrap();
         classify(&mut planned, &want, None);
-        let pulls = pulls(&planned);
+        let pulls = pulls(&planned, &want);
         prop_assert!(pulls.skipped.is_empty(), "{:?}", pulls.skipped);
         prop_assert!(pulls.conflicts.is_empty(), "no baseline, no conflict: {:?}", pulls.conflicts);
-        let documents: BTreeMap<&str, usize> = want
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.manifest.as_str(), i))
-            .collect();
         let edits: Vec<FieldEdit> = pulls
             .values
             .into_iter()
             .map(|p| FieldEdit {
-                document: documents[p.manifest.as_str()],
+                document: p.origin.document,
                 field: p.field,
                 value: p.value,
             })

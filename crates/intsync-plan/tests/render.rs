@@ -15,6 +15,7 @@ fn desired(kind: Kind, manifest: &str, spec: Value) -> DesiredIntegration {
         id: None,
         spec: spec.as_object().unwrap().into(),
         manifest: manifest.to_owned(),
+        origin: Default::default(),
     }
 }
 

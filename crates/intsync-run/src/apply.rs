@@ -103,16 +103,16 @@ pub async fn ready(
 
 /// Writes `batch` of `ready`'s plan through the engine, `parallelism` at once, secrets saved
 /// under `secrets_dir`, until `control` is asked to stop; `done` is called as each write ends.
-/// The options go back with the report: the caller decides when to free them.
+/// The engine borrows `ready`'s manifests and live state (to verify from).
 pub async fn write(
     connected: &Connected,
     batch: engine::Batch,
-    ready: Ready,
+    ready: &Ready,
     parallelism: usize,
     secrets_dir: PathBuf,
     control: &Control,
     done: impl FnMut(&Action, &Outcome),
-) -> (Report, intsync_apply::Options) {
+) -> Report {
     let intents = connected.target.intents();
     let _writing = control.writing_creates(&intents);
     let options = intsync_apply::Options {
@@ -122,11 +122,10 @@ pub async fn write(
             intents,
         },
         stop: control.stop(),
-        desired: ready.desired,
-        observed: Some(ready.observed),
+        desired: ready.desired.as_deref(),
+        observed: Some(&ready.observed),
     };
-    let report = engine::execute(Arc::clone(&connected.provider), batch, &options, done).await;
-    (report, options)
+    engine::execute(Arc::clone(&connected.provider), batch, &options, done).await
 }
 
 /// The verdict of an apply's report.

@@ -88,15 +88,10 @@ pub fn prepare(
     let Some(manifests) = manifests else {
         return Ok(None);
     };
-    // Where each manifest is: its file and document, by the name the plan gives it.
-    let mut places: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
-    let mut desired = Vec::with_capacity(manifests.len());
-    for manifest in manifests {
-        let place = (manifest.origin.path.clone(), manifest.origin.document);
-        let integration = DesiredIntegration::from_manifest(manifest);
-        places.insert(integration.manifest.clone(), place);
-        desired.push(integration);
-    }
+    let desired: Vec<DesiredIntegration> = manifests
+        .into_iter()
+        .map(DesiredIntegration::from_manifest)
+        .collect();
     let Some(Planned { mut plan, .. }) = runtime.block_on(compute_or_say(
         connected,
         &desired,
@@ -116,15 +111,12 @@ pub fn prepare(
     };
     classify(&mut plan, &desired, baseline, paths)?;
 
-    // The edits, per file: the drifted fields (every differing one without a baseline).
-    let pulls = intsync_plan::drift::pulls(&plan);
+    // The drifted fields (every differing one without a baseline), each at its manifest's origin.
+    let pulls = intsync_plan::drift::pulls(&plan, &desired);
     let mut edits: BTreeMap<PathBuf, Vec<FieldEdit>> = BTreeMap::new();
     for pull in pulls.values {
-        let Some((path, document)) = places.get(&pull.manifest) else {
-            continue;
-        };
-        edits.entry(path.clone()).or_default().push(FieldEdit {
-            document: *document,
+        edits.entry(pull.origin.path).or_default().push(FieldEdit {
+            document: pull.origin.document,
             field: pull.field,
             value: pull.value,
         });
@@ -324,21 +316,47 @@ fn repository_root(paths: &[PathBuf]) -> PathBuf {
     std::fs::canonicalize(&root).unwrap_or(root)
 }
 
+/// Why a manifest is not written through (a symbolic link, or a path that cannot be resolved).
+#[derive(Debug, thiserror::Error)]
+enum NotWritten {
+    #[error("cannot resolve `{}`: {source}", shown(path))]
+    Unresolvable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "`{}` leads (through a symbolic link) to `{}`, outside the repository `{}`: pull writes only files of the repository. Copy that file into the repository in place of the link, or run pull where it belongs",
+        shown(path),
+        shown(real),
+        shown(root)
+    )]
+    OutsideRepository {
+        path: PathBuf,
+        real: PathBuf,
+        root: PathBuf,
+    },
+}
+
+/// A path as messages show it: every character that would act on a terminal escaped.
+fn shown(path: &Path) -> String {
+    visible(&path.display().to_string()).into_owned()
+}
+
 /// Where the new text of manifest `path` goes: the file itself, or, when it is a symbolic link
 /// (or inside a linked directory), the file it leads to if that is inside `root`. Otherwise
 /// why it is refused, and what to do.
-fn write_place(path: &Path, root: &Path) -> Result<PathBuf, String> {
-    let shown = |p: &Path| visible(&p.display().to_string()).into_owned();
-    let real = std::fs::canonicalize(path)
-        .map_err(|e| format!("cannot resolve `{}`: {e}", shown(path)))?;
+fn write_place(path: &Path, root: &Path) -> Result<PathBuf, NotWritten> {
+    let real = std::fs::canonicalize(path).map_err(|source| NotWritten::Unresolvable {
+        path: path.to_owned(),
+        source,
+    })?;
     let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if real.starts_with(root) {
         return Ok(if linked { real } else { path.to_owned() });
     }
-    Err(format!(
-        "`{}` leads (through a symbolic link) to `{}`, outside the repository `{}`: pull writes only files of the repository. Copy that file into the repository in place of the link, or run pull where it belongs",
-        shown(path),
-        shown(&real),
-        shown(root)
-    ))
+    Err(NotWritten::OutsideRepository {
+        path: path.to_owned(),
+        real,
+        root: root.to_owned(),
+    })
 }

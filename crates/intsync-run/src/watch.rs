@@ -277,8 +277,8 @@ impl Watch<'_> {
                 intents,
             },
             stop: self.control.stop(),
-            desired: Some(desired.to_vec()),
-            observed: Some(held.observed.clone()),
+            desired: Some(desired),
+            observed: Some(&held.observed),
         };
         engine::execute(
             Arc::clone(self.provider),

@@ -229,7 +229,7 @@ pub fn leftover_line(leftover: &Leftover, policy: Leftovers) -> String {
         Leftover::Unreadable { recorded, reason } => format!(
             "warning: `{}` records a create an earlier run had in flight, but cannot be read ({}); look for that integration live, then remove the file.",
             recorded.path.display(),
-            visible(reason)
+            visible(&reason.to_string())
         ),
     }
 }
