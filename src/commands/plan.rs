@@ -20,7 +20,8 @@ pub fn load_and_plan(
 ) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Plan)>> {
     let connected = connect(config, target)?;
     let secrets = SecretStore::new(DEFAULT_SECRETS_DIR);
-    let planned = pipeline::load_and_plan(&connected, paths, &secrets, &Stderr)?;
+    let runtime = pipeline::runtime()?;
+    let planned = pipeline::load_and_plan(&runtime, &connected, paths, &secrets, &Stderr)?;
     Ok(planned.map(|(desired, Planned { observed, plan, .. })| {
         output::keep_until_exit(observed);
         (desired, plan)

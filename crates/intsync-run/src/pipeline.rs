@@ -90,9 +90,14 @@ impl Observing {
 
     /// Starts reading on the current runtime, quietly and without waiting (`watch`).
     pub fn spawn(provider: &Arc<Provider>) -> Observing {
+        Observing::spawn_on(&tokio::runtime::Handle::current(), provider)
+    }
+
+    /// Starts reading on `runtime`, quietly and without waiting.
+    pub fn spawn_on(runtime: &tokio::runtime::Handle, provider: &Arc<Provider>) -> Observing {
         let provider = Arc::clone(provider);
         Observing {
-            task: Some(tokio::spawn(async move { provider.observe().await })),
+            task: Some(runtime.spawn(async move { provider.observe().await })),
         }
     }
 
@@ -297,14 +302,14 @@ pub fn classify(
 /// settling) creates an earlier run left in flight. `None` when the manifests or their
 /// identities are wrong (told to `talk`).
 pub fn load_and_plan(
+    runtime: &tokio::runtime::Runtime,
     connected: &Connected,
     paths: &[PathBuf],
     secrets: &SecretStore,
     talk: &dyn Talk,
 ) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Planned)>> {
-    let runtime = runtime()?;
     let (desired, observing) =
-        while_observing(&runtime, connected, talk, || load_desired(paths, talk));
+        while_observing(runtime, connected, talk, || load_desired(paths, talk));
     let Some(desired) = desired else {
         return Ok(None);
     };
@@ -402,5 +407,57 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+    }
+
+    /// Two targets of one configuration plan at once on one runtime, each from its own live
+    /// state: nothing is shared between them but the runtime.
+    #[test]
+    fn two_targets_plan_at_once_each_from_its_own_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(
+            "[targets.a]\nprovider = \"local\"\nstate = \"a.json\"\n[targets.b]\nprovider = \"local\"\nstate = \"b.json\"\n",
+            &dir.path().join("intsync.toml"),
+        )
+        .unwrap();
+        let a = Connected::open(&config, Some("a")).unwrap();
+        let b = Connected::open(&config, Some("b")).unwrap();
+        let kind = intsync_manifest::Kind::TrutoIntegration;
+        let spec = intsync_plan::testing::creatable(kind, serde_json::json!({"name": "Shared"}));
+        let desired = vec![DesiredIntegration {
+            kind,
+            id: None,
+            spec: spec.as_object().unwrap().clone().into(),
+            manifest: "shared.yaml".to_owned(),
+            origin: intsync_manifest::Origin::default(),
+        }];
+        let runtime = runtime().unwrap();
+        // Only `a` has it live.
+        runtime
+            .block_on(a.provider.create(
+                kind,
+                spec.as_object().unwrap(),
+                &intsync_provider::Stop::new(),
+            ))
+            .unwrap();
+        let secrets = SecretStore::new(dir.path().join("secrets"));
+        let reading_a = Observing::spawn_on(runtime.handle(), &a.provider);
+        let reading_b = Observing::spawn_on(runtime.handle(), &b.provider);
+        let (plan_a, plan_b) = runtime.block_on(async {
+            tokio::join!(
+                compute(&a, &desired, reading_a, &secrets, Leftovers::Report, &Quiet),
+                compute(&b, &desired, reading_b, &secrets, Leftovers::Report, &Quiet)
+            )
+        });
+        let (plan_a, plan_b) = (plan_a.unwrap().unwrap().plan, plan_b.unwrap().unwrap().plan);
+        assert_eq!((plan_a.target.as_str(), plan_b.target.as_str()), ("a", "b"));
+        assert!(!plan_a.has_changes, "a has it: {:?}", plan_a.actions);
+        assert!(
+            matches!(
+                plan_b.actions.as_slice(),
+                [intsync_plan::Action::Create { .. }]
+            ),
+            "b creates it: {:?}",
+            plan_b.actions
+        );
     }
 }

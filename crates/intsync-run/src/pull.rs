@@ -13,14 +13,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use intsync_apply::SecretStore;
 use intsync_manifest::FieldEdit;
-use intsync_plan::DesiredIntegration;
 use intsync_plan::inert::{code_span, visible};
 use intsync_provider::{Stop, StopReason};
 
-use crate::pipeline::{
-    Connected, Planned, classify, compute_or_say, load_manifests, while_observing,
-};
-use crate::writer::Leftovers;
+use crate::pipeline::{Connected, Planned, classify, load_and_plan};
 use crate::{Ended, Talk, Verdict, plural};
 
 /// One file to rewrite: its text as read, and the new text.
@@ -83,23 +79,8 @@ pub fn prepare(
     secrets: &SecretStore,
     talk: &dyn Talk,
 ) -> anyhow::Result<Option<Prepared>> {
-    let (manifests, observing) =
-        while_observing(runtime, connected, talk, || load_manifests(paths, talk));
-    let Some(manifests) = manifests else {
-        return Ok(None);
-    };
-    let desired: Vec<DesiredIntegration> = manifests
-        .into_iter()
-        .map(DesiredIntegration::from_manifest)
-        .collect();
-    let Some(Planned { mut plan, .. }) = runtime.block_on(compute_or_say(
-        connected,
-        &desired,
-        observing,
-        secrets,
-        Leftovers::Report,
-        talk,
-    ))?
+    let Some((desired, Planned { mut plan, .. })) =
+        load_and_plan(runtime, connected, paths, secrets, talk)?
     else {
         return Ok(None);
     };
