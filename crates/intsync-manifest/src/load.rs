@@ -395,7 +395,7 @@ fn check_source(file: Arc<SourceFile>) -> FileResult {
 /// The diagnostic of a YAML error that stopped a file from being read.
 fn parse_diagnostic(file: &Arc<SourceFile>, error: ParseError) -> Diagnostic {
     let (code, label, help) = match error.kind {
-        ParseErrorKind::Syntax => (
+        ParseErrorKind::Syntax | ParseErrorKind::Tag => (
             Code::YamlSyntax,
             "invalid YAML",
             "fix the YAML syntax here; `intsync validate` reads every other file regardless",

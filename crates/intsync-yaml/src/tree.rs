@@ -179,6 +179,8 @@ pub enum ParseErrorKind {
     Limit,
     /// A number JSON has no spelling for (`.inf`, `-.inf`, `.nan`).
     NotJson,
+    /// A tag intsync does not read: outside the core schema, or on a value it does not fit.
+    Tag,
 }
 
 /// A YAML error that stops a file from being read, with where it happened when known.
@@ -196,6 +198,13 @@ impl ParseError {
             kind: ParseErrorKind::Syntax,
             message: message.into(),
             span: Some(span),
+        }
+    }
+
+    fn tag(span: Span, message: impl Into<String>) -> ParseError {
+        ParseError {
+            kind: ParseErrorKind::Tag,
+            ..ParseError::at(span, message)
         }
     }
 
@@ -226,7 +235,7 @@ impl ParseError {
                     limits.radix_digits
                 ),
             ),
-            ValueProblem::Tag(message) => ParseError::at(span, message),
+            ValueProblem::Tag(message) => ParseError::tag(span, message),
         }
     }
 }
@@ -411,7 +420,7 @@ impl Builder<'_> {
                 self.finish(Node { span, ..node }, 0, None, size)
             }
             Event::SequenceStart(style, anchor, tag) => {
-                check_collection_tag(tag.as_deref(), "seq").map_err(|m| ParseError::at(span, m))?;
+                check_collection_tag(tag.as_deref(), "seq", span)?;
                 let start = self.items.len();
                 let flow = style == StructureStyle::Flow;
                 self.push_frame(
@@ -427,7 +436,7 @@ impl Builder<'_> {
                 Ok(())
             }
             Event::MappingStart(style, anchor, tag) => {
-                check_collection_tag(tag.as_deref(), "map").map_err(|m| ParseError::at(span, m))?;
+                check_collection_tag(tag.as_deref(), "map", span)?;
                 let start = self.pairs.len();
                 let flow = style == StructureStyle::Flow;
                 self.push_frame(
@@ -535,11 +544,11 @@ impl Node {
     }
 }
 
-fn check_collection_tag(tag: Option<&Tag>, expected: &str) -> Result<(), String> {
+fn check_collection_tag(tag: Option<&Tag>, expected: &str, span: Span) -> Result<(), ParseError> {
     match tag {
         None => Ok(()),
         Some(tag) if tag.is_yaml_core_schema_tag(expected) || is_non_specific(tag) => Ok(()),
-        Some(tag) => Err(unsupported_tag(tag)),
+        Some(tag) => Err(ParseError::tag(span, unsupported_tag(tag))),
     }
 }
 
@@ -1293,7 +1302,7 @@ mod tests {
         ] {
             let errors = value_of(text).unwrap_err();
             assert_eq!(errors.len(), 1, "{text}");
-            assert_eq!(errors[0].kind, ParseErrorKind::Syntax, "{text}");
+            assert_eq!(errors[0].kind, ParseErrorKind::Tag, "{text}");
         }
         assert_eq!(
             only_error(parse_documents("a: !!int 1.5\n")).message,
@@ -1379,7 +1388,7 @@ mod tests {
             [
                 (ParseErrorKind::NotJson, 1, 4),
                 // At the value, after its tag.
-                (ParseErrorKind::Syntax, 2, 10),
+                (ParseErrorKind::Tag, 2, 10),
                 (ParseErrorKind::NotJson, 3, 4),
                 // The flow that never closes.
                 (ParseErrorKind::Syntax, 4, 4),
