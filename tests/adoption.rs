@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Env, TOKEN};
+use common::{Env, TOKEN, files};
 use intsync_manifest::Code;
 use serde_json::{Value, json};
 
@@ -23,20 +23,15 @@ fn fixture(path: &Path) -> Value {
 
 /// POSTs `spec` as a create to the emulator's Ada API; the answer's status.
 fn create_status(env: &Env, spec: &Value) -> u16 {
-    env.runtime.block_on(async {
-        env.http
-            .post(format!(
-                "{}/api/v2/platform-integrations/",
-                env.server.base_url()
-            ))
-            .bearer_auth(TOKEN)
-            .json(spec)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    })
+    let body = spec.to_string();
+    env.emulator
+        .send(
+            reqwest::Method::POST,
+            "/api/v2/platform-integrations/",
+            Some(TOKEN),
+            Some(&body),
+        )
+        .0
 }
 
 /// A rule the vendor enforces is never allowable, and every allowable rule is one the vendor
@@ -160,8 +155,8 @@ fn allowed_codes_are_warnings_and_a_vendor_rule_cannot_be_allowed() {
 #[test]
 fn manifests_pinned_by_distinct_ids_may_share_a_name() {
     let env = Env::new(100);
-    let first = env.seed_ada("Twin", "one");
-    let second = env.seed_ada("Twin", "two");
+    let first = env.emulator.seed_ada("Twin", "one");
+    let second = env.emulator.seed_ada("Twin", "two");
     let pinned = |id: &str, description: &str| {
         format!(
             "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nmetadata:\n  id: {id}\nspec:\n  name: Twin\n  description: {description}\n"
@@ -212,7 +207,7 @@ fn manifests_pinned_by_distinct_ids_may_share_a_name() {
 #[test]
 fn a_manifest_matched_by_name_needs_only_the_fields_it_manages() {
     let env = Env::new(100);
-    env.seed_ada("Known", "old");
+    env.emulator.seed_ada("Known", "old");
     env.manifest(
         "known.yaml",
         "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Known\n  description: new\n",
@@ -237,7 +232,7 @@ fn a_manifest_matched_by_name_needs_only_the_fields_it_manages() {
     );
     let (code, _, stderr) = env.run(&["apply", "--auto-approve", "manifests"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(env.ada_live()[0]["description"], "new");
+    assert_eq!(env.emulator.ada_live()[0]["description"], "new");
 
     env.manifest(
         "known.yaml",
@@ -251,7 +246,7 @@ fn a_manifest_matched_by_name_needs_only_the_fields_it_manages() {
         stderr.contains("would create one, but creating needs `identifier_field_path`"),
         "{stderr}"
     );
-    assert_eq!(env.ada_live().len(), 1, "nothing created");
+    assert_eq!(env.emulator.ada_live().len(), 1, "nothing created");
 }
 
 /// The `(kind, metadata.id)` of every document of every file in `dir`, sorted.
@@ -269,20 +264,6 @@ fn declared(dir: &Path) -> Vec<(String, String)> {
     }
     found.sort();
     found
-}
-
-/// The bytes of every file in `dir`, by name.
-fn contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| {
-            let entry = entry.unwrap();
-            (
-                entry.file_name().to_string_lossy().into_owned(),
-                std::fs::read(entry.path()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// Issue #22, as a new user meets it: an account holding Ada's getting-started example (it
@@ -304,7 +285,7 @@ fn an_adopted_account_plans_no_changes_in_any_export_order() {
                 } else {
                     "AdaPlatformIntegration"
                 };
-                let created = env.call(reqwest::Method::POST, path, Some(body));
+                let created = env.emulator.call(reqwest::Method::POST, path, Some(body));
                 live.push((kind.to_owned(), created["id"].as_str().unwrap().to_owned()));
             };
             let ada = "/api/v2/platform-integrations/";
@@ -335,9 +316,9 @@ fn an_adopted_account_plans_no_changes_in_any_export_order() {
             };
             let dir = env.dir.path().join("manifests");
             export(first);
-            let before = contents(&dir);
+            let before = files(&dir);
             export(second);
-            let after = contents(&dir);
+            let after = files(&dir);
             for (name, bytes) in &before {
                 assert_eq!(after.get(name), Some(bytes), "{case}: {name} was replaced");
             }
@@ -366,7 +347,7 @@ fn an_adopted_account_plans_no_changes_in_any_export_order() {
                 let stderr = export(target);
                 assert!(stderr.contains(" 0 written"), "{case}: {stderr}");
             }
-            assert_eq!(contents(&dir), after, "{case}");
+            assert_eq!(files(&dir), after, "{case}");
         }
     }
 }

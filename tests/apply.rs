@@ -4,35 +4,22 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Env, LoggedWrite, TOKEN, ada_manifest, truto_manifest, wait_until};
+use common::{
+    Env, LoggedWrite, TOKEN, Terminal, Workdir, ada_manifest, on_a_terminal, truto_manifest,
+    wait_until,
+};
 use serde_json::{Value, json};
-
-fn writes(env: &Env) -> Vec<Value> {
-    env.requests()
-        .into_iter()
-        .filter(|r| r["method"] != "GET")
-        .collect()
-}
-
-fn apply(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env.intsync().arg("apply").args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn create_update_and_noop_then_plan_shows_nothing() {
     let env = Env::new(100);
-    env.seed_ada("Same", "same");
-    let changed = env.seed_ada("Changed", "old");
+    env.emulator.seed_ada("Same", "same");
+    let changed = env.emulator.seed_ada("Changed", "old");
     env.manifest("same.yaml", &ada_manifest("Same", "same"));
     env.manifest("changed.yaml", &ada_manifest("Changed", "new"));
     env.manifest("new.yaml", &ada_manifest("New", "hello"));
-    env.clear_requests();
-    let (code, stdout, stderr) = apply(&env, &["--auto-approve"]);
+    env.emulator.clear_requests();
+    let (code, stdout, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("Plan: 1 to create, 1 to update, 0 blocked, 1 unchanged"),
@@ -42,32 +29,23 @@ fn create_update_and_noop_then_plan_shows_nothing() {
         stderr.contains("Apply: 1 created, 1 updated, 0 failed."),
         "{stderr}"
     );
-    let written = writes(&env);
+    let written = env.emulator.writes();
     assert_eq!(written.len(), 2, "{written:#?}");
     let patch = written.iter().find(|r| r["method"] == "PATCH").unwrap();
     assert_eq!(
         patch["path"],
         format!("/api/v2/platform-integrations/{changed}")
     );
-    assert_eq!(env.ada_live().len(), 3);
+    assert_eq!(env.emulator.ada_live().len(), 3);
 
-    let out = env
-        .intsync()
-        .args(["plan", "--detailed-exitcode"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, stdout, stderr) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
     // A second apply has nothing to do.
-    env.clear_requests();
-    let (code, _, stderr) = apply(&env, &["--auto-approve"]);
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0);
     assert!(stderr.contains("Nothing to apply."), "{stderr}");
-    assert!(writes(&env).is_empty());
+    assert!(env.emulator.writes().is_empty());
 }
 
 /// The situation the body tests apply: on Ada, "Tidy" exists and its manifest changes two
@@ -160,19 +138,15 @@ const TICKETS_SHARING: &str = r#"{"sharing":"deny","version":1}"#;
 impl BodyScenario {
     /// Seeds `env` and writes the manifests; body logging is on from here.
     fn set_up(env: &Env) -> BodyScenario {
-        let ada_id = env.seed_ada("Tidy", "old");
-        let truto = env.call(
-            reqwest::Method::POST,
-            "/integration",
-            Some(json!({"name": "crm", "category": "crm", "config": {"base_url": "https://api.example.com", "timeout": 30}})),
-        );
+        let ada_id = env.emulator.seed_ada("Tidy", "old");
+        let truto = env.emulator.seed_truto(json!({"name": "crm", "category": "crm", "config": {"base_url": "https://api.example.com", "timeout": 30}}));
         assert_eq!(truto["version"], 1);
         env.manifest("tidy.yaml", TIDY_MANIFEST);
         env.manifest("fresh.yaml", FRESH_MANIFEST);
         env.manifest("crm.yaml", CRM_MANIFEST);
         env.manifest("tickets.yaml", TICKETS_MANIFEST);
-        env.clear_requests();
-        env.log_bodies();
+        env.emulator.clear_requests();
+        env.emulator.log_bodies();
         BodyScenario {
             ada_id,
             truto_id: truto["id"].as_str().unwrap().to_owned(),
@@ -182,23 +156,14 @@ impl BodyScenario {
     /// Runs `apply` on both targets: plain, or from a plan saved just before.
     fn apply(env: &Env, saved_plan: bool) {
         for target in ["ada", "truto"] {
-            let mut args = vec!["--auto-approve", "--target", target];
+            let mut args = vec!["apply", "--auto-approve", "--target", target];
             let file = format!("plan-{target}.json");
             if saved_plan {
-                let out = env
-                    .intsync()
-                    .args(["plan", "--target", target, "--out", &file])
-                    .output()
-                    .unwrap();
-                assert_eq!(
-                    out.status.code(),
-                    Some(0),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let (code, stdout, stderr) = env.run(&["plan", "--target", target, "--out", &file]);
+                assert_eq!(code, 0, "{stdout}{stderr}");
                 args.extend(["--plan", &file]);
             }
-            let (code, _, stderr) = apply(env, &args);
+            let (code, _, stderr) = env.run(&args);
             assert_eq!(code, 0, "{target}: {stderr}");
             assert!(
                 stderr.contains("Apply: 1 created, 1 updated, 0 failed."),
@@ -221,7 +186,7 @@ impl BodyScenario {
     /// Checks every write against the exact bodies expected; returns them as
     /// `(method, body)`, sorted, for comparing runs whose ids differ.
     fn check(&self, env: &Env) -> Vec<(String, String)> {
-        let writes = env.logged_writes();
+        let writes = env.emulator.logged_writes();
         assert_eq!(writes.len(), 5, "{writes:#?}");
         let ada = "/api/v2/platform-integrations/";
         assert_eq!(
@@ -244,7 +209,9 @@ impl BodyScenario {
             TICKETS_BODY,
             "Truto create: the manifest's spec but `sharing`, in its order"
         );
-        let tickets = env.call(reqwest::Method::GET, "/integration?name=tickets", None);
+        let tickets = env
+            .emulator
+            .call(reqwest::Method::GET, "/integration?name=tickets", None);
         let tickets_id = tickets["result"][0]["id"].as_str().unwrap();
         assert_eq!(
             BodyScenario::body(&writes, "PATCH", &format!("/integration/{tickets_id}")),
@@ -266,15 +233,11 @@ fn apply_sends_exactly_the_minimal_patch_and_the_manifest_body() {
     let scenario = BodyScenario::set_up(&env);
     BodyScenario::apply(&env, false);
     scenario.check(&env);
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     let tidy = live.iter().find(|r| r["name"] == "Tidy").unwrap();
     assert_eq!(tidy["description"], "new");
-    let out = env
-        .intsync()
-        .args(["plan", "--detailed-exitcode"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "the bodies did the job");
+    let (code, stdout, stderr) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "the bodies did the job: {stdout}{stderr}");
 }
 
 /// `apply --plan` sends the very bytes a plain `apply` sends in the same situation: two fresh,
@@ -299,30 +262,26 @@ fn apply_from_a_saved_plan_sends_the_same_bodies_as_apply() {
 #[test]
 fn blocked_changes_refuse_the_whole_run_unless_skipped() {
     let env = Env::new(100);
-    let frozen = env.seed_ada("Frozen", "old");
-    env.seed_ada("Open", "old");
-    env.call(
-        reqwest::Method::POST,
-        &format!("/_emulator/ada/{frozen}/status"),
-        Some(json!({"status": "approved"})),
-    );
+    let frozen = env.emulator.seed_ada("Frozen", "old");
+    env.emulator.seed_ada("Open", "old");
+    env.emulator.set_status(&frozen, "approved");
     env.manifest("frozen.yaml", &ada_manifest("Frozen", "new"));
     env.manifest("open.yaml", &ada_manifest("Open", "new"));
     env.manifest("new.yaml", &ada_manifest("New", "x"));
-    env.clear_requests();
-    let (code, _, stderr) = apply(&env, &["--auto-approve"]);
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("1 change is blocked"), "{stderr}");
-    assert!(writes(&env).is_empty(), "not one write");
+    assert!(env.emulator.writes().is_empty(), "not one write");
 
-    let (code, _, stderr) = apply(&env, &["--auto-approve", "--skip-blocked"]);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve", "--skip-blocked"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("Skipping 1 blocked change:"), "{stderr}");
     assert!(
         stderr.contains(&format!("\"Frozen\" ({frozen})")),
         "{stderr}"
     );
-    let written = writes(&env);
+    let written = env.emulator.writes();
     assert_eq!(
         written.len(),
         2,
@@ -339,36 +298,32 @@ fn blocked_changes_refuse_the_whole_run_unless_skipped() {
 fn off_a_terminal_apply_needs_auto_approve() {
     let env = Env::new(100);
     env.manifest("new.yaml", &ada_manifest("New", "x"));
-    env.clear_requests();
-    let (code, _, stderr) = apply(&env, &[]);
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env.run(&["apply"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("pass --auto-approve"), "{stderr}");
-    assert!(writes(&env).is_empty());
+    assert!(env.emulator.writes().is_empty());
 }
 
 #[test]
 fn saved_plan_is_refused_when_stale_and_does_nothing_twice() {
     let env = Env::new(100);
-    let id = env.seed_ada("A", "old");
-    env.seed_ada("B", "old");
+    let id = env.emulator.seed_ada("A", "old");
+    env.emulator.seed_ada("B", "old");
     env.manifest("a.yaml", &ada_manifest("A", "new"));
     env.manifest("b.yaml", &ada_manifest("B", "old"));
     env.manifest("c.yaml", &ada_manifest("C", "created"));
-    let out = env
-        .intsync()
-        .args(["plan", "--out", "plan.json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let (code, stdout, stderr) = env.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 
     // Someone changes A meanwhile: the saved plan is stale, nothing is written.
-    env.call(
+    env.emulator.call(
         reqwest::Method::PATCH,
         &format!("/api/v2/platform-integrations/{id}"),
         Some(json!({"description": "someone else"})),
     );
-    env.clear_requests();
-    let (code, _, stderr) = apply(&env, &["--plan", "plan.json", "--auto-approve"]);
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
     assert_eq!(code, 4, "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -376,39 +331,35 @@ fn saved_plan_is_refused_when_stale_and_does_nothing_twice() {
         )),
         "{stderr}"
     );
-    assert!(writes(&env).is_empty());
+    assert!(env.emulator.writes().is_empty());
 
     // Put it back: the plan applies, and applying it again does nothing.
-    env.call(
+    env.emulator.call(
         reqwest::Method::PATCH,
         &format!("/api/v2/platform-integrations/{id}"),
         Some(json!({"description": "old"})),
     );
-    let out = env
-        .intsync()
-        .args(["plan", "--out", "plan.json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let (code, _, stderr) = apply(&env, &["--plan", "plan.json", "--auto-approve"]);
+    let (code, stdout, stderr) = env.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, _, stderr) = env.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("Apply: 1 created, 1 updated, 0 failed."),
         "{stderr}"
     );
-    env.clear_requests();
-    let (code, _, stderr) = apply(&env, &["--plan", "plan.json", "--auto-approve"]);
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("Nothing to apply."), "{stderr}");
-    assert!(writes(&env).is_empty());
-    assert_eq!(env.ada_live().len(), 3, "no duplicate create");
+    assert!(env.emulator.writes().is_empty());
+    assert_eq!(env.emulator.ada_live().len(), 3, "no duplicate create");
 }
 
 #[test]
 fn storms_of_429_and_503_converge() {
     let env = Env::new(100);
     for i in 0..6 {
-        env.seed_ada(&format!("U{i}"), "old");
+        env.emulator.seed_ada(&format!("U{i}"), "old");
     }
     for i in 0..6 {
         env.manifest(
@@ -426,14 +377,14 @@ fn storms_of_429_and_503_converge() {
         {"method": "POST", "after": 7, "times": 2, "action": {"type": "status", "status": 429, "retry_after": "1"}},
         {"method": "GET", "times": 2, "action": {"type": "status", "status": 429}},
     ]});
-    env.call(reqwest::Method::PUT, "/_emulator/faults", Some(faults));
-    let (code, _, stderr) = apply(&env, &["--auto-approve", "--parallelism", "3"]);
+    env.emulator.set_faults(faults);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve", "--parallelism", "3"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("Apply: 6 created, 6 updated, 0 failed."),
         "{stderr}"
     );
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(live.len(), 12, "no duplicates");
     assert!(live.iter().all(|r| r["description"] == "new"));
 }
@@ -442,44 +393,43 @@ fn storms_of_429_and_503_converge() {
 fn dropped_connection_after_a_committed_post_makes_exactly_one() {
     let env = Env::new(100);
     env.manifest("new.yaml", &ada_manifest("Only Once", "x"));
-    env.call(reqwest::Method::PUT, "/_emulator/faults", Some(json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_after_commit"}}]})));
+    env.emulator.set_faults(
+        json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_after_commit"}}]}),
+    );
     // Found by listing: created, but its secret was in the lost answer. That item fails.
-    let (code, _, stderr) = apply(&env, &["--auto-approve"]);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("its client secret was lost: it was in the answer that was lost"),
         "{stderr}"
     );
     assert!(stderr.contains("rotate it in Ada's dashboard"), "{stderr}");
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(live.len(), 1, "{live:#?}");
-    let posts = env
-        .requests()
-        .iter()
-        .filter(|r| r["method"] == "POST")
-        .count();
-    assert_eq!(posts, 1, "the POST was not re-sent");
+    assert_eq!(
+        env.emulator.logged("POST").len(),
+        1,
+        "the POST was not re-sent"
+    );
 
     // A POST dropped before it was handled looks the same from the client: it may be on its
     // way. Not sent again in this run; the item fails, and the next run creates it.
     env.manifest("second.yaml", &ada_manifest("Second", "x"));
-    env.call(
-        reqwest::Method::PUT,
-        "/_emulator/faults",
-        Some(json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_before"}}]})),
+    env.emulator.set_faults(
+        json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_before"}}]}),
     );
-    env.clear_requests();
-    let (code, _, stderr) = apply(&env, &["--auto-approve"]);
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("outcome unknown; run `intsync plan` again in a minute"),
         "{stderr}"
     );
-    assert_eq!(writes(&env).len(), 1, "sent once");
-    assert_eq!(env.ada_live().len(), 1);
-    let (code, _, stderr) = apply(&env, &["--auto-approve"]);
+    assert_eq!(env.emulator.writes().len(), 1, "sent once");
+    assert_eq!(env.emulator.ada_live().len(), 1);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(env.ada_live().len(), 2);
+    assert_eq!(env.emulator.ada_live().len(), 2);
 }
 
 #[test]
@@ -487,24 +437,17 @@ fn client_secret_goes_to_a_0600_file_and_nowhere_else() {
     let env = Env::new(100);
     env.manifest("new.yaml", &ada_manifest("Secretive", "x"));
     env.manifest("crm.yaml", &truto_manifest("crm", "crm"));
-    let out = env
-        .intsync()
-        .args(["apply", "--auto-approve"])
-        .env("RUST_LOG", "trace")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, stdout, stderr) = common::output(
+        env.command()
+            .args(["apply", "--auto-approve"])
+            .env("RUST_LOG", "trace"),
     );
-    let id = env.ada_live()[0]["id"].as_str().unwrap().to_owned();
-    let path = env
-        .dir
-        .path()
-        .join(".intsync/secrets")
-        .join(format!("{id}.json"));
+    assert_eq!(code, 0, "{stderr}");
+    let id = env.emulator.ada_live()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = env.secrets_dir().join(format!("{id}.json"));
     let saved: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let secret = saved["client_secret"].as_str().unwrap();
     assert_eq!(secret.len(), 64);
@@ -526,11 +469,7 @@ fn client_secret_goes_to_a_0600_file_and_nowhere_else() {
             0o700
         );
     }
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = format!("{stdout}{stderr}");
     assert!(all.contains("intsync::http"), "trace logs were on");
     assert!(!all.contains(secret), "the client secret leaked");
     assert!(!all.contains(TOKEN), "the token leaked");
@@ -541,12 +480,9 @@ fn client_secret_goes_to_a_0600_file_and_nowhere_else() {
 
     // --secrets-dir moves it.
     env.manifest("other.yaml", &ada_manifest("Other", "x"));
-    let out = env
-        .intsync()
-        .args(["apply", "--auto-approve", "--secrets-dir", "elsewhere"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let (code, stdout, stderr) =
+        env.run(&["apply", "--auto-approve", "--secrets-dir", "elsewhere"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(
         std::fs::read_dir(env.dir.path().join("elsewhere"))
             .unwrap()
@@ -558,29 +494,20 @@ fn client_secret_goes_to_a_0600_file_and_nowhere_else() {
 #[test]
 fn truto_updates_send_the_version_and_refusals_are_reported_together() {
     let env = Env::new(100);
-    let created = env.call(
-        reqwest::Method::POST,
-        "/integration",
-        Some(json!({"name": "crm", "category": "crm"})),
-    );
+    let created = env
+        .emulator
+        .seed_truto(json!({"name": "crm", "category": "crm"}));
     env.manifest("crm.yaml", &truto_manifest("crm", "helpdesk"));
     env.manifest(
         "bad.yaml",
         &truto_manifest("other", "x").replace("category: x", "category: x\n  sharing: allow"),
     );
     // The emulator refuses every POST: the update still happens, the failure is reported after.
-    env.call(
-        reqwest::Method::PUT,
-        "/_emulator/faults",
-        Some(json!({"rules": [{"method": "POST", "action": {"type": "status", "status": 403}}]})),
+    env.emulator.set_faults(
+        json!({"rules": [{"method": "POST", "action": {"type": "status", "status": 403}}]}),
     );
-    let out = env
-        .intsync()
-        .args(["apply", "--auto-approve", "--target", "truto"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stdout, stderr) = env.run(&["apply", "--auto-approve", "--target", "truto"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains("Apply: 0 created, 1 updated, 1 failed."),
         "{stderr}"
@@ -591,27 +518,13 @@ fn truto_updates_send_the_version_and_refusals_are_reported_together() {
         "{stderr}"
     );
     assert!(failures.contains("answered 403"), "{stderr}");
-    let live = env.call(
+    let live = env.emulator.call(
         reqwest::Method::GET,
         &format!("/integration/{}", created["id"].as_str().unwrap()),
         None,
     );
     assert_eq!(live["category"], "helpdesk");
     assert_eq!(live["version"], 2);
-}
-
-/// Every live Ada integration, all pages.
-fn all_ada(env: &Env) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut path = "/api/v2/platform-integrations/?limit=100".to_owned();
-    loop {
-        let page = env.call(reqwest::Method::GET, &path, None);
-        all.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["meta"]["next_page_url"].as_str() {
-            Some(next) => path = next.trim_start_matches(&env.server.base_url()).to_owned(),
-            None => return all,
-        }
-    }
 }
 
 /// SIGKILL part-way through an apply of 100 updates and 100 creates (interleaved); a re-run
@@ -625,28 +538,17 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
     let mut updated_ids = Vec::new();
     for i in 0..200 {
         if i % 2 == 0 {
-            updated_ids.push(env.seed_ada(&name(i), "old"));
+            updated_ids.push(env.emulator.seed_ada(&name(i), "old"));
         }
         env.manifest(&format!("m{i:03}.yaml"), &ada_manifest(&name(i), "new"));
     }
     let created_names: Vec<String> = (0..200).filter(|i| i % 2 == 1).map(name).collect();
-    env.clear_requests();
-    env.call(
-        reqwest::Method::PUT,
-        "/_emulator/faults",
-        Some(json!({"latency_ms": 15})),
-    );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args(["apply", "--auto-approve"])
-        .current_dir(env.dir.path())
-        .env("TEST_ADA_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    env.emulator.clear_requests();
+    env.emulator.set_faults(json!({"latency_ms": 15}));
+    let apply = env.spawn(&["apply", "--auto-approve"]);
     // Writes the emulator committed: (POSTs, PATCHes) answered 200.
     let committed = |env: &Env| {
-        let requests = env.requests();
+        let requests = env.emulator.requests();
         let count = |method: &str| {
             requests
                 .iter()
@@ -664,8 +566,7 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
             (posts >= 1 && patches >= 1 && posts + patches >= 40).then_some(())
         },
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    apply.kill();
 
     // How many of the creates exist live, and how many of the updates landed.
     let progress = |live: &[Value]| {
@@ -684,7 +585,7 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
 
     // The kill landed mid-run: some writes were done, and some were not.
     let (posts, patches) = committed(&env);
-    let (created, landed) = progress(&all_ada(&env));
+    let (created, landed) = progress(&env.emulator.all_ada());
     assert!(
         posts + patches >= 1 && created + landed >= 1,
         "the kill came before any write: {posts} POSTs and {patches} PATCHes committed, \
@@ -696,30 +597,24 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
          proves nothing about an interrupted run"
     );
 
-    env.call(reqwest::Method::DELETE, "/_emulator/faults", None);
+    env.emulator.clear_faults();
     // Read again: a write the killed process had sent may have been handled since.
-    let (created, landed) = progress(&all_ada(&env));
+    let (created, landed) = progress(&env.emulator.all_ada());
     // The creates whose answer the kill cut off: live, but no secret file holds their id.
-    let saved_ids: Vec<String> = std::fs::read_dir(env.dir.path().join(".intsync/secrets"))
-        .map(|entries| {
-            entries
-                .map(|e| {
-                    let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-                    serde_json::from_str::<Value>(&text).unwrap()["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let lost: Vec<String> = all_ada(&env)
+    let saved_ids: Vec<String> = env
+        .saved_secrets()
+        .into_iter()
+        .map(|(_, saved)| saved["id"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<String> = env
+        .emulator
+        .all_ada()
         .iter()
         .filter(|r| created_names.iter().any(|n| r["name"] == n.as_str()))
         .filter(|r| !saved_ids.iter().any(|id| r["id"] == id.as_str()))
         .map(|r| r["name"].as_str().unwrap().to_owned())
         .collect();
-    let (code, _, stderr) = apply(&env, &["--auto-approve"]);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     // Issue #21: a secret lost to the kill is said by the next run, which fails (as the run
     // that lost it would have); it is never lost silently.
     assert_eq!(
@@ -749,18 +644,9 @@ fn killed_mid_apply_a_rerun_converges_without_duplicates() {
         )),
         "the re-run does what the first run left: {stderr}"
     );
-    let out = env
-        .intsync()
-        .args(["plan", "--detailed-exitcode"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let live = all_ada(&env);
+    let (code, stdout, stderr) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let live = env.emulator.all_ada();
     let mut names: Vec<&str> = live.iter().map(|r| r["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     names.dedup();
@@ -780,20 +666,12 @@ fn client_side_rate_limit_avoids_429s() {
     for i in 0..12 {
         env.manifest(&format!("m{i}.yaml"), &ada_manifest(&format!("R{i}"), "x"));
     }
-    let config = std::fs::read_to_string(env.dir.path().join("intsync.toml")).unwrap();
-    std::fs::write(
-        env.dir.path().join("intsync.toml"),
-        config.replacen("rate_limit = \"off\"", "rate_limit = { per_second = 3 }", 1),
-    )
-    .unwrap();
-    env.call(
-        reqwest::Method::PUT,
-        "/_emulator/rate-limit",
-        Some(json!({"ada": [{"window_ms": 1000, "limit": 5}]})),
-    );
-    env.clear_requests();
+    env.edit_config("rate_limit = \"off\"", "rate_limit = { per_second = 3 }");
+    env.emulator
+        .set_rate_limit(json!({"ada": [{"window_ms": 1000, "limit": 5}]}));
+    env.emulator.clear_requests();
     let started = std::time::Instant::now();
-    let (code, _, stderr) = apply(&env, &["--auto-approve", "--parallelism", "8"]);
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve", "--parallelism", "8"]);
     assert_eq!(code, 0, "{stderr}");
     // 1 list + 12 creates = 13 requests at 3 per second (verification reads the creates'
     // answers: no second list), against a server that allows 5: a margin of two requests a
@@ -804,7 +682,7 @@ fn client_side_rate_limit_avoids_429s() {
         "{:?}",
         started.elapsed()
     );
-    let statuses: Vec<Value> = env.requests().iter().map(|r| r["status"].clone()).collect();
+    let statuses = env.emulator.statuses();
     assert_eq!(statuses.len(), 13, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s != 429), "{statuses:?}");
 }
@@ -813,45 +691,28 @@ fn client_side_rate_limit_avoids_429s() {
 /// apply on the embedded `local` target, then a plan that shows nothing to do.
 #[test]
 fn quickstart_on_the_embedded_local_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifests = dir.path().join("manifests");
-    std::fs::create_dir(&manifests).unwrap();
+    let dir = Workdir::new();
     for entry in
         std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests"))
             .unwrap()
     {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), manifests.join(entry.file_name())).unwrap();
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("manifests").join(entry.file_name()),
+        )
+        .unwrap();
     }
-    let run = |args: &[&str]| {
-        assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-            .args(args)
-            .current_dir(dir.path())
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    };
-    let out = run(&["apply", "--auto-approve"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, stderr) = dir.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Apply: 4 created, 0 updated, 0 failed.")
+        stderr.contains("Apply: 4 created, 0 updated, 0 failed."),
+        "{stderr}"
     );
-    let out = run(&["plan", "--detailed-exitcode"]);
+    let (code, stdout, stderr) = dir.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(
-        std::fs::read_dir(dir.path().join(".intsync/secrets"))
-            .unwrap()
-            .count(),
+        dir.saved_secrets().len(),
         3,
         "one secret per Ada integration"
     );
@@ -868,31 +729,13 @@ fn quickstart_on_the_embedded_local_target() {
 fn on_a_terminal_apply_asks_first() {
     let env = Env::new(100);
     env.manifest("new.yaml", &ada_manifest("Asked", "x"));
-    let bin = assert_cmd::cargo::cargo_bin!("intsync")
-        .display()
-        .to_string();
-    let on_a_terminal = |answer: &str| {
-        let mut child = std::process::Command::new("script")
-            .args(["-qec", &format!("{bin} apply"), "/dev/null"])
-            .current_dir(env.dir.path())
-            .env("TEST_ADA_TOKEN", TOKEN)
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("`script` from util-linux runs the command on a terminal");
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answer.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    let answered = |answer: &str| {
+        let mut terminal = Terminal::start(&mut on_a_terminal(env.path(), "apply"));
+        terminal.answer(answer);
+        terminal.finish().1
     };
-    env.clear_requests();
-    let transcript = on_a_terminal("no\n");
+    env.emulator.clear_requests();
+    let transcript = answered("no\n");
     assert!(
         transcript.contains("Apply 1 change to target `ada`? Only `yes` continues:"),
         "{transcript}"
@@ -901,11 +744,11 @@ fn on_a_terminal_apply_asks_first() {
         transcript.contains("Cancelled; nothing was written."),
         "{transcript}"
     );
-    assert!(writes(&env).is_empty());
-    let transcript = on_a_terminal("yes\n");
+    assert!(env.emulator.writes().is_empty());
+    let transcript = answered("yes\n");
     assert!(
         transcript.contains("Apply: 1 created, 0 updated, 0 failed."),
         "{transcript}"
     );
-    assert_eq!(env.ada_live().len(), 1);
+    assert_eq!(env.emulator.ada_live().len(), 1);
 }

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, TOKEN, ada_manifest};
+use common::{Env, GIT_ENV, TOKEN, ada_manifest, git, intsync, output, walk};
 use serde_json::Value;
 
 fn example(name: &str) -> Value {
@@ -82,7 +82,7 @@ fn bin_dir(env: &Env, stubs: &[(&str, &str)]) -> String {
 /// returned directory.
 fn repository(stub: (&str, &str)) -> (Env, PathBuf, String) {
     let env = Env::new(100);
-    env.seed_ada("Keep", "old");
+    env.emulator.seed_ada("Keep", "old");
     env.manifest("keep.yaml", &ada_manifest("Keep", "new"));
     env.manifest("fresh.yaml", &ada_manifest("Fresh", "brand new"));
     let stubs = env.dir.path().join("stubs");
@@ -299,14 +299,14 @@ fn github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan_on_main(
     assert_eq!(jobs["apply"]["if"], "github.event_name == 'push'");
 
     // The pull request.
-    env.clear_requests();
+    env.emulator.clear_requests();
     let pr = checkout(&env, "pr");
     run_github_job(&jobs["plan"], &pr, &path, &stubs, &[]).succeeded();
     let comment = std::fs::read_to_string(stubs.join("comment.md")).unwrap();
     assert!(comment.contains("1 to create, 1 to update"), "{comment}");
     assert!(stubs.join("artifacts/intsync-plan/plan.json").exists());
     assert!(
-        env.requests().iter().all(|r| r["method"] == "GET"),
+        env.emulator.requests().iter().all(|r| r["method"] == "GET"),
         "a pull request never writes"
     );
 
@@ -315,7 +315,9 @@ fn github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan_on_main(
     let run = run_github_job(&jobs["apply"], &main, &path, &stubs, &[]).succeeded();
     let applied = run.output("Apply the reviewed plan");
     assert!(applied.contains("1 created, 1 updated"), "{applied}");
-    let live = env.call(reqwest::Method::GET, "/api/v2/platform-integrations/", None);
+    let live = env
+        .emulator
+        .call(reqwest::Method::GET, "/api/v2/platform-integrations/", None);
     let names: Vec<&str> = live["data"]
         .as_array()
         .unwrap()
@@ -430,7 +432,7 @@ fn gitlab_pipeline_plans_merge_requests_and_applies_the_reviewed_plan_on_main() 
         output
     };
 
-    env.clear_requests();
+    env.emulator.clear_requests();
     let mr = checkout(&env, "mr");
     let mr_vars = variables(&[
         ("CI_PIPELINE_SOURCE", "merge_request_event"),
@@ -441,7 +443,7 @@ fn gitlab_pipeline_plans_merge_requests_and_applies_the_reviewed_plan_on_main() 
     let note = std::fs::read_to_string(stubs.join("note.md")).unwrap();
     assert!(note.contains("1 to create, 1 to update"), "{note}");
     assert!(
-        env.requests().iter().all(|r| r["method"] == "GET"),
+        env.emulator.requests().iter().all(|r| r["method"] == "GET"),
         "a merge request never writes"
     );
     for artifact in pipeline["intsync-plan"]["artifacts"]["paths"]
@@ -460,7 +462,9 @@ fn gitlab_pipeline_plans_merge_requests_and_applies_the_reviewed_plan_on_main() 
     ]);
     let output = run_job("intsync-apply", &main, &main_vars);
     assert!(output.contains("1 created, 1 updated"), "{output}");
-    let live = env.call(reqwest::Method::GET, "/api/v2/platform-integrations/", None);
+    let live = env
+        .emulator
+        .call(reqwest::Method::GET, "/api/v2/platform-integrations/", None);
     assert_eq!(live["data"].as_array().unwrap().len(), 2);
     assert_eq!(live["data"][0]["description"], "new");
 }
@@ -649,32 +653,6 @@ fn recipes_compile_intsync_once_per_version() {
 
 // The scheduled drift check.
 
-/// git without the machine's configuration, with an identity.
-const GIT_ENV: [(&str, &str); 6] = [
-    ("GIT_CONFIG_NOSYSTEM", "1"),
-    ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ("GIT_AUTHOR_NAME", "Cool Shop"),
-    ("GIT_AUTHOR_EMAIL", "dev@coolshop.example.com"),
-    ("GIT_COMMITTER_NAME", "Cool Shop"),
-    ("GIT_COMMITTER_EMAIL", "dev@coolshop.example.com"),
-];
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .envs(GIT_ENV)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
 /// Whether the repository in `dir` holds `commit`.
 fn has_commit(dir: &Path, commit: &str) -> bool {
     Command::new("git")
@@ -688,16 +666,13 @@ fn has_commit(dir: &Path, commit: &str) -> bool {
 }
 
 /// The real binary in `dir`, with the token the checkouts' `intsync.toml` names.
-fn intsync(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args(args)
-        .current_dir(dir)
-        .env("ADA_API_TOKEN", TOKEN)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .envs(GIT_ENV)
-        .output()
-        .unwrap()
+fn intsync_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    output(
+        intsync(dir)
+            .env("ADA_API_TOKEN", TOKEN)
+            .envs(GIT_ENV)
+            .args(args),
+    )
 }
 
 /// A commit that is in no repository here.
@@ -749,13 +724,9 @@ impl DriftRepo {
         );
         git(&work, &["push", "--quiet", "origin", "main"]);
         let applied = git(&work, &["rev-parse", "HEAD"]);
-        let output = intsync(&work, &["apply", "--auto-approve"]);
-        assert!(
-            output.status.success(),
-            "apply: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let live = env.ada_live();
+        let (code, _, stderr) = intsync_in(&work, &["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "apply: {stderr}");
+        let live = env.emulator.ada_live();
         assert_eq!(live.len(), 2, "{live:?}");
         let keep = live.iter().find(|i| i["name"] == "Keep").unwrap()["id"]
             .as_str()
@@ -801,7 +772,7 @@ impl DriftRepo {
 
     /// Someone edits Keep's description in the vendor's dashboard.
     fn edit_keep_live(&self, description: &str) {
-        self.env.call(
+        self.env.emulator.call(
             reqwest::Method::PATCH,
             &format!("/api/v2/platform-integrations/{}", self.keep),
             Some(serde_json::json!({ "description": description })),
@@ -816,11 +787,11 @@ impl DriftRepo {
             .unwrap()
             .port();
         let config = std::fs::read_to_string(dir.join("intsync.toml")).unwrap();
-        let base = self.env.server.base_url();
-        assert!(config.contains(&base), "{config}");
+        let base = self.env.emulator.base_url();
+        assert!(config.contains(base), "{config}");
         std::fs::write(
             dir.join("intsync.toml"),
-            config.replace(&base, &format!("http://127.0.0.1:{port}")),
+            config.replace(base, &format!("http://127.0.0.1:{port}")),
         )
         .unwrap();
     }
@@ -841,19 +812,6 @@ impl DriftRepo {
             .map(|p| std::fs::read_to_string(p).unwrap_or_default())
             .collect()
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 const GH_DRIFT_STUB: &str = r#"#!/usr/bin/env bash
@@ -989,10 +947,8 @@ fn github_drift_check_opens_updates_and_closes_one_issue() {
     assert_eq!(head, pending);
     assert!(!has_commit(&dir, &repo.applied));
     assert_eq!(
-        intsync(&dir, &["plan", "--detailed-exitcode"])
-            .status
-            .code(),
-        Some(2),
+        intsync_in(&dir, &["plan", "--detailed-exitcode"]).0,
+        2,
         "there is a change to apply"
     );
     let (ran, calls) = run(&dir);

@@ -1,7 +1,9 @@
 //! `intsync completions SHELL` and `intsync man`: generated from the CLI definition, covering
 //! every command.
 
-use assert_cmd::Command;
+mod common;
+
+use common::Workdir;
 
 const COMMANDS: [&str; 11] = [
     "validate",
@@ -17,12 +19,19 @@ const COMMANDS: [&str; 11] = [
     "man",
 ];
 
+/// The stdout of `intsync ARGS`, which must succeed.
 fn intsync(args: &[&str]) -> String {
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args(args)
-        .assert()
-        .success();
-    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    let (code, stdout, stderr) = Workdir::new().run(args);
+    assert_eq!(code, 0, "{args:?}: {stderr}");
+    stdout
+}
+
+/// `intsync man --dir pages` in a new directory: the directory, and what it printed on stdout.
+fn man_dir() -> (Workdir, String) {
+    let dir = Workdir::new();
+    let (code, stdout, stderr) = dir.run(&["man", "--dir", "pages"]);
+    assert_eq!(code, 0, "{stderr}");
+    (dir, stdout)
 }
 
 #[test]
@@ -50,41 +59,25 @@ fn man_pages_cover_every_command() {
     for command in COMMANDS {
         assert!(page.contains(command), "intsync.1 lacks `{command}`");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args(["man", "--dir"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    assert!(
-        out.get_output().stdout.is_empty(),
-        "pages go to files, talk to stderr"
-    );
+    let (dir, stdout) = man_dir();
+    assert!(stdout.is_empty(), "pages go to files, talk to stderr");
+    let pages = dir.path().join("pages");
     for command in COMMANDS {
-        let page =
-            std::fs::read_to_string(dir.path().join(format!("intsync-{command}.1"))).unwrap();
+        let page = std::fs::read_to_string(pages.join(format!("intsync-{command}.1"))).unwrap();
         assert!(page.contains(&format!(".TH intsync-{command} 1")), "{page}");
     }
-    let apply = std::fs::read_to_string(dir.path().join("intsync-apply.1")).unwrap();
+    let apply = std::fs::read_to_string(pages.join("intsync-apply.1")).unwrap();
     assert!(apply.contains("skip\\-blocked"), "{apply}");
 }
 
 /// The man pages of `intsync man --dir`: `(command, page)` for `intsync` itself (`""`) and each
 /// command.
 fn man_pages() -> Vec<(&'static str, String)> {
-    let dir = tempfile::tempdir().unwrap();
-    Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args(["man", "--dir"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let mut pages = vec![(
-        "",
-        std::fs::read_to_string(dir.path().join("intsync.1")).unwrap(),
-    )];
+    let (dir, _) = man_dir();
+    let dir = dir.path().join("pages");
+    let mut pages = vec![("", std::fs::read_to_string(dir.join("intsync.1")).unwrap())];
     for command in COMMANDS {
-        let page =
-            std::fs::read_to_string(dir.path().join(format!("intsync-{command}.1"))).unwrap();
+        let page = std::fs::read_to_string(dir.join(format!("intsync-{command}.1"))).unwrap();
         pages.push((command, page));
     }
     pages
@@ -197,23 +190,16 @@ fn only_the_main_page_offers_the_version_flag() {
         let offers = page.contains("\\fB\\-\\-version\\fR") || page.contains("\\fB\\-V\\fR");
         assert_eq!(offers, command.is_empty(), "intsync-{command}: {page}");
     }
-    let version = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .arg("-V")
-        .assert()
-        .success();
-    assert!(String::from_utf8_lossy(&version.get_output().stdout).starts_with("intsync "));
+    assert!(intsync(&["-V"]).starts_with("intsync "));
     for args in [
         &["plan", "-V"][..],
         &["plan", "--version"],
         &["plan", "--no-such-flag"],
         &["drift", "--format", "yaml"],
     ] {
-        let out = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(!out.stderr.is_empty(), "{args:?}: clap says why");
+        let (code, _, stderr) = Workdir::new().run(args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(!stderr.is_empty(), "{args:?}: clap says why");
     }
 }
 

@@ -5,38 +5,29 @@
 
 mod common;
 
-use common::{Env, TOKEN, ada_manifest};
+use common::{Env, Terminal, ada_manifest, on_a_terminal};
 
 /// What `intsync plan` writes on a terminal (stdout and stderr both go to it), with `NO_COLOR`
 /// set to `no_color` (unset when `None`).
 fn plan_on_a_terminal(env: &Env, no_color: Option<&str>) -> String {
-    let bin = assert_cmd::cargo::cargo_bin!("intsync")
-        .display()
-        .to_string();
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &format!("{bin} plan"), "/dev/null"])
-        .current_dir(env.dir.path())
-        .env("TEST_ADA_TOKEN", TOKEN)
-        .env("SHELL", "/bin/sh")
+    let mut cmd = on_a_terminal(env.path(), "plan");
+    cmd.env("SHELL", "/bin/sh")
         .env("TERM", "xterm-256color")
-        .env_remove("RUST_LOG")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null());
     if let Some(value) = no_color {
         cmd.env("NO_COLOR", value);
     }
-    let out = cmd
-        .output()
-        .expect("`script` from util-linux runs the command on a terminal");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let (succeeded, transcript) = Terminal::start(&mut cmd).finish();
+    assert!(succeeded, "{transcript}");
+    transcript
 }
 
 #[test]
 fn no_color_turns_colour_off_on_a_terminal() {
     let env = Env::new(100);
-    env.seed_ada("Changed", "old");
+    env.emulator.seed_ada("Changed", "old");
     env.manifest("changed.yaml", &ada_manifest("Changed", "new"));
     env.manifest("new.yaml", &ada_manifest("Fresh", "x"));
 

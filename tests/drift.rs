@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::Env;
+use common::{Env, git, intsync, output};
 use serde_json::{Value, json};
 
 const ALPHA: &str = "# Alpha knowledge base: owned by the docs team
@@ -36,24 +35,6 @@ spec:
   call_to_action: Connect   # button text
 ";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A repository with Alpha applied at tag `applied`, then `author` changed in a commit (pending)
 /// and `description` and a title deep in the form changed live (drift). Returns Alpha's id.
 fn scenario(env: &Env) -> String {
@@ -74,10 +55,13 @@ fn scenario(env: &Env) -> String {
     );
     git(dir, &["commit", "-q", "-am", "New author"]);
 
-    let id = env.ada_live()[0]["id"].as_str().unwrap().to_owned();
-    let mut form = env.ada_live()[0]["configuration_fields"].clone();
+    let id = env.emulator.ada_live()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut form = env.emulator.ada_live()[0]["configuration_fields"].clone();
     form["properties"]["account"]["properties"]["name"]["title"] = json!("Your account");
-    env.call(
+    env.emulator.call(
         reqwest::Method::PATCH,
         &format!("/api/v2/platform-integrations/{id}"),
         Some(json!({"description": "Sync Alpha articles and tags", "configuration_fields": form})),
@@ -134,11 +118,7 @@ fn drift_is_told_from_pending_and_pulled_back_into_git() {
     assert!(text.contains("[drift] description"), "{text}");
 
     // Approved meanwhile: blocked, and still pullable.
-    env.call(
-        reqwest::Method::POST,
-        &format!("/_emulator/ada/{id}/status"),
-        Some(json!({"status": "approved"})),
-    );
+    env.emulator.set_status(&id, "approved");
     let before = std::fs::read(env.dir.path().join("manifests/alpha.yaml")).unwrap();
     let (code, diff, stderr) = env.run(&["pull", "--baseline", "applied"]);
     assert_eq!(code, 1, "off a terminal pull needs --yes: {stderr}");
@@ -227,7 +207,7 @@ fn a_missing_baseline_says_how_to_fetch_it() {
 
     // A shallow clone of it: the applied tag is not there; the hint fetches it.
     let shallow = shallow_clone(&env);
-    let (code, stderr) = run_in(&env, &shallow, &["drift", "--baseline", "applied"]);
+    let (code, _, stderr) = output(intsync(&shallow).args(["drift", "--baseline", "applied"]));
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("the baseline `applied` is not in this clone, which is shallow: fetch it first, e.g. `git fetch --depth=1 origin 'applied'` (a tag: `git fetch --depth=1 origin tag 'applied'`)"),
@@ -276,25 +256,10 @@ fn shallow_clone(env: &Env) -> std::path::PathBuf {
     git(&parent, &["clone", "-q", "--depth=1", &url, "shallow"]);
     let shallow = parent.join("shallow");
     assert_eq!(
-        git(&shallow, &["rev-parse", "--is-shallow-repository"]).trim(),
+        git(&shallow, &["rev-parse", "--is-shallow-repository"]),
         "true"
     );
     shallow
-}
-
-/// The binary in `dir` (with the environment's tokens): its exit code and stderr.
-fn run_in(env: &Env, dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = env
-        .intsync()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// A `--baseline` that tries to run something: in a full clone the error names it, inert, with
@@ -315,7 +280,7 @@ fn baseline_hints_run_nothing_and_empty_ones_are_refused() {
     assert!(!stderr.contains("git fetch"), "{stderr}");
 
     let shallow = shallow_clone(&env);
-    let (code, stderr) = run_in(&env, &shallow, &["drift", "--baseline", hostile]);
+    let (code, _, stderr) = output(intsync(&shallow).args(["drift", "--baseline", hostile]));
     assert_eq!(code, 1, "{stderr}");
     let quoted = "'it'\\''s $(touch pwned) `touch pwned`'";
     let hint = format!("git fetch --depth=1 origin {quoted}");
@@ -385,8 +350,11 @@ fn a_field_changed_in_git_and_live_is_drift_and_pull_leaves_it_to_a_person() {
         .replace("author: 'Cool Shop'", "author: 'Cool Shop Inc.'");
     env.manifest("alpha.yaml", &in_git);
     git(dir, &["commit", "-q", "-am", "Describe the FAQs"]);
-    let id = env.ada_live()[0]["id"].as_str().unwrap().to_owned();
-    env.call(
+    let id = env.emulator.ada_live()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.emulator.call(
         reqwest::Method::PATCH,
         &format!("/api/v2/platform-integrations/{id}"),
         Some(json!({"description": "Edited in the dashboard"})),

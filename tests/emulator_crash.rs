@@ -1,37 +1,13 @@
 //! Killing the emulator (SIGKILL) in the middle of a stream of writes loses no acknowledged
 //! write, and the state file still parses.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{Emulator, TOKEN, wait_until};
 use serde_json::{Value, json};
-
-const TOKEN: &str = "crash-test";
-
-fn start(state: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            TOKEN,
-            "--state",
-        ])
-        .arg(state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("http://127.0.0.1:"), "{line}");
-    (child, line.trim().to_owned())
-}
 
 fn ada(name: &str) -> Value {
     json!({
@@ -116,75 +92,37 @@ async fn writer(base: String, worker: usize, acked: Arc<Mutex<Acked>>) {
     }
 }
 
-async fn list_all(http: &reqwest::Client, base: &str) -> (Vec<Value>, Vec<Value>) {
-    let mut ada = Vec::new();
-    let mut url = format!("{base}/api/v2/platform-integrations/?limit=100");
-    loop {
-        let page: Value = http
-            .get(&url)
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ada.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["meta"]["next_page_url"].as_str() {
-            Some(next) => url = next.to_owned(),
-            None => break,
-        }
-    }
-    let mut truto = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page: Value = http
-            .get(format!(
-                "{base}/integration?limit=1000&next_cursor={cursor}"
-            ))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        truto.extend(page["result"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
-    (ada, truto)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_stream_loses_no_acknowledged_write() {
+#[test]
+fn sigkill_mid_stream_loses_no_acknowledged_write() {
     let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..3 {
-        let (mut child, base) = start(&state);
+        let emulator = Emulator::launch(Some(&state), Some(TOKEN));
         let writers: Vec<_> = (0..6)
-            .map(|w| tokio::spawn(writer(base.clone(), round * 10 + w, Arc::clone(&acked))))
+            .map(|w| {
+                let base = emulator.base_url().to_owned();
+                runtime.spawn(writer(base, round * 10 + w, Arc::clone(&acked)))
+            })
             .collect();
         // Kill at a moment that depends on the round, while every writer is mid-stream: once
         // this round has had a number of creates acknowledged (a condition, not a sleep).
         let before = acked.lock().unwrap().ada.len();
         let wanted = before + 12 + 9 * round;
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while acked.lock().unwrap().ada.len() < wanted {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "round {round}: the writers did not get going"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        wait_until(
+            &format!("round {round}: the writers to get going"),
+            Duration::from_secs(30),
+            || (acked.lock().unwrap().ada.len() >= wanted).then_some(()),
+        );
+        emulator.kill();
         for w in writers {
-            w.await.unwrap();
+            runtime.block_on(w).unwrap();
         }
     }
 
@@ -192,10 +130,9 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write() {
         serde_json::from_slice(&std::fs::read(&state).unwrap()).expect("the state file parses");
     assert_eq!(parsed["format"], 1);
 
-    let (mut child, base) = start(&state);
-    let (ada, truto) = list_all(&reqwest::Client::new(), &base).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let emulator = Emulator::launch(Some(&state), Some(TOKEN));
+    let (ada, truto) = (emulator.all_ada(), emulator.all_truto());
+    emulator.kill();
 
     let acked = acked.lock().unwrap();
     assert!(

@@ -2,25 +2,9 @@
 
 mod common;
 
-use common::{Env, TOKEN};
+use common::{Env, Workdir, file_names, files};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-
-fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args(args)
-        .current_dir(dir)
-        .env("TEST_ADA_TOKEN", TOKEN)
-        .env("TEST_TRUTO_TOKEN", TOKEN)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 /// The `(kind, name)` of every file in `dir`, each parsed as a manifest, sorted (a name two
 /// files hold shows twice).
@@ -47,8 +31,8 @@ fn exported(dir: &std::path::Path) -> Vec<(String, String)> {
 /// The `(kind, name)` of every live integration `target` serves, sorted.
 fn live(env: &Env, target: &str) -> Vec<(String, String)> {
     let (kind, items) = match target {
-        "ada" => ("AdaPlatformIntegration", env.ada_live()),
-        _ => ("TrutoIntegration", env.truto_live()),
+        "ada" => ("AdaPlatformIntegration", env.emulator.ada_live()),
+        _ => ("TrutoIntegration", env.emulator.truto_live()),
     };
     let mut live: Vec<(String, String)> = items
         .iter()
@@ -78,35 +62,27 @@ fn ada(name: &str) -> Value {
 fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
     let env = Env::new(2);
     for name in ["Cool Shop", "Cool Shop!", "Ünïcode Hub", "- dash"] {
-        env.call(
+        env.emulator.call(
             reqwest::Method::POST,
             "/api/v2/platform-integrations/",
             Some(ada(name)),
         );
     }
     // Seeded: Truto's create does not take `sharing`.
-    env.call(
-        reqwest::Method::POST,
-        "/_emulator/truto/integrations",
-        Some(json!({"owner": "own", "integration": {"name": "crm", "config": {"base_url": "https://x", "n": 1.5, "list": [], "o": {}, "t": "{{id}}"}, "is_beta": true, "sharing": "ask"}})),
+    env.emulator.seed_truto_owned(
+        "own",
+        json!({"name": "crm", "config": {"base_url": "https://x", "n": 1.5, "list": [], "o": {}, "t": "{{id}}"}, "is_beta": true, "sharing": "ask"}),
     );
-    env.call(
-        reqwest::Method::POST,
-        "/integration",
-        Some(json!({"name": "bare"})),
-    );
+    env.emulator.seed_truto(json!({"name": "bare"}));
 
     for target in ["ada", "truto"] {
-        let (code, _, stderr) = run(
-            env.dir.path(),
-            &[
-                "export",
-                "--target",
-                target,
-                "--dir",
-                &format!("exported-{target}"),
-            ],
-        );
+        let (code, _, stderr) = env.run(&[
+            "export",
+            "--target",
+            target,
+            "--dir",
+            &format!("exported-{target}"),
+        ]);
         assert_eq!(code, 0, "{stderr}");
         assert!(!stderr.contains("warning:"), "{stderr}");
         // One file per live integration, each with its own: `plan` cannot see a dropped one
@@ -116,24 +92,17 @@ fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
             live(&env, target),
             "{target}"
         );
-        let (code, stdout, stderr) = run(
-            env.dir.path(),
-            &[
-                "plan",
-                "--target",
-                target,
-                "--detailed-exitcode",
-                &format!("exported-{target}"),
-            ],
-        );
+        let (code, stdout, stderr) = env.run(&[
+            "plan",
+            "--target",
+            target,
+            "--detailed-exitcode",
+            &format!("exported-{target}"),
+        ]);
         assert_eq!(code, 0, "{stdout}{stderr}");
     }
     let dir = env.dir.path().join("exported-ada");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = file_names(&dir);
     assert_eq!(names.len(), 4);
     assert!(names.contains(&"cool-shop.yaml".to_owned()), "{names:?}");
     assert!(
@@ -184,10 +153,7 @@ fn export_then_plan_shows_no_changes_and_a_second_export_changes_nothing() {
             )
         })
         .collect();
-    let (code, _, stderr) = run(
-        env.dir.path(),
-        &["export", "--target", "ada", "--dir", "exported-ada"],
-    );
+    let (code, _, stderr) = env.run(&["export", "--target", "ada", "--dir", "exported-ada"]);
     assert_eq!(code, 0);
     assert!(stderr.contains("0 written, 4 unchanged"), "{stderr}");
     for (name, modified) in before {
@@ -219,31 +185,22 @@ fn names_that_slug_alike_are_exported_to_files_of_their_own() {
         "✗",
     ];
     for name in names {
-        env.call(
+        env.emulator.call(
             reqwest::Method::POST,
             "/api/v2/platform-integrations/",
             Some(ada(name)),
         );
-        env.call(
-            reqwest::Method::POST,
-            "/integration",
-            Some(json!({"name": name})),
-        );
+        env.emulator.seed_truto(json!({"name": name}));
     }
     for target in ["ada", "truto"] {
         let dir = format!("out-{target}");
-        let (code, _, stderr) = run(
-            env.dir.path(),
-            &["export", "--target", target, "--dir", &dir],
-        );
+        let (code, _, stderr) = env.run(&["export", "--target", target, "--dir", &dir]);
         assert_eq!(code, 0, "{stderr}");
         let files = exported(&env.dir.path().join(&dir));
         assert_eq!(files.len(), names.len(), "{target}: {files:?}");
         assert_eq!(files, live(&env, target), "{target}");
-        let (code, stdout, stderr) = run(
-            env.dir.path(),
-            &["plan", "--target", target, "--detailed-exitcode", &dir],
-        );
+        let (code, stdout, stderr) =
+            env.run(&["plan", "--target", target, "--detailed-exitcode", &dir]);
         assert_eq!(code, 0, "{target}: {stdout}{stderr}");
     }
 }
@@ -251,17 +208,17 @@ fn names_that_slug_alike_are_exported_to_files_of_their_own() {
 #[test]
 fn export_refuses_to_overwrite_edited_files_unless_forced() {
     let env = Env::new(100);
-    env.call(
+    env.emulator.call(
         reqwest::Method::POST,
         "/api/v2/platform-integrations/",
         Some(ada("A")),
     );
-    env.call(
+    env.emulator.call(
         reqwest::Method::POST,
         "/api/v2/platform-integrations/",
         Some(ada("B")),
     );
-    let (code, _, _) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, _) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 0);
     let a = env.dir.path().join("out/a.yaml");
     let edited = std::fs::read_to_string(&a)
@@ -269,7 +226,7 @@ fn export_refuses_to_overwrite_edited_files_unless_forced() {
         .replace("name: A\n", "name: A  # my edits\n");
     std::fs::write(&a, &edited).unwrap();
     std::fs::remove_file(env.dir.path().join("out/b.yaml")).unwrap();
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("out/a.yaml") && stderr.contains("--force"),
@@ -282,7 +239,7 @@ fn export_refuses_to_overwrite_edited_files_unless_forced() {
         !env.dir.path().join("out/b.yaml").exists(),
         "a refusal writes nothing"
     );
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out", "--force"]);
     assert_eq!(code, 0, "{stderr}");
     let text = std::fs::read_to_string(&a).unwrap();
     assert!(
@@ -291,26 +248,12 @@ fn export_refuses_to_overwrite_edited_files_unless_forced() {
     );
 }
 
-/// Every file in `dir` and its bytes, by name.
-fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// The live `id` of the integration of `target` named `name`.
 fn live_id(env: &Env, target: &str, name: &str) -> String {
     let items = if target == "ada" {
-        env.ada_live()
+        env.emulator.ada_live()
     } else {
-        env.truto_live()
+        env.emulator.truto_live()
     };
     items
         .iter()
@@ -328,17 +271,13 @@ fn live_id(env: &Env, target: &str, name: &str) -> String {
 #[test]
 fn exports_of_two_targets_into_one_directory_replace_no_file_of_the_other() {
     let env = Env::new(100);
-    env.call(
+    env.emulator.call(
         reqwest::Method::POST,
         "/api/v2/platform-integrations/",
         Some(ada("Cool Shop")),
     );
     for name in ["cool-shop", "Cool Shop?"] {
-        env.call(
-            reqwest::Method::POST,
-            "/integration",
-            Some(json!({"name": name})),
-        );
+        env.emulator.seed_truto(json!({"name": name}));
     }
     let mut want = live(&env, "ada");
     want.extend(live(&env, "truto"));
@@ -351,14 +290,14 @@ fn exports_of_two_targets_into_one_directory_replace_no_file_of_the_other() {
                 if force {
                     args.push("--force");
                 }
-                run(env.dir.path(), &args)
+                env.run(&args)
             };
             let (code, _, stderr) = export(first);
             assert_eq!(code, 0, "{dir}: {stderr}");
-            let before = snapshot(&env.dir.path().join(&dir));
+            let before = files(&env.dir.path().join(&dir));
             let (code, _, stderr) = export(second);
             assert_eq!(code, 0, "{dir}: {stderr}");
-            let after = snapshot(&env.dir.path().join(&dir));
+            let after = files(&env.dir.path().join(&dir));
             for (name, bytes) in &before {
                 assert!(
                     after.get(name) == Some(bytes),
@@ -374,13 +313,11 @@ fn exports_of_two_targets_into_one_directory_replace_no_file_of_the_other() {
                     stderr.contains(": 0 written, "),
                     "{dir}: {target}: {stderr}"
                 );
-                let (code, stdout, stderr) = run(
-                    env.dir.path(),
-                    &["plan", "--target", target, "--detailed-exitcode", &dir],
-                );
+                let (code, stdout, stderr) =
+                    env.run(&["plan", "--target", target, "--detailed-exitcode", &dir]);
                 assert_eq!(code, 0, "{dir}: {target}: {stdout}{stderr}");
             }
-            assert_eq!(snapshot(&env.dir.path().join(&dir)), after, "{dir}");
+            assert_eq!(files(&env.dir.path().join(&dir)), after, "{dir}");
         }
     }
 }
@@ -393,14 +330,14 @@ fn exports_of_two_targets_into_one_directory_replace_no_file_of_the_other() {
 fn a_renamed_export_is_reused_and_what_is_not_the_integrations_manifest_is_left_alone() {
     let env = Env::new(100);
     for name in ["A", "B", "C", "D", "E"] {
-        env.call(
+        env.emulator.call(
             reqwest::Method::POST,
             "/api/v2/platform-integrations/",
             Some(ada(name)),
         );
     }
     let out = env.dir.path().join("out");
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 0, "{stderr}");
     std::fs::rename(out.join("a.yaml"), out.join("renamed by me.yml")).unwrap();
     let foreign: [(&str, &[u8]); 4] = [
@@ -420,7 +357,7 @@ fn a_renamed_export_is_reused_and_what_is_not_the_integrations_manifest_is_left_
         if force {
             args.push("--force");
         }
-        let (code, _, stderr) = run(env.dir.path(), &args);
+        let (code, _, stderr) = env.run(&args);
         assert_eq!(code, 0, "--force {force}: {stderr}");
         assert!(
             stderr.contains(if force {
@@ -441,7 +378,7 @@ fn a_renamed_export_is_reused_and_what_is_not_the_integrations_manifest_is_left_
                 .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", file.display()));
             assert!(text.contains(&format!("name: {name}\n")), "{text}");
         }
-        assert_eq!(snapshot(&out).len(), 9, "{:?}", snapshot(&out).keys());
+        assert_eq!(files(&out).len(), 9, "{:?}", files(&out).keys());
     }
 }
 
@@ -451,14 +388,14 @@ fn a_renamed_export_is_reused_and_what_is_not_the_integrations_manifest_is_left_
 fn force_replaces_edited_files_of_the_same_integrations_only() {
     let env = Env::new(100);
     for name in ["A", "B", "C"] {
-        env.call(
+        env.emulator.call(
             reqwest::Method::POST,
             "/api/v2/platform-integrations/",
             Some(ada(name)),
         );
     }
     let out = env.dir.path().join("out");
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 0, "{stderr}");
     let a = out.join("a.yaml");
     let exported_a = std::fs::read_to_string(&a).unwrap();
@@ -478,9 +415,9 @@ fn force_replaces_edited_files_of_the_same_integrations_only() {
     let by_name = out.join("c by name.yaml");
     let hand_written = "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: C\n  contact: me@example.com\n";
     std::fs::write(&by_name, hand_written).unwrap();
-    let before = snapshot(&out);
+    let before = files(&out);
 
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("error: 2 files of "), "{stderr}");
     assert!(stderr.contains(" exist with other content"), "{stderr}");
@@ -493,9 +430,9 @@ fn force_replaces_edited_files_of_the_same_integrations_only() {
         stderr.contains("--force replaces only files of the integrations being exported"),
         "{stderr}"
     );
-    assert_eq!(snapshot(&out), before, "a refusal writes nothing");
+    assert_eq!(files(&out), before, "a refusal writes nothing");
 
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out", "--force"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(std::fs::read_to_string(&a).unwrap(), exported_a);
     assert_eq!(
@@ -517,7 +454,7 @@ fn force_replaces_edited_files_of_the_same_integrations_only() {
         "{stderr}"
     );
     assert!(stderr.contains(": 3 written, 0 unchanged."), "{stderr}");
-    assert_eq!(snapshot(&out).len(), 4, "{:?}", snapshot(&out).keys());
+    assert_eq!(files(&out).len(), 4, "{:?}", files(&out).keys());
 }
 
 /// An integration declared in a file of several manifests is not exported again (a second
@@ -526,14 +463,14 @@ fn force_replaces_edited_files_of_the_same_integrations_only() {
 fn an_integration_declared_in_a_file_of_several_manifests_is_not_exported_again() {
     let env = Env::new(100);
     for name in ["A", "B"] {
-        env.call(
+        env.emulator.call(
             reqwest::Method::POST,
             "/api/v2/platform-integrations/",
             Some(ada(name)),
         );
     }
     let out = env.dir.path().join("out");
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 0, "{stderr}");
     let both = format!(
         "{}---\n{}",
@@ -543,9 +480,9 @@ fn an_integration_declared_in_a_file_of_several_manifests_is_not_exported_again(
     std::fs::remove_file(out.join("a.yaml")).unwrap();
     std::fs::remove_file(out.join("b.yaml")).unwrap();
     std::fs::write(out.join("all.yaml"), &both).unwrap();
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out", "--force"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out", "--force"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(snapshot(&out).len(), 1, "{:?}", snapshot(&out).keys());
+    assert_eq!(files(&out).len(), 1, "{:?}", files(&out).keys());
     assert_eq!(std::fs::read_to_string(out.join("all.yaml")).unwrap(), both);
     assert!(
         stderr.contains(
@@ -557,7 +494,7 @@ fn an_integration_declared_in_a_file_of_several_manifests_is_not_exported_again(
         stderr.contains(": 0 written, 0 unchanged, 2 not exported again (already declared)."),
         "{stderr}"
     );
-    let (code, stdout, stderr) = run(env.dir.path(), &["plan", "--detailed-exitcode", "out"]);
+    let (code, stdout, stderr) = env.run(&["plan", "--detailed-exitcode", "out"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
@@ -568,17 +505,17 @@ fn live_integrations_that_break_intsync_rules_are_exported_with_an_allowance() {
     let env = Env::new(100);
     let mut broken = ada("Getting Started");
     broken["configuration_fields"]["properties"]["account"]["required"] = json!(["helpCenterUrl"]);
-    env.call(
+    env.emulator.call(
         reqwest::Method::POST,
         "/api/v2/platform-integrations/",
         Some(broken),
     );
-    env.call(
+    env.emulator.call(
         reqwest::Method::POST,
         "/api/v2/platform-integrations/",
         Some(ada("Clean")),
     );
-    let (code, _, stderr) = run(env.dir.path(), &["export", "--dir", "out"]);
+    let (code, _, stderr) = env.run(&["export", "--dir", "out"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("intsync::required_not_in_properties"),
@@ -600,10 +537,10 @@ fn live_integrations_that_break_intsync_rules_are_exported_with_an_allowance() {
     let clean = std::fs::read_to_string(env.dir.path().join("out/clean.yaml")).unwrap();
     assert!(!clean.contains("allow"), "{clean}");
 
-    let (code, stdout, stderr) = run(env.dir.path(), &["validate", "out"]);
+    let (code, stdout, stderr) = env.run(&["validate", "out"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("(allowed by `metadata.allow`)"), "{stdout}");
-    let (code, stdout, stderr) = run(env.dir.path(), &["plan", "--detailed-exitcode", "out"]);
+    let (code, stdout, stderr) = env.run(&["plan", "--detailed-exitcode", "out"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("No changes"), "{stdout}");
 }
@@ -696,7 +633,7 @@ proptest! {
         beta in any::<bool>(),
         description in nonempty_text(),
     ) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Workdir::new();
         let emulator = intsync_emulator::local(&dir.path().join(".intsync/local-state.json")).unwrap();
         let token = emulator.token().to_owned();
         for name in &ada_names {
@@ -714,7 +651,7 @@ proptest! {
         }
         emulator.checkpoint().unwrap();
         drop(emulator);
-        let (code, _, stderr) = run(dir.path(), &["export", "--dir", "out"]);
+        let (code, _, stderr) = dir.run(&["export", "--dir", "out"]);
         prop_assert_eq!(code, 0, "{}", stderr);
         prop_assert!(!stderr.contains("warning:"), "{}", stderr);
         // One file per integration, each with its own name, whatever the names slug to.
@@ -725,7 +662,7 @@ proptest! {
             .collect();
         want.sort();
         prop_assert_eq!(exported(&dir.path().join("out")), want);
-        let (code, stdout, stderr) = run(dir.path(), &["plan", "--detailed-exitcode", "out"]);
+        let (code, stdout, stderr) = dir.run(&["plan", "--detailed-exitcode", "out"]);
         prop_assert_eq!(code, 0, "{}{}", stdout, stderr);
     }
 }

@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::{Env, ada_manifest, ada_spec, truto_manifest, truto_spec};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -180,28 +179,16 @@ fn account() -> Account {
     let env = Env::new(2); // several pages per list
     // A short request timeout (its grace window for unknown outcomes is 1.5 of it), and a cap on
     // `Retry-After` that keeps the matrix fast.
-    let config = std::fs::read_to_string(env.dir.path().join("intsync.toml")).unwrap();
-    std::fs::write(
-        env.dir.path().join("intsync.toml"),
-        config.replace(
-            "max_delay_ms = 100 }",
-            "max_delay_ms = 100, max_retry_after_ms = 1000 }\ntimeout_secs = 2",
-        ),
-    )
-    .unwrap();
-    env.seed_ada("Keep", "old");
-    let frozen = env.seed_ada("Frozen", "old");
-    env.call(
-        Method::POST,
-        &format!("/_emulator/ada/{frozen}/status"),
-        Some(json!({"status": "approved"})),
+    env.write_config(
+        env.emulator.base_url(),
+        2,
+        "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100, max_retry_after_ms = 1000 }\ntimeout_secs = 2",
     );
+    env.emulator.seed_ada("Keep", "old");
+    let frozen = env.emulator.seed_ada("Frozen", "old");
+    env.emulator.set_status(&frozen, "approved");
     for (name, category) in [("Tracker", "crm"), ("Filler", "crm")] {
-        env.call(
-            Method::POST,
-            "/integration",
-            Some(truto_spec(name, category)),
-        );
+        env.emulator.seed_truto(truto_spec(name, category));
     }
     env.manifest("keep.yaml", &ada_manifest("Keep", "new"));
     env.manifest("frozen.yaml", &ada_manifest("Frozen", "new"));
@@ -209,7 +196,7 @@ fn account() -> Account {
     env.manifest("tracker.yaml", &truto_manifest("Tracker", "ticketing"));
     env.manifest("filler.yaml", &truto_manifest("Filler", "crm"));
     env.manifest("newcrm.yaml", &truto_manifest("New CRM", "crm"));
-    env.clear_requests();
+    env.emulator.clear_requests();
     Account { env, frozen }
 }
 
@@ -242,16 +229,11 @@ struct Run {
 }
 
 fn run(env: &Env, args: &[&str]) -> Run {
-    let output = env
-        .intsync()
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
+    let (code, stdout, stderr) = env.run(args);
     Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code,
+        stdout,
+        stderr,
     }
 }
 
@@ -345,8 +327,13 @@ fn differences(want: &Value, live: &Value) -> Vec<String> {
 /// no other integration. Returns what differs.
 fn live_problems(account: &Account, expect: Expect) -> Vec<String> {
     let env = &account.env;
-    let mut live: Vec<(&str, Value)> = env.ada_live().into_iter().map(|i| ("ada", i)).collect();
-    live.extend(env.truto_live().into_iter().map(|i| ("truto", i)));
+    let mut live: Vec<(&str, Value)> = env
+        .emulator
+        .ada_live()
+        .into_iter()
+        .map(|i| ("ada", i))
+        .collect();
+    live.extend(env.emulator.truto_live().into_iter().map(|i| ("truto", i)));
     let managed = managed();
     let mut problems = Vec::new();
     for (api, item) in &live {
@@ -531,11 +518,7 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
             .collect(),
         Op::Apply | Op::Export => Vec::new(),
     };
-    env.call(
-        Method::PUT,
-        "/_emulator/faults",
-        Some(rules(op, &fault.action, forever)),
-    );
+    env.emulator.set_faults(rules(op, &fault.action, forever));
 
     let mut results = Vec::new();
     for target in ["ada", "truto"] {
@@ -556,14 +539,14 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
         };
         results.push((target, dir, r));
     }
-    let requests = env.requests();
-    let faulted: u64 = env.call(Method::GET, "/_emulator/faults", None)["rules"]
+    let requests = env.emulator.requests();
+    let faulted: u64 = env.emulator.faults()["rules"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["applied"].as_u64().unwrap())
         .sum();
-    env.call(Method::PUT, "/_emulator/faults", Some(json!({"rules": []})));
+    env.emulator.set_faults(json!({"rules": []}));
 
     // Promises that hold whatever the outcome.
     for (target, _, r) in &results {
@@ -712,9 +695,9 @@ fn cell(op: Op, fault: &Fault, forever: bool, violations: &mut Vec<String>) -> S
         format!("converges ({faulted} faulted requests)")
     } else {
         let (_, _, failed) = results.iter().find(|(_, _, r)| r.code != 0).unwrap();
-        let base = env.server.base_url();
+        let base = env.emulator.base_url();
         let mut line = error_line(&failed.stderr)
-            .replace(base.as_str(), "")
+            .replace(base, "")
             .replace('|', "\\|");
         // Keep the table readable: the request and the cause; the hint is the same everywhere.
         if let Some(hint) = line

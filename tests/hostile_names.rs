@@ -33,9 +33,9 @@ const NAMES: [&str; 9] = [
 fn hostile_env() -> Env {
     let env = Env::new(100);
     for name in NAMES {
-        env.seed_ada(name, "live description");
+        env.emulator.seed_ada(name, "live description");
     }
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     let id_of = |name: &str| {
         live.iter().find(|i| i["name"] == name).unwrap()["id"]
             .as_str()
@@ -52,11 +52,8 @@ fn hostile_env() -> Env {
     // A file name is hostile too.
     env.manifest("x`y`\n\n# ZQ file @team.yaml", &managed(NAMES[0]));
     env.manifest("blocked.yaml", &managed(NAMES[3]));
-    env.call(
-        reqwest::Method::POST,
-        &format!("/_emulator/ada/{}/status", id_of(NAMES[3])),
-        Some(json!({"status": "approved\n\n# ZQ @team"})),
-    );
+    env.emulator
+        .set_status(&id_of(NAMES[3]), "approved\n\n# ZQ @team");
     env
 }
 

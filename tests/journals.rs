@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::{Emulator, Running, TOKEN, intsync};
 use intsync_emulator::Store;
 use intsync_emulator::store::Change;
 use serde_json::{Value, json};
@@ -47,50 +46,6 @@ fn damage(journal: &Path, number: usize, with: &str) {
     std::fs::write(journal, format!("{}\n", lines.join("\n"))).unwrap();
 }
 
-fn emulator(state: &Path) -> std::process::Child {
-    Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            common::TOKEN,
-            "--state",
-        ])
-        .arg(state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// The names of the Ada integrations a running emulator at `base` lists.
-fn listed_names(base: &str) -> Vec<String> {
-    let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs one, even for http://
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let page: Value = reqwest::Client::new()
-            .get(format!("{base}/api/v2/platform-integrations/?limit=100"))
-            .bearer_auth(common::TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        page["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["name"].as_str().unwrap().to_owned())
-            .collect()
-    })
-}
-
 const GARBAGE: &str = "{\"seq\":3,\"op\":\"put_ada\",\"record\":{\"id\":\"c\",\"na";
 
 #[test]
@@ -104,22 +59,21 @@ fn the_emulator_refuses_a_journal_damaged_before_its_last_line() {
     );
 
     // Killed after 30 s if it started (as it did before issue #21, without the lost writes).
-    let output = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            common::TOKEN,
-            "--state",
-        ])
-        .arg(&state)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(output.stdout.is_empty(), "it never listened");
+    let (code, stdout, stderr) = Running::start(
+        intsync(dir.path())
+            .args([
+                "emulator",
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                TOKEN,
+                "--state",
+            ])
+            .arg(&state),
+    )
+    .finish(Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "it never listened");
     assert!(
         stderr.contains(&format!(
             "line 2 of the journal `{}` cannot be read",
@@ -146,18 +100,20 @@ fn the_emulator_drops_only_a_torn_last_line() {
         // The fourth line torn: cut short without its newline, or garbled with it.
         std::fs::write(&journal, format!("{}\n{torn}", kept.join("\n"))).unwrap();
 
-        let mut child = emulator(&state);
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("http://127.0.0.1:"), "it started: {line}");
-        let names = listed_names(line.trim());
-        child.kill().unwrap();
-        child.wait().unwrap();
+        let emulator = Emulator::launch(Some(&state), Some(TOKEN));
+        let names: Vec<Value> = emulator
+            .ada_live()
+            .iter()
+            .map(|r| r["name"].clone())
+            .collect();
+        emulator.kill();
         assert_eq!(
             names,
-            ["Journaled a", "Journaled b", "Journaled c"],
+            [
+                json!("Journaled a"),
+                json!("Journaled b"),
+                json!("Journaled c")
+            ],
             "{torn:?}"
         );
     }
@@ -166,7 +122,7 @@ fn the_emulator_drops_only_a_torn_last_line() {
 /// The `local` target opens the same store: the same refusal, through `intsync plan`.
 #[test]
 fn the_local_target_refuses_a_journal_damaged_before_its_last_line() {
-    let env = common::Env::new(100);
+    let env = common::Workdir::new();
     let (state, journal) = state_with_journal(env.dir.path());
     std::fs::write(
         env.dir.path().join("intsync.toml"),

@@ -11,11 +11,10 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Env, TOKEN, ada_manifest, lines, truto_manifest};
-use reqwest::Method;
+use common::{Env, Running, TOKEN, ada_manifest, output, truto_manifest, walk};
 use serde_json::{Value, json};
 
 const WRONG_TOKEN: &str = "wrong-token-value-5e6f7a";
@@ -84,9 +83,8 @@ struct Leaks {
 impl Leaks {
     fn new() -> Leaks {
         let env = Env::new(100);
-        common::write_config(
-            env.dir.path(),
-            &env.server.base_url(),
+        env.write_config(
+            env.emulator.base_url(),
             100,
             "retry = { attempts = 4, base_delay_ms = 10, max_delay_ms = 50, max_retry_after_ms = 50 }",
         );
@@ -137,42 +135,35 @@ impl Leaks {
     }
 
     fn command(&self, scenario: Scenario, target: &str) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
+        let mut cmd = self.env.command();
         let (ada, truto) = match (scenario, target) {
             (Scenario::WrongToken, "ada") => (WRONG_TOKEN, TOKEN),
             (Scenario::WrongToken, _) => (TOKEN, WRONG_TOKEN),
             _ => (TOKEN, TOKEN),
         };
-        cmd.current_dir(self.env.dir.path())
-            .env("TEST_ADA_TOKEN", ada)
+        cmd.env("TEST_ADA_TOKEN", ada)
             .env("TEST_TRUTO_TOKEN", truto)
             .env("RUST_LOG", "trace")
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::null());
+            .env_remove("NO_COLOR");
         cmd
     }
 
     fn arm(&self, scenario: Scenario, target: &str) {
-        self.env.call(
-            Method::PUT,
-            "/_emulator/faults",
-            Some(scenario.faults(target)),
-        );
+        self.env.emulator.set_faults(scenario.faults(target));
     }
 
     fn run(&mut self, scenario: Scenario, target: &str, args: &[&str]) {
         self.arm(scenario, target);
-        let out = self
-            .command(scenario, target)
-            .args(args)
-            .args(["--target", target])
-            .output()
-            .unwrap();
+        let (code, stdout, stderr) = output(
+            self.command(scenario, target)
+                .args(args)
+                .args(["--target", target]),
+        );
         self.runs.push(Run {
             label: format!("{scenario:?} {target} {args:?}"),
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: Some(code),
+            stdout,
+            stderr,
         });
     }
 
@@ -181,78 +172,31 @@ impl Leaks {
     /// stops by itself on the failed first read.
     fn watch(&mut self, scenario: Scenario, target: &str) {
         self.arm(scenario, target);
-        let mut child = self
-            .command(scenario, target)
-            .args(["watch", "--apply", "--target", target])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut err = String::new();
+        let mut watch = Running::start(
+            self.command(scenario, target)
+                .args(["watch", "--apply", "--target", target]),
+        );
+        let within = Duration::from_secs(20);
         if scenario.reads_work() {
-            loop {
-                match stderr.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(line) => {
-                        let done = line.contains("] applied ");
-                        // It writes only what a save changes (never at start): save some.
-                        if line.contains("nothing is written at start") {
-                            self.new_changes(target);
-                        }
-                        err.push_str(&line);
-                        err.push('\n');
-                        if done {
-                            break;
-                        }
-                    }
-                    Err(_) => {
-                        let _ = child.kill();
-                        panic!("{scenario:?} {target}: watch did not apply within 20 s: {err}");
-                    }
+            // It writes only what a save changes (never at start): save some, then wait for
+            // that save's cycle to end.
+            watch.wait_line(false, "saying the save was applied", within, |line| {
+                if line.contains("nothing is written at start") {
+                    self.new_changes(target);
                 }
-            }
-            let sent = Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(sent.success());
+                line.contains("] applied ")
+            });
+            watch.signal("INT");
         }
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("{scenario:?} {target}: watch did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        // The reader threads end at end of file.
-        err.extend(stderr.iter().map(|l| l + "\n"));
-        let out: String = stdout.iter().map(|l| l + "\n").collect();
+        // Otherwise it stops by itself on the failed first read.
+        let (code, stdout, stderr) = watch.finish(within);
         self.runs.push(Run {
             label: format!("{scenario:?} {target} watch --apply"),
-            code: status.code(),
-            stdout: out,
-            stderr: err,
+            code,
+            stdout,
+            stderr,
         });
     }
-}
-
-/// Every client secret saved by the runs.
-fn saved_secrets(dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir.join(".intsync/secrets")) else {
-        return Vec::new();
-    };
-    entries
-        .map(|e| {
-            let saved: Value =
-                serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
-            saved["client_secret"].as_str().unwrap().to_owned()
-        })
-        .collect()
 }
 
 #[test]
@@ -339,7 +283,12 @@ fn no_token_and_no_client_secret_in_any_output_at_trace_level() {
         "a pull wrote a value"
     );
 
-    let secrets = saved_secrets(leaks.env.dir.path());
+    let secrets: Vec<String> = leaks
+        .env
+        .saved_secrets()
+        .into_iter()
+        .map(|(_, saved)| saved["client_secret"].as_str().unwrap().to_owned())
+        .collect();
     // Ada creates, in the Success and Retries scenarios: "Kept", one per apply and watch save,
     // and in Retries' apply also the create watch left pending at its start in Success (it
     // writes only what a save changed).
@@ -374,23 +323,6 @@ fn no_token_and_no_client_secret_in_any_output_at_trace_level() {
         texts.len(),
         started.elapsed()
     );
-}
-
-/// Files under `dir`, recursively (none when it does not exist: a failed export).
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return files;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Every piece of a secret that must not be printed, as 8-byte windows: any 8 characters in a

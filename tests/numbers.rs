@@ -11,43 +11,16 @@ use common::{Env, TOKEN, ada_manifest, ada_spec};
 
 /// Sends `body` as it is, byte for byte; the answer, which must be a success.
 fn send_raw(env: &Env, method: reqwest::Method, path: &str, body: &str) -> Value {
-    env.runtime.block_on(async {
-        let response = env
-            .http
-            .request(method, format!("{}{path}", env.server.base_url()))
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap()
-    })
+    let (status, text) = env.emulator.send(method, path, Some(TOKEN), Some(body));
+    assert!((200..300).contains(&status), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The raw text of a GET's answer.
 fn get_raw(env: &Env, path: &str) -> String {
-    env.runtime.block_on(async {
-        env.http
-            .get(format!("{}{path}", env.server.base_url()))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    })
-}
-
-fn plan_json(env: &Env, args: &[&str]) -> (i32, Value, String) {
-    let (code, stdout, stderr) = env.run(&[&["plan", "--format", "json"], args].concat());
-    let plan = serde_json::from_str(&stdout)
-        .unwrap_or_else(|_| panic!("stdout is not JSON: {stdout}; stderr: {stderr}"));
-    (code, plan, stderr)
+    env.emulator
+        .send(reqwest::Method::GET, path, Some(TOKEN), None)
+        .1
 }
 
 fn action<'a>(plan: &'a Value, name: &str) -> &'a Value {
@@ -78,7 +51,7 @@ fn a_live_number_past_f64_is_read_and_planned() {
         .as_str()
         .unwrap()
         .to_owned();
-    env.seed_ada("Plain", "same");
+    env.emulator.seed_ada("Plain", "same");
     let listed = get_raw(&env, "/api/v2/platform-integrations/?limit=100");
     assert!(
         listed.contains(r#""maximum":1e+999999"#),
@@ -91,7 +64,7 @@ fn a_live_number_past_f64_is_read_and_planned() {
         "huge.yaml",
         &format!("apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nmetadata: {{id: '{huge}'}}\nspec:\n  description: new text\n"),
     );
-    let (code, plan, stderr) = plan_json(&env, &["--detailed-exitcode"]);
+    let (code, plan, stderr) = env.plan_json(&["--detailed-exitcode"]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(
         plan["summary"],
@@ -104,7 +77,7 @@ fn a_live_number_past_f64_is_read_and_planned() {
 
     let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, plan, stderr) = plan_json(&env, &["--detailed-exitcode"]);
+    let (code, plan, stderr) = env.plan_json(&["--detailed-exitcode"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(plan["summary"]["noop"], 2);
     let listed = get_raw(&env, "/api/v2/platform-integrations/?limit=100");
@@ -143,7 +116,7 @@ fn manifest_numbers_are_compared_with_live_ones_exactly() {
     env.manifest("far.yaml", &truto("far", "{max: 1e300}"));
     env.manifest("one.yaml", &truto("one", "{step: 1, ratio: 0.50}"));
 
-    let (code, plan, stderr) = plan_json(&env, &["--target", "truto", "--detailed-exitcode"]);
+    let (code, plan, stderr) = env.plan_json(&["--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(
         plan["summary"],
@@ -171,7 +144,7 @@ fn manifest_numbers_are_compared_with_live_ones_exactly() {
 
     let (code, _, stderr) = env.run(&["apply", "--target", "truto", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, plan, stderr) = plan_json(&env, &["--target", "truto", "--detailed-exitcode"]);
+    let (code, plan, stderr) = env.plan_json(&["--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(plan["summary"]["noop"], 3);
     let listed = get_raw(&env, "/integration?limit=100");

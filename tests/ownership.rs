@@ -5,17 +5,15 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, file_names};
 use serde_json::{Value, json};
 
 /// Seeds one Truto integration owned by `owner` (`own`, `truto` or `other`); returns its id.
 fn seed(env: &Env, owner: &str, integration: Value) -> String {
-    let record = env.call(
-        reqwest::Method::POST,
-        "/_emulator/truto/integrations",
-        Some(json!({ "owner": owner, "integration": integration })),
-    );
-    record["id"].as_str().unwrap().to_owned()
+    env.emulator.seed_truto_owned(owner, integration)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 struct World {
@@ -84,7 +82,8 @@ fn manifests(env: &Env) {
 
 /// The live record of `id`, unstripped where the token may see it.
 fn live(env: &Env, id: &str) -> Value {
-    env.call(reqwest::Method::GET, &format!("/integration/{id}"), None)
+    env.emulator
+        .call(reqwest::Method::GET, &format!("/integration/{id}"), None)
 }
 
 #[test]
@@ -159,15 +158,15 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
     assert_eq!(actions[0].get("set_after_create"), None);
 
     // Apply converges, writing nothing but ours.
-    env.clear_requests();
-    env.log_bodies();
+    env.emulator.clear_requests();
+    env.emulator.log_bodies();
     let (code, _, stderr) = env.run(&["apply", "--target", "truto", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("Apply: 2 created, 1 updated, 0 failed."),
         "{stderr}"
     );
-    let writes = env.logged_writes();
+    let writes = env.emulator.logged_writes();
     for write in &writes {
         assert!(matches!(write.status, Some(200 | 201)), "{write:?}");
         for id in &world.foreign {
@@ -191,7 +190,7 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
             "only Truto's documented create fields: {post}"
         );
     }
-    let ours = env.truto_live();
+    let ours = env.emulator.truto_live();
     let find = |name: &str| -> Value {
         let mine: Vec<&Value> = ours
             .iter()
@@ -231,12 +230,10 @@ fn only_our_teams_integrations_are_planned_applied_and_exported() {
         stderr.contains("note: 3 listed integrations owned by Truto or by other teams left out"),
         "{stderr}"
     );
-    let mut files: Vec<String> = std::fs::read_dir(env.dir.path().join("exported"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    let files: Vec<String> = file_names(&env.dir.path().join("exported"))
+        .into_iter()
         .filter(|f| f.ends_with(".yaml"))
         .collect();
-    files.sort();
     assert_eq!(
         files,
         [
@@ -276,14 +273,14 @@ fn a_manifest_pinned_to_someone_elses_integration_is_refused() {
             world.foreign[0]
         ),
     );
-    env.clear_requests();
+    env.emulator.clear_requests();
     let (code, _, stderr) = env.run(&["apply", "--target", "truto", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("belongs to Truto or to another team"),
         "{stderr}"
     );
-    assert!(env.logged_writes().is_empty());
+    assert!(env.emulator.logged_writes().is_empty());
 }
 
 /// With `team_id` in the target, `GET /environment` is never asked; without it, it is asked once
@@ -294,24 +291,23 @@ fn a_configured_team_id_is_used_as_given() {
     let world = seed_world(&env);
     env.manifest("mine.yaml", &common::truto_manifest("my_custom_crm", "crm"));
     let environment_reads = |env: &Env| {
-        env.requests()
+        env.emulator
+            .requests()
             .iter()
             .filter(|r| r["path"] == "/environment")
             .count()
     };
-    env.clear_requests();
+    env.emulator.clear_requests();
     let (code, _, stderr) = env.run(&["plan", "--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(environment_reads(&env), 1);
 
-    let team = env.call(reqwest::Method::GET, "/environment", None)["result"][0]["team_id"].clone();
-    let config = std::fs::read_to_string(env.dir.path().join("intsync.toml")).unwrap();
-    let config = config.replace(
-        "token_env = \"TEST_TRUTO_TOKEN\"",
-        &format!("token_env = \"TEST_TRUTO_TOKEN\"\nteam_id = {team}"),
-    );
-    std::fs::write(env.dir.path().join("intsync.toml"), config).unwrap();
-    env.clear_requests();
+    let team = env
+        .emulator
+        .call(reqwest::Method::GET, "/environment", None)["result"][0]["team_id"]
+        .clone();
+    env.set_truto_team(&team.to_string());
+    env.emulator.clear_requests();
     let (code, text, stderr) = env.run(&[
         "plan",
         "--target",
@@ -347,15 +343,10 @@ fn a_configured_team_id_is_used_as_given() {
     // are not (so `my_custom_crm` would be created).
     let other_team = live(&env, &world.foreign[2])["team_id"].clone();
     assert_ne!(other_team, team);
-    let config = std::fs::read_to_string(env.dir.path().join("intsync.toml")).unwrap();
-    std::fs::write(
-        env.dir.path().join("intsync.toml"),
-        config.replace(
-            &format!("team_id = {team}"),
-            &format!("team_id = {other_team}"),
-        ),
-    )
-    .unwrap();
+    env.edit_config(
+        &format!("team_id = {team}"),
+        &format!("team_id = {other_team}"),
+    );
     let (code, text, stderr) = env.run(&["plan", "--target", "truto", "--format", "json"]);
     assert_eq!(code, 0, "{text}{stderr}");
     let plan: Value = serde_json::from_str(&text).unwrap();

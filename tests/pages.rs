@@ -13,16 +13,13 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use common::tiny::{Answer, Request, Server};
-use common::{Env, ada_manifest, ada_spec};
+use common::{Workdir, ada_manifest, ada_record};
 
 const FIRST_PAGE: &str = "/api/v2/platform-integrations/?limit=100";
 
 /// An Ada integration as the list answers it.
 fn ada_item(id: &str, name: &str) -> Value {
-    let mut item = ada_spec(name, "same");
-    item["id"] = json!(id);
-    item["status"] = json!("development");
-    item
+    ada_record(id, name, "same")
 }
 
 fn ada_page(items: &[Value], next: Option<&str>) -> (u16, String) {
@@ -34,14 +31,9 @@ fn ada_page(items: &[Value], next: Option<&str>) -> (u16, String) {
 
 /// An `Env` whose targets point at `server` (the Truto one with its team given, so only its
 /// list is asked), with `manifests`.
-fn env_at(server: &Server, manifests: &[(&str, String)]) -> Env {
+fn env_at(server: &Server, manifests: &[(&str, String)]) -> Workdir {
     let env = common::tiny::env_at(server, manifests);
-    let config = env.dir.path().join("intsync.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "token_env = \"TEST_TRUTO_TOKEN\"",
-        "token_env = \"TEST_TRUTO_TOKEN\"\nteam_id = \"page-team\"",
-    );
-    std::fs::write(config, text).unwrap();
+    env.set_truto_team("\"page-team\"");
     env
 }
 

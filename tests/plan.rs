@@ -1,42 +1,27 @@
 //! `intsync plan` end to end: the real binary against the emulator over HTTP.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 mod common;
 
-use common::{Env, TOKEN, ada_manifest, ada_spec, truto_manifest};
-
-fn plan_json(env: &Env, args: &[&str]) -> (i32, Value, String) {
-    let out = env
-        .intsync()
-        .args(["plan", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let plan = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("stdout is not JSON; stderr: {stderr}"));
-    (out.status.code().unwrap(), plan, stderr)
-}
+use common::{Env, TOKEN, ada_manifest, ada_spec, output, truto_manifest};
 
 #[test]
 fn plan_lists_every_page_with_get_requests_only() {
     for (live, page_size) in [(10usize, 3usize), (9, 3), (2, 5)] {
         let env = Env::new(page_size);
         for i in 0..live {
-            env.seed_ada(&format!("Live {i}"), "same");
+            env.emulator.seed_ada(&format!("Live {i}"), "same");
         }
         env.manifest("a.yaml", &ada_manifest("Live 0", "same"));
-        env.clear_requests();
-        let (code, plan, stderr) = plan_json(&env, &[]);
+        env.emulator.clear_requests();
+        let (code, plan, stderr) = env.plan_json(&[]);
         assert_eq!(code, 0, "{stderr}");
         assert_eq!(
             plan["summary"],
             json!({"create": 0, "update": 0, "noop": 1, "blocked": 0, "unmanaged": live - 1})
         );
-        let requests = env.requests();
+        let requests = env.emulator.requests();
         assert!(
             requests.iter().all(|r| r["method"] == "GET"),
             "{requests:#?}"
@@ -58,22 +43,18 @@ fn plan_lists_every_page_with_get_requests_only() {
 #[test]
 fn plan_covers_every_action_and_renders_three_ways() {
     let env = Env::new(2);
-    let unchanged = env.seed_ada("Unchanged", "same");
-    let changed = env.seed_ada("Changed", "old text");
-    let frozen = env.seed_ada("Frozen", "old text");
-    let unmanaged = env.seed_ada("Nobody's", "x");
-    env.call(
-        reqwest::Method::POST,
-        &format!("/_emulator/ada/{frozen}/status"),
-        Some(json!({"status": "approved"})),
-    );
+    let unchanged = env.emulator.seed_ada("Unchanged", "same");
+    let changed = env.emulator.seed_ada("Changed", "old text");
+    let frozen = env.emulator.seed_ada("Frozen", "old text");
+    let unmanaged = env.emulator.seed_ada("Nobody's", "x");
+    env.emulator.set_status(&frozen, "approved");
     env.manifest("unchanged.yaml", &ada_manifest("Unchanged", "same"));
     env.manifest("changed.yaml", &ada_manifest("Changed", "new text"));
     env.manifest("frozen.yaml", &ada_manifest("Frozen", "new text"));
     env.manifest("new.yaml", &ada_manifest("Brand New", "hello"));
     env.manifest("crm.yaml", &truto_manifest("crm", "crm"));
 
-    let (code, plan, _) = plan_json(&env, &["--detailed-exitcode"]);
+    let (code, plan, _) = env.plan_json(&["--detailed-exitcode"]);
     assert_eq!(code, 3, "blocked wins over changes");
     assert_eq!(plan["format_version"], 1);
     assert_eq!(plan["target"], "ada");
@@ -125,23 +106,23 @@ fn plan_covers_every_action_and_renders_three_ways() {
     let text = serde_json::to_string_pretty(&plan).unwrap();
     assert!(text.find("\"actions\"").unwrap() < text.find("\"format_version\"").unwrap());
 
-    // --out writes the same document.
-    let out = env
-        .intsync()
-        .args(["plan", "--out", "saved.json"])
-        .output()
-        .unwrap();
+    // --out writes the same document. (Without NO_COLOR: off a terminal there is no colour
+    // anyway.)
+    let (code, text, stderr) =
+        output(
+            env.command()
+                .env_remove("NO_COLOR")
+                .args(["plan", "--out", "saved.json"]),
+        );
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "without --detailed-exitcode, success is 0"
+        code, 0,
+        "without --detailed-exitcode, success is 0: {stderr}"
     );
     let saved: Value =
         serde_json::from_slice(&std::fs::read(env.dir.path().join("saved.json")).unwrap()).unwrap();
     assert_eq!(saved, plan);
 
     // Text: only changed fields, a summary line, no colour off a terminal.
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains('\u{1b}'));
     assert!(
         text.contains(&format!(
@@ -182,12 +163,7 @@ fn plan_covers_every_action_and_renders_three_ways() {
     );
 
     // Markdown: a table and one collapsible section per change.
-    let out = env
-        .intsync()
-        .args(["plan", "--format", "markdown"])
-        .output()
-        .unwrap();
-    let md = String::from_utf8(out.stdout).unwrap();
+    let (_, md, _) = env.run(&["plan", "--format", "markdown"]);
     assert!(
         md.contains("| to create | to update | blocked | unchanged | unmanaged |"),
         "{md}"
@@ -207,7 +183,7 @@ fn plan_covers_every_action_and_renders_three_ways() {
 #[test]
 fn nested_changes_show_a_line_diff() {
     let env = Env::new(100);
-    env.seed_ada("Form", "same");
+    env.emulator.seed_ada("Form", "same");
     let mut spec = ada_spec("Form", "same");
     spec["configuration_fields"]["properties"]["account"]["properties"]["name"]["title"] =
         json!("Account name");
@@ -215,13 +191,8 @@ fn nested_changes_show_a_line_diff() {
         "form.yaml",
         &format!("apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {spec}\n"),
     );
-    let out = env
-        .intsync()
-        .args(["plan", "--detailed-exitcode"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, stderr) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(
         text.contains(
             "    + configuration_fields.properties.account.properties.name.title: \"Account name\"\n"
@@ -246,15 +217,10 @@ fn nested_changes_show_a_line_diff() {
 #[test]
 fn no_changes_exit_0_with_detailed_exitcode() {
     let env = Env::new(100);
-    env.seed_ada("Same", "same");
+    env.emulator.seed_ada("Same", "same");
     env.manifest("same.yaml", &ada_manifest("Same", "same"));
-    let out = env
-        .intsync()
-        .args(["plan", "--detailed-exitcode"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, stderr) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(text.contains("No changes"), "{text}");
 }
 
@@ -262,12 +228,12 @@ fn no_changes_exit_0_with_detailed_exitcode() {
 fn truto_target_plans_with_the_version() {
     let env = Env::new(2);
     for i in 0..5 {
-        env.call(reqwest::Method::POST, "/integration", Some(json!({"name": format!("crm{i}"), "category": "crm", "config": {"base_url": "https://api.example.com", "timeout": 30.0}})));
+        env.emulator.seed_truto(json!({"name": format!("crm{i}"), "category": "crm", "config": {"base_url": "https://api.example.com", "timeout": 30.0}}));
     }
     env.manifest("crm.yaml", &truto_manifest("crm0", "helpdesk"));
     env.manifest("crm1.yaml", &truto_manifest("crm1", "crm"));
-    env.clear_requests();
-    let (code, plan, stderr) = plan_json(&env, &["--target", "truto", "--detailed-exitcode"]);
+    env.emulator.clear_requests();
+    let (code, plan, stderr) = env.plan_json(&["--target", "truto", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{stderr}");
     let actions = plan["actions"].as_array().unwrap();
     assert_eq!(actions[0]["patch"], json!({"category": "helpdesk"}));
@@ -279,7 +245,7 @@ fn truto_target_plans_with_the_version() {
         actions[1]["action"], "noop",
         "30 and 30.0 are the same number"
     );
-    let requests = env.requests();
+    let requests = env.emulator.requests();
     assert_eq!(
         requests.len(),
         4,
@@ -297,7 +263,7 @@ fn truto_target_plans_with_the_version() {
 fn retries_429_with_and_without_retry_after_503_and_dropped_connections() {
     let env = Env::new(2);
     for i in 0..5 {
-        env.seed_ada(&format!("Live {i}"), "same");
+        env.emulator.seed_ada(&format!("Live {i}"), "same");
     }
     env.manifest("a.yaml", &ada_manifest("Live 3", "changed"));
     let faults = json!({"rules": [
@@ -306,10 +272,10 @@ fn retries_429_with_and_without_retry_after_503_and_dropped_connections() {
         {"method": "GET", "after": 3, "times": 2, "action": {"type": "status", "status": 503}},
         {"method": "GET", "after": 6, "times": 1, "action": {"type": "drop_before"}},
     ]});
-    env.call(reqwest::Method::PUT, "/_emulator/faults", Some(faults));
-    env.clear_requests();
+    env.emulator.set_faults(faults);
+    env.emulator.clear_requests();
     let started = std::time::Instant::now();
-    let (code, plan, stderr) = plan_json(&env, &["--detailed-exitcode"]);
+    let (code, plan, stderr) = env.plan_json(&["--detailed-exitcode"]);
     let elapsed = started.elapsed();
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(plan["summary"]["update"], 1);
@@ -317,7 +283,7 @@ fn retries_429_with_and_without_retry_after_503_and_dropped_connections() {
         plan["summary"]["unmanaged"], 4,
         "every page was read despite the faults"
     );
-    let statuses: Vec<Value> = env.requests().iter().map(|r| r["status"].clone()).collect();
+    let statuses = env.emulator.statuses();
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         3,
@@ -341,14 +307,11 @@ fn retries_429_with_and_without_retry_after_503_and_dropped_connections() {
 fn persistent_failure_is_a_clear_error() {
     let env = Env::new(100);
     env.manifest("a.yaml", &ada_manifest("A", "x"));
-    env.call(
-        reqwest::Method::PUT,
-        "/_emulator/faults",
-        Some(json!({"rules": [{"method": "GET", "action": {"type": "status", "status": 503}}]})),
+    env.emulator.set_faults(
+        json!({"rules": [{"method": "GET", "action": {"type": "status", "status": 503}}]}),
     );
-    let out = env.intsync().arg("plan").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (code, _, stderr) = env.run(&["plan"]);
+    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("cannot read the live integrations of target `ada`"),
         "{stderr}"
@@ -360,24 +323,20 @@ fn persistent_failure_is_a_clear_error() {
 fn wrong_or_missing_token_is_a_clear_error_and_never_printed() {
     let env = Env::new(100);
     env.manifest("a.yaml", &ada_manifest("A", "x"));
-    let out = env
-        .intsync()
-        .arg("plan")
-        .env_remove("TEST_ADA_TOKEN")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("TEST_ADA_TOKEN, which is not set"));
+    let (code, _, stderr) = output(env.command().arg("plan").env_remove("TEST_ADA_TOKEN"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("TEST_ADA_TOKEN, which is not set"),
+        "{stderr}"
+    );
 
-    let out = env
-        .intsync()
-        .arg("plan")
-        .env("TEST_ADA_TOKEN", "wrong-secret-value")
-        .env("RUST_LOG", "trace")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, _, stderr) = output(
+        env.command()
+            .arg("plan")
+            .env("TEST_ADA_TOKEN", "wrong-secret-value")
+            .env("RUST_LOG", "trace"),
+    );
+    assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("answered 401"), "{stderr}");
     assert!(
         stderr.contains("check that TEST_ADA_TOKEN holds a valid API token"),
@@ -388,18 +347,9 @@ fn wrong_or_missing_token_is_a_clear_error_and_never_printed() {
         "the token leaked: {stderr}"
     );
 
-    let out = env
-        .intsync()
-        .arg("plan")
-        .env("RUST_LOG", "trace")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, stdout, stderr) = output(env.command().arg("plan").env("RUST_LOG", "trace"));
+    assert_eq!(code, 0, "{stderr}");
+    let all = format!("{stdout}{stderr}");
     assert!(
         all.contains("intsync::http"),
         "debug logs show each request: {all}"
@@ -416,17 +366,16 @@ fn invalid_manifests_make_no_plan_and_write_nothing() {
         "bad.yaml",
         "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {name: 5}\n",
     );
-    env.clear_requests();
-    let out = env.intsync().arg("plan").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    env.emulator.clear_requests();
+    let (code, stdout, stderr) = env.run(&["plan"]);
+    assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("intsync::wrong_type"), "{stderr}");
     assert!(
         stderr.contains("no plan was made and nothing was written"),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty(), "no plan on stdout");
-    let requests = env.requests();
+    assert!(stdout.is_empty(), "no plan on stdout");
+    let requests = env.emulator.requests();
     assert!(
         requests.iter().all(|r| r["method"] == "GET"),
         "{requests:?}"
@@ -441,12 +390,7 @@ fn plain_http_to_a_remote_host_is_refused() {
         "[targets.prod]\nprovider = \"ada\"\nbase_url = \"http://coolshop.ada.support\"\ntoken_env = \"TEST_ADA_TOKEN\"\n",
     )
     .unwrap();
-    let out = env
-        .intsync()
-        .args(["plan", "--target", "prod"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http://"));
-    let _ = Path::new("unused");
+    let (code, _, stderr) = env.run(&["plan", "--target", "prod"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("plain http://"), "{stderr}");
 }

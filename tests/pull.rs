@@ -5,17 +5,15 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Env, TOKEN, ada_manifest, wait_until};
+use common::{Env, Terminal, ada_manifest, on_a_terminal};
 
 /// `Linked` live with description "live", its manifest saying "git".
 fn linked_env() -> Env {
     let env = Env::new(100);
-    env.seed_ada("Linked", "live");
+    env.emulator.seed_ada("Linked", "live");
     env
 }
 
@@ -81,48 +79,12 @@ fn a_file_changed_since_it_was_read_is_not_written() {
     let env = linked_env();
     let path = env.dir.path().join("manifests/linked.yaml");
     std::fs::write(&path, ada_manifest("Linked", "git")).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin!("intsync")
-        .display()
-        .to_string();
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &format!("{bin} pull"), "/dev/null"])
-        .current_dir(env.dir.path())
-        .env("TEST_ADA_TOKEN", TOKEN)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("`script` from util-linux runs the command on a terminal");
-    let transcript = Arc::new(Mutex::new(String::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let shared = Arc::clone(&transcript);
-    let reader = std::thread::spawn(move || {
-        let mut buffer = [0; 4096];
-        while let Ok(n) = stdout.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            shared
-                .lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-    });
-    wait_until("pull to ask", Duration::from_secs(20), || {
-        transcript
-            .lock()
-            .unwrap()
-            .contains("Only `yes` continues:")
-            .then_some(())
-    });
+    let mut pull = Terminal::start(&mut on_a_terminal(env.path(), "pull"));
+    pull.wait_for("Only `yes` continues:", Duration::from_secs(20));
     let edited = ada_manifest("Linked", "git").replace("Cool Shop", "Cool Shop (edited)");
     std::fs::write(&path, &edited).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"yes\n").unwrap();
-    drop(stdin);
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let transcript = transcript.lock().unwrap().clone();
+    pull.answer("yes\n");
+    let (_, transcript) = pull.finish();
     assert!(
         transcript.contains("manifests/linked.yaml` changed since it was read; it was not written"),
         "{transcript}"
@@ -145,25 +107,27 @@ fn ctrl_c_during_the_writes_leaves_every_file_whole() {
         let manifests = env.dir.path().join("manifests");
         for i in 0..files {
             let name = format!("Pulled {i:04}");
-            env.seed_ada(&name, "live");
+            env.emulator.seed_ada(&name, "live");
             env.manifest(&format!("p{i:04}.yaml"), &ada_manifest(&name, "git"));
         }
         let before = ada_manifest("Pulled 0000", "git");
         let first = manifests.join("p0000.yaml");
-        let (mut child, _stdout, stderr) = env.spawn(&["pull", "--yes"]);
+        let mut pull = env.spawn(&["pull", "--yes"]);
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut running = true;
         while std::fs::read_to_string(&first).unwrap_or_default() == before {
             assert!(Instant::now() < deadline, "pull never wrote its first file");
-            if child.try_wait().unwrap().is_some() {
+            running = pull.still_running();
+            if !running {
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        let _ = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
-        let status = child.wait().unwrap();
-        let stderr: Vec<String> = stderr.iter().collect();
+        if running {
+            pull.signal("INT");
+        }
+        let (code, _, stderr) = pull.finish(Duration::from_secs(60));
+        let stderr: Vec<&str> = stderr.lines().collect();
         let mut pulled = 0;
         for i in 0..files {
             let name = format!("Pulled {i:04}");
@@ -180,11 +144,11 @@ fn ctrl_c_during_the_writes_leaves_every_file_whole() {
             .filter(|n| !n.ends_with(".yaml"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
-        if status.code() == Some(0) {
+        if code == Some(0) {
             assert_eq!(pulled, files, "{stderr:#?}");
             continue; // every file was written before the signal came: try with more
         }
-        assert_eq!(status.code(), Some(130), "{stderr:#?}");
+        assert_eq!(code, Some(130), "{stderr:#?}");
         assert!(
             pulled >= 1 && pulled < files,
             "{pulled} of {files}: {stderr:#?}"

@@ -5,69 +5,23 @@
 
 mod common;
 
-use std::process::{Child, Command};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Env, ada_manifest, ada_spec, truto_manifest};
+use common::{Env, ada_manifest, ada_spec, truto_manifest, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn set_faults(env: &Env, faults: Value) {
-    env.call(Method::PUT, "/_emulator/faults", Some(faults));
-}
-
-fn clear_faults(env: &Env) {
-    env.call(Method::DELETE, "/_emulator/faults", None);
-}
-
-fn logged(env: &Env, method: &str) -> Vec<Value> {
-    env.requests()
-        .into_iter()
-        .filter(|r| r["method"] == method)
-        .collect()
-}
-
 fn named<'a>(live: &'a [Value], name: &str) -> Vec<&'a Value> {
     live.iter().filter(|r| r["name"] == name).collect()
-}
-
-/// Rewrites `intsync.toml`: the first `from` becomes `to` (the first target is `ada`).
-fn edit_config(env: &Env, from: &str, to: &str) {
-    let path = env.dir.path().join("intsync.toml");
-    let config = std::fs::read_to_string(&path).unwrap();
-    assert!(config.contains(from), "{config}");
-    std::fs::write(&path, config.replacen(from, to, 1)).unwrap();
-}
-
-/// Polls `done` every 20 ms until it holds; panics with `what` after `timeout`.
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "not within {timeout:?}: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn send_signal(signal: &str, pid: u32) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 /// The saved client secret of integration `id`: its file holds `id`, `name`, `kind` and a
 /// non-empty `client_secret`, readable by its owner only.
 fn assert_secret_saved(env: &Env, id: &str, name: &str) {
-    let path = env
-        .dir
-        .path()
-        .join(".intsync/secrets")
-        .join(format!("{id}.json"));
+    let path = env.secrets_dir().join(format!("{id}.json"));
     let text = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("the secret of {name:?} ({id}) at {path:?}: {e}"));
     let saved: Value = serde_json::from_slice(&text).unwrap();
@@ -90,129 +44,6 @@ fn assert_secret_saved(env: &Env, id: &str, name: &str) {
     }
 }
 
-/// The binary running in the background, its output read line by line.
-struct Running {
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    /// Lines already taken from the streams.
-    seen_stdout: Vec<String>,
-    seen_stderr: Vec<String>,
-}
-
-impl Running {
-    fn start(env: &Env, args: &[&str]) -> Running {
-        let (child, stdout, stderr) = env.spawn(args);
-        Running {
-            child,
-            stdout,
-            stderr,
-            seen_stdout: Vec::new(),
-            seen_stderr: Vec::new(),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn still_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// The lines of stderr (`stdout: false`) or stdout up to the first one containing `needle`.
-    fn wait_line(&mut self, stdout: bool, needle: &str, timeout: Duration) -> Vec<String> {
-        let deadline = Instant::now() + timeout;
-        let mut lines = Vec::new();
-        loop {
-            let stream = if stdout { &self.stdout } else { &self.stderr };
-            match stream.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    let found = line.contains(needle);
-                    if stdout {
-                        self.seen_stdout.push(line.clone());
-                    } else {
-                        self.seen_stderr.push(line.clone());
-                    }
-                    lines.push(line);
-                    if found {
-                        return lines;
-                    }
-                }
-                Err(_) => {
-                    let other: Vec<String> = if stdout {
-                        self.stderr.try_iter().collect()
-                    } else {
-                        self.stdout.try_iter().collect()
-                    };
-                    panic!(
-                        "no {} line with {needle:?} within {timeout:?}; saw {lines:#?}; the other stream: {other:#?}",
-                        if stdout { "stdout" } else { "stderr" }
-                    );
-                }
-            }
-        }
-    }
-
-    fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> Vec<String> {
-        self.wait_line(false, needle, timeout)
-    }
-
-    /// The next plan printed on stdout: its lines up to the `Plan: ` summary.
-    fn next_plan(&mut self, timeout: Duration) -> Vec<String> {
-        self.wait_line(true, "Plan: ", timeout)
-    }
-
-    /// Waits for the exit (killing it and failing after `timeout`); the exit code and all of
-    /// stdout and stderr.
-    fn finish(mut self, timeout: Duration) -> (Option<i32>, String, String) {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let stderr: Vec<String> = self.stderr.try_iter().collect();
-                panic!(
-                    "still running after {timeout:?}; stderr: {:#?} {stderr:#?}",
-                    self.seen_stderr
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let drain = |rx: &Receiver<String>, seen: &mut Vec<String>| loop {
-            match rx.recv_timeout(Duration::from_secs(5)) {
-                Ok(line) => seen.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => panic!("the output did not end"),
-            }
-        };
-        drain(&self.stdout, &mut self.seen_stdout);
-        drain(&self.stderr, &mut self.seen_stderr);
-        (
-            status.code(),
-            self.seen_stdout.join("\n"),
-            self.seen_stderr.join("\n"),
-        )
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs the binary to its end, within `timeout`: exit code, stdout, stderr, and how long it took.
-fn run(env: &Env, args: &[&str], timeout: Duration) -> (Option<i32>, String, String, Duration) {
-    let started = Instant::now();
-    let (code, stdout, stderr) = Running::start(env, args).finish(timeout);
-    (code, stdout, stderr, started.elapsed())
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Signals mid-apply
 
@@ -226,17 +57,16 @@ fn signal_mid_apply(signal: &str, signal_name: &str, exit_code: i32) {
         env.manifest(&format!("s{i}.yaml"), &ada_manifest(name, "x"));
     }
     // Each create is committed at once and answered 400 ms later: two are in flight for a while.
-    set_faults(
-        &env,
+    env.emulator.set_faults(
         json!({"rules": [{"method": "POST", "action": {"type": "latency", "ms": 400}}]}),
     );
-    env.clear_requests();
-    let mut apply = Running::start(&env, &["apply", "--auto-approve", "--parallelism", "2"]);
+    env.emulator.clear_requests();
+    let mut apply = env.spawn(&["apply", "--auto-approve", "--parallelism", "2"]);
     wait_until("two creates in flight", Duration::from_secs(15), || {
-        logged(&env, "POST").len() >= 2
+        (env.emulator.logged("POST").len() >= 2).then_some(())
     });
     assert!(apply.still_running(), "the signal must land mid-run");
-    send_signal(signal, apply.pid());
+    apply.signal(signal);
     let (code, _, stderr) = apply.finish(Duration::from_secs(15));
     assert_eq!(code, Some(exit_code), "{stderr}");
     assert!(
@@ -244,13 +74,13 @@ fn signal_mid_apply(signal: &str, signal_name: &str, exit_code: i32) {
         "{stderr}"
     );
 
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert!(
         !live.is_empty() && live.len() < names.len(),
         "the signal landed mid-run: {} live",
         live.len()
     );
-    let posts = logged(&env, "POST").len();
+    let posts = env.emulator.logged("POST").len();
     assert_eq!(posts, live.len(), "every create sent was committed");
     // Every write in flight finished and its secret is on disk.
     for integration in &live {
@@ -279,17 +109,19 @@ fn signal_mid_apply(signal: &str, signal_name: &str, exit_code: i32) {
     }
 
     // A re-run finishes the job: eight, no duplicate, each with its secret.
-    clear_faults(&env);
-    let (code, _, stderr, _) = run(&env, &["apply", "--auto-approve"], Duration::from_secs(30));
+    env.emulator.clear_faults();
+    let (code, _, stderr) = env
+        .spawn(&["apply", "--auto-approve"])
+        .finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stderr}");
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(live.len(), names.len(), "{live:#?}");
     for name in &names {
         let found = named(&live, name);
         assert_eq!(found.len(), 1, "exactly one {name:?}");
         assert_secret_saved(&env, found[0]["id"].as_str().unwrap(), name);
     }
-    let files = std::fs::read_dir(env.dir.path().join(".intsync/secrets"))
+    let files = std::fs::read_dir(env.secrets_dir())
         .unwrap()
         .filter(|e| {
             !e.as_ref()
@@ -321,22 +153,21 @@ fn second_sigint_exits_at_once() {
     let env = Env::new(100);
     env.manifest("a.yaml", &ada_manifest("Slow A", "x"));
     env.manifest("b.yaml", &ada_manifest("Slow B", "x"));
-    set_faults(
-        &env,
+    env.emulator.set_faults(
         json!({"rules": [{"method": "POST", "action": {"type": "latency", "ms": 5000}}]}),
     );
-    env.clear_requests();
-    let mut apply = Running::start(&env, &["apply", "--auto-approve"]);
+    env.emulator.clear_requests();
+    let mut apply = env.spawn(&["apply", "--auto-approve"]);
     wait_until("both creates in flight", Duration::from_secs(15), || {
-        logged(&env, "POST").len() == 2
+        (env.emulator.logged("POST").len() == 2).then_some(())
     });
     let in_flight = Instant::now();
-    send_signal("INT", apply.pid());
+    apply.signal("INT");
     // The first one is taken: it waits for the writes in flight (answered 5 s after they landed).
     apply.wait_stderr("waiting for the writes in flight", Duration::from_secs(3));
     std::thread::sleep(Duration::from_millis(200));
     assert!(apply.still_running(), "it waits after one SIGINT");
-    send_signal("INT", apply.pid());
+    apply.signal("INT");
     let second = Instant::now();
     let (code, _, stderr) = apply.finish(Duration::from_secs(10));
     assert_eq!(code, Some(130), "{stderr}");
@@ -364,10 +195,10 @@ fn second_sigint_exits_at_once() {
 
     // What it left behind: both integrations live (committed when they arrived), no secret
     // file, and a record of each create in flight.
-    clear_faults(&env);
-    let live = env.ada_live();
+    env.emulator.clear_faults();
+    let live = env.emulator.ada_live();
     assert_eq!(live.len(), 2, "{live:#?}");
-    assert!(!env.dir.path().join(".intsync/secrets").exists());
+    assert!(!env.secrets_dir().exists());
     let records = env.dir.path().join(".intsync/targets/ada/intents");
     assert_eq!(std::fs::read_dir(&records).unwrap().count(), 2);
 
@@ -385,17 +216,20 @@ fn second_sigint_exits_at_once() {
     assert_eq!(std::fs::read_dir(&records).unwrap().count(), 2);
 
     // `apply` adopts them (nothing to create), says so, fails once, and clears the records.
-    env.clear_requests();
+    env.emulator.clear_requests();
     let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stderr.matches("it is lost").count(), 2, "{stderr}");
     assert!(stderr.contains("Nothing to apply."), "{stderr}");
-    assert!(logged(&env, "POST").is_empty(), "nothing created again");
+    assert!(
+        env.emulator.logged("POST").is_empty(),
+        "nothing created again"
+    );
     assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
     let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "said once: {stderr}");
     assert!(!stderr.contains("a run stopped"), "{stderr}");
-    assert_eq!(env.ada_live().len(), 2, "no duplicate");
+    assert_eq!(env.emulator.ada_live().len(), 2, "no duplicate");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,24 +241,23 @@ fn second_sigint_exits_at_once() {
 #[test]
 fn create_committed_after_the_client_timeout_is_never_sent_twice() {
     let env = Env::new(100);
-    edit_config(
-        &env,
+    env.edit_config(
         "rate_limit = \"off\"",
         "rate_limit = \"off\"\ntimeout_secs = 1",
     );
     env.manifest("late.yaml", &ada_manifest("Late", "x"));
-    set_faults(
-        &env,
-        json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "delay_commit", "ms": 4000}}]}),
+    env.emulator.set_faults(json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "delay_commit", "ms": 4000}}]}),
     );
-    env.clear_requests();
-    let (code, _, stderr, _) = run(&env, &["apply", "--auto-approve"], Duration::from_secs(30));
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env
+        .spawn(&["apply", "--auto-approve"])
+        .finish(Duration::from_secs(30));
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("outcome unknown; run `intsync plan` again in a minute"),
         "{stderr}"
     );
-    let faults = env.call(Method::GET, "/_emulator/faults", None);
+    let faults = env.emulator.faults();
     assert_eq!(
         faults["rules"][0]["seen"], 1,
         "one POST arrived: {faults:#}"
@@ -435,20 +268,25 @@ fn create_committed_after_the_client_timeout_is_never_sent_twice() {
     wait_until(
         "the held create is committed and logged",
         Duration::from_secs(15),
-        || !env.ada_live().is_empty() && !logged(&env, "POST").is_empty(),
+        || {
+            (!env.emulator.ada_live().is_empty() && !env.emulator.logged("POST").is_empty())
+                .then_some(())
+        },
     );
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(named(&live, "Late").len(), 1, "{live:#?}");
     assert_eq!(live.len(), 1, "{live:#?}");
-    assert_eq!(logged(&env, "POST").len(), 1, "the POST was never re-sent");
-    let faults = env.call(Method::GET, "/_emulator/faults", None);
+    assert_eq!(
+        env.emulator.logged("POST").len(),
+        1,
+        "the POST was never re-sent"
+    );
+    let faults = env.emulator.faults();
     assert_eq!(faults["rules"][0]["seen"], 1, "{faults:#}");
 
-    let (code, stdout, _, _) = run(
-        &env,
-        &["plan", "--detailed-exitcode"],
-        Duration::from_secs(30),
-    );
+    let (code, stdout, _) = env
+        .spawn(&["plan", "--detailed-exitcode"])
+        .finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stdout}");
 }
 
@@ -458,27 +296,27 @@ fn create_committed_after_the_client_timeout_is_never_sent_twice() {
 fn create_answered_without_a_field_keeps_its_secret() {
     let env = Env::new(100);
     env.manifest("partial.yaml", &ada_manifest("Partial", "x"));
-    set_faults(
-        &env,
-        json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_field", "field": "scopes"}}]}),
+    env.emulator.set_faults(json!({"rules": [{"method": "POST", "times": 1, "action": {"type": "drop_field", "field": "scopes"}}]}),
     );
-    env.clear_requests();
-    let (code, _, stderr, _) = run(&env, &["apply", "--auto-approve"], Duration::from_secs(30));
+    env.emulator.clear_requests();
+    let (code, _, stderr) = env
+        .spawn(&["apply", "--auto-approve"])
+        .finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("read from live state as its answer was incomplete"),
         "{stderr}"
     );
-    let faults = env.call(Method::GET, "/_emulator/faults", None);
+    let faults = env.emulator.faults();
     assert_eq!(
         faults["rules"][0]["applied"], 1,
         "the fault acted: {faults:#}"
     );
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(live.len(), 1, "{live:#?}");
     assert_eq!(live[0]["name"], "Partial");
     assert_secret_saved(&env, live[0]["id"].as_str().unwrap(), "Partial");
-    assert_eq!(logged(&env, "POST").len(), 1);
+    assert_eq!(env.emulator.logged("POST").len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,8 +327,8 @@ fn create_answered_without_a_field_keeps_its_secret() {
 #[test]
 fn watch_apply_writes_nothing_until_a_read_succeeds() {
     let env = Env::new(100);
-    env.clear_requests();
-    let mut watch = Running::start(&env, &["watch", "--apply", "--refresh", "1", "manifests"]);
+    env.emulator.clear_requests();
+    let mut watch = env.spawn(&["watch", "--apply", "--refresh", "1", "manifests"]);
     watch.next_plan(Duration::from_secs(10));
 
     env.manifest("x.yaml", &ada_manifest("Watch X", "x"));
@@ -499,11 +337,10 @@ fn watch_apply_writes_nothing_until_a_read_succeeds() {
         Duration::from_secs(10),
     );
     watch.wait_stderr("applied 1 change", Duration::from_secs(5));
-    assert_eq!(logged(&env, "POST").len(), 1);
+    assert_eq!(env.emulator.logged("POST").len(), 1);
 
     // Every read fails from now on.
-    set_faults(
-        &env,
+    env.emulator.set_faults(
         json!({"rules": [{"method": "GET", "action": {"type": "status", "status": 500}}]}),
     );
     watch.wait_stderr("cannot refresh live state", Duration::from_secs(10));
@@ -516,13 +353,13 @@ fn watch_apply_writes_nothing_until_a_read_succeeds() {
     // The loop is back to its refreshes: the cycle of that save is over.
     watch.wait_stderr("cannot refresh live state", Duration::from_secs(10));
     assert_eq!(
-        logged(&env, "POST").len(),
+        env.emulator.logged("POST").len(),
         1,
         "no write while live state cannot be read"
     );
 
     // Reads work again: the next refresh lets the waiting save write Y (and only Y).
-    clear_faults(&env);
+    env.emulator.clear_faults();
     let after = watch.wait_stderr(
         "created AdaPlatformIntegration \"Watch Y\"",
         Duration::from_secs(10),
@@ -534,15 +371,15 @@ fn watch_apply_writes_nothing_until_a_read_succeeds() {
         "{after:#?}"
     );
     watch.wait_stderr("applied 1 change", Duration::from_secs(5));
-    send_signal("INT", watch.pid());
+    watch.signal("INT");
     let (code, _, stderr) = watch.finish(Duration::from_secs(10));
     assert_eq!(code, Some(0), "{stderr}");
 
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(named(&live, "Watch X").len(), 1, "{live:#?}");
     assert_eq!(named(&live, "Watch Y").len(), 1, "{live:#?}");
     assert_eq!(live.len(), 2);
-    assert_eq!(logged(&env, "POST").len(), 2, "one create per name");
+    assert_eq!(env.emulator.logged("POST").len(), 2, "one create per name");
 }
 
 /// An integration created outside intsync just before its manifest is saved: watch reads live
@@ -551,14 +388,11 @@ fn watch_apply_writes_nothing_until_a_read_succeeds() {
 fn watch_apply_reads_after_the_save_and_adopts_an_outside_create() {
     let env = Env::new(100);
     // No refresh during the test: only the read after the save can see the outside create.
-    let mut watch = Running::start(
-        &env,
-        &["watch", "--apply", "--refresh", "3600", "manifests"],
-    );
+    let mut watch = env.spawn(&["watch", "--apply", "--refresh", "3600", "manifests"]);
     watch.next_plan(Duration::from_secs(10));
-    env.clear_requests();
+    env.emulator.clear_requests();
 
-    let id = env.seed_ada("Outside Z", "z");
+    let id = env.emulator.seed_ada("Outside Z", "z");
     env.manifest("z.yaml", &ada_manifest("Outside Z", "z"));
     let plan = watch.next_plan(Duration::from_secs(10));
     let summary = plan.last().unwrap();
@@ -566,7 +400,7 @@ fn watch_apply_reads_after_the_save_and_adopts_an_outside_create() {
         summary.contains("0 to create, 0 to update, 0 blocked, 1 unchanged"),
         "{plan:#?}"
     );
-    send_signal("INT", watch.pid());
+    watch.signal("INT");
     let (code, _, stderr) = watch.finish(Duration::from_secs(10));
     assert_eq!(code, Some(0), "Ctrl-C stops watch with 0: {stderr}");
     assert!(
@@ -574,11 +408,11 @@ fn watch_apply_reads_after_the_save_and_adopts_an_outside_create() {
         "{stderr}"
     );
 
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(named(&live, "Outside Z").len(), 1, "{live:#?}");
     assert_eq!(live[0]["id"], id.as_str());
     assert_eq!(
-        logged(&env, "POST").len(),
+        env.emulator.logged("POST").len(),
         1,
         "the only create is the outside one"
     );
@@ -591,13 +425,13 @@ const RETRY_LINE: &str = "retry = { attempts = 6, base_delay_ms = 10, max_delay_
 
 /// `plan` after a 429 carrying `retry_after`: its exit code and how long it took.
 fn plan_after_429(env: &Env, retry_after: &str) -> (Option<i32>, String, Duration) {
-    set_faults(
-        env,
-        json!({"rules": [{"method": "GET", "times": 1, "action": {"type": "status", "status": 429, "retry_after": retry_after}}]}),
+    env.emulator.set_faults(json!({"rules": [{"method": "GET", "times": 1, "action": {"type": "status", "status": 429, "retry_after": retry_after}}]}),
     );
-    env.clear_requests();
-    let (code, _, stderr, took) = run(env, &["plan"], Duration::from_secs(20));
-    let gets = logged(env, "GET");
+    env.emulator.clear_requests();
+    let started = Instant::now();
+    let (code, _, stderr) = env.spawn(&["plan"]).finish(Duration::from_secs(20));
+    let took = started.elapsed();
+    let gets = env.emulator.logged("GET");
     assert!(
         gets.len() >= 2 && gets[0]["status"] == 429,
         "retried after the 429: {gets:#?}"
@@ -609,9 +443,7 @@ fn plan_after_429(env: &Env, retry_after: &str) -> (Option<i32>, String, Duratio
 fn retry_after_huge_negative_and_dates_are_handled() {
     let env = Env::new(100);
     env.manifest("r.yaml", &ada_manifest("Retried", "x"));
-    edit_config(
-        &env,
-        RETRY_LINE,
+    env.edit_config(RETRY_LINE,
         "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100, max_retry_after_ms = 300 }",
     );
     for value in ["1e20", "-5"] {
@@ -624,11 +456,7 @@ fn retry_after_huge_negative_and_dates_are_handled() {
     }
 
     // An HTTP-date is honoured (the backoff alone would wait a few milliseconds).
-    edit_config(
-        &env,
-        "max_retry_after_ms = 300",
-        "max_retry_after_ms = 10000",
-    );
+    env.edit_config("max_retry_after_ms = 300", "max_retry_after_ms = 10000");
     let now = SystemTime::now();
     let started = Instant::now();
     let date = httpdate::fmt_http_date(now + Duration::from_secs(2));
@@ -690,9 +518,11 @@ fn property_order(integration: &Value) -> Vec<String> {
 }
 
 fn plan_out_then_apply_plan(env: &Env) -> Value {
-    let (code, stdout, stderr) = run_ok(env, &["validate"]);
+    let (code, stdout, stderr) = env.spawn(&["validate"]).finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    let (code, _, stderr) = run_ok(env, &["plan", "--out", "plan.json"]);
+    let (code, _, stderr) = env
+        .spawn(&["plan", "--out", "plan.json"])
+        .finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stderr}");
     let text = std::fs::read_to_string(env.dir.path().join("plan.json")).unwrap();
     // The payload (`body` of a create, `patch` of an update; `live` keeps the API's order).
@@ -707,14 +537,11 @@ fn plan_out_then_apply_plan(env: &Env) -> Value {
         .find("\"alpha\"")
         .expect("alpha in the payload");
     assert!(zeta < alpha, "the plan keeps the manifest's order: {text}");
-    let (code, _, stderr) = run_ok(env, &["apply", "--plan", "plan.json", "--auto-approve"]);
+    let (code, _, stderr) = env
+        .spawn(&["apply", "--plan", "plan.json", "--auto-approve"])
+        .finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{stderr}");
     serde_json::from_str(&text).unwrap()
-}
-
-fn run_ok(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
-    let (code, stdout, stderr, _) = run(env, args, Duration::from_secs(30));
-    (code, stdout, stderr)
 }
 
 #[test]
@@ -725,7 +552,7 @@ fn form_property_order_survives_plan_out_and_apply_plan() {
     let body = &plan["actions"][0]["body"];
     assert_eq!(plan["actions"][0]["action"], "create", "{plan:#}");
     assert_eq!(property_order(body), ["zeta", "account", "alpha"]);
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(live.len(), 1);
     assert_eq!(property_order(&live[0]), ["zeta", "account", "alpha"]);
 
@@ -741,24 +568,26 @@ fn form_property_order_survives_plan_out_and_apply_plan() {
             "zeta": {"type": "string", "title": "Zeta"}
         }
     });
-    let id = env.call(Method::POST, "/api/v2/platform-integrations/", Some(spec))["id"]
+    let id = env
+        .emulator
+        .call(Method::POST, "/api/v2/platform-integrations/", Some(spec))["id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(
-        property_order(&env.ada_live()[0]),
+        property_order(&env.emulator.ada_live()[0]),
         ["account", "alpha", "zeta"]
     );
     env.manifest(
         "form.yaml",
         &ordered_form_manifest("Reordered Form", "Zeta, renamed"),
     );
-    env.clear_requests();
+    env.emulator.clear_requests();
     let plan = plan_out_then_apply_plan(&env);
     assert_eq!(plan["actions"][0]["action"], "update", "{plan:#}");
-    let patches = logged(&env, "PATCH");
+    let patches = env.emulator.logged("PATCH");
     assert_eq!(patches.len(), 1, "{patches:#?}");
-    let live = env.ada_live();
+    let live = env.emulator.ada_live();
     assert_eq!(live[0]["id"], id.as_str());
     assert_eq!(
         live[0]["configuration_fields"]["properties"]["zeta"]["title"],
@@ -775,25 +604,23 @@ fn form_property_order_survives_plan_out_and_apply_plan() {
 #[test]
 fn truto_version_conflict_mid_apply_exits_4_and_overwrites_nothing() {
     let env = Env::new(100);
-    let created = env.call(
-        Method::POST,
-        "/integration",
-        Some(json!({"name": "crm", "category": "crm"})),
-    );
+    let created = env
+        .emulator
+        .seed_truto(json!({"name": "crm", "category": "crm"}));
     let id = created["id"].as_str().unwrap().to_owned();
     env.manifest("crm.yaml", &truto_manifest("crm", "helpdesk"));
-    set_faults(
-        &env,
-        json!({"rules": [{"method": "PATCH", "times": 1, "action": {"type": "delay_commit", "ms": 3000}}]}),
+    env.emulator.set_faults(json!({"rules": [{"method": "PATCH", "times": 1, "action": {"type": "delay_commit", "ms": 3000}}]}),
     );
-    let apply = Running::start(&env, &["apply", "--target", "truto", "--auto-approve"]);
+    let apply = env.spawn(&["apply", "--target", "truto", "--auto-approve"]);
     wait_until("intsync's PATCH is held", Duration::from_secs(15), || {
-        env.call(Method::GET, "/_emulator/faults", None)["rules"][0]["seen"] == 1
+        (env.emulator.faults()["rules"][0]["seen"] == 1).then_some(())
     });
     // Someone else's update, at the current version, lands first.
-    let current = env.call(Method::GET, &format!("/integration/{id}"), None);
+    let current = env
+        .emulator
+        .call(Method::GET, &format!("/integration/{id}"), None);
     assert_eq!(current["version"], 1, "{current:#}");
-    let theirs = env.call(
+    let theirs = env.emulator.call(
         Method::PATCH,
         &format!("/integration/{id}"),
         Some(json!({"category": "marketing", "version": current["version"]})),
@@ -803,7 +630,9 @@ fn truto_version_conflict_mid_apply_exits_4_and_overwrites_nothing() {
     let (code, _, stderr) = apply.finish(Duration::from_secs(30));
     assert_eq!(code, Some(4), "{stderr}");
     assert!(stderr.contains("run `intsync plan` again"), "{stderr}");
-    let live = env.call(Method::GET, &format!("/integration/{id}"), None);
+    let live = env
+        .emulator
+        .call(Method::GET, &format!("/integration/{id}"), None);
     assert_eq!(live["category"], "marketing", "not overwritten: {live:#}");
     assert_eq!(live["version"], 2, "{live:#}");
 }

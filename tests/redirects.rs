@@ -12,7 +12,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::tiny::{Answer, Request, Server};
-use common::{Env, ada_manifest, truto_manifest};
+use common::{Workdir, ada_manifest, truto_manifest};
 
 /// An empty list page in the envelope of the API `target` belongs to.
 fn empty_page(target: &str) -> Answer {
@@ -54,33 +54,18 @@ fn redirect(status: u16, to: &str, request: &Request) -> Answer {
 
 /// An `Env` whose targets `ada` and `truto` point at `base` (one of the servers above), with a
 /// manifest of each vendor that does not exist there (so a plan from an empty list is a create).
-fn env_at(base: &str) -> Env {
-    let env = Env::new(100);
-    common::write_config(
-        env.dir.path(),
+fn env_at(base: &str) -> Workdir {
+    let env = Workdir::new();
+    env.write_config(
         base,
         100,
         "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }",
     );
     // The team given, so the Truto target asks these servers only for its integrations.
-    let config = env.dir.path().join("intsync.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "token_env = \"TEST_TRUTO_TOKEN\"",
-        "token_env = \"TEST_TRUTO_TOKEN\"\nteam_id = \"redirect-team\"",
-    );
-    std::fs::write(config, text).unwrap();
+    env.set_truto_team("\"redirect-team\"");
     env.manifest("a.yaml", &ada_manifest("Redirected", "x"));
     env.manifest("t.yaml", &truto_manifest("redirected", "crm"));
     env
-}
-
-fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env.intsync().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn collection(target: &str) -> &'static str {
@@ -118,7 +103,7 @@ fn a_redirect_to_another_server_is_an_error_and_is_not_followed() {
     for (target, code, args) in runs {
         *status.lock().unwrap() = code;
         let before = api.count();
-        let (exit, stdout, stderr) = run(&env, &args);
+        let (exit, stdout, stderr) = env.run(&args);
         assert_eq!(exit, 1, "{args:?} answered {code}: {stdout}{stderr}");
         let location = format!(
             "http://localhost:{}{}?limit=100",
@@ -171,7 +156,7 @@ fn a_redirect_on_the_same_host_is_not_followed() {
         }
     });
     let env = env_at(&format!("http://127.0.0.1:{}", api.port));
-    let (exit, stdout, stderr) = run(&env, &["plan"]);
+    let (exit, stdout, stderr) = env.run(&["plan"]);
     assert_eq!(exit, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains("answered 308 and points to `/v3/api/v2/platform-integrations/?limit=100`"),
@@ -204,7 +189,7 @@ fn a_create_answered_with_a_redirect_fails_and_is_neither_resent_nor_looked_for(
     for target in ["ada", "truto"] {
         let before = api.requests().len();
         let started = std::time::Instant::now();
-        let (exit, stdout, stderr) = run(&env, &["apply", "--target", target, "--auto-approve"]);
+        let (exit, stdout, stderr) = env.run(&["apply", "--target", target, "--auto-approve"]);
         assert_eq!(exit, 1, "{target}: {stdout}{stderr}");
         let path = collection(target);
         let location = format!("http://localhost:{}{path}", elsewhere.port);

@@ -4,7 +4,7 @@
 mod common;
 
 use common::tiny::{Issue, fake_ada};
-use common::{Env, ada_manifest};
+use common::{Workdir, ada_manifest};
 
 fn issue(id: &str, client_secret: &str) -> Issue {
     Issue {
@@ -13,35 +13,18 @@ fn issue(id: &str, client_secret: &str) -> Issue {
     }
 }
 
-fn secret_files(env: &Env) -> Vec<(String, serde_json::Value)> {
-    let dir = env.dir.path().join(".intsync/secrets");
-    let mut files: Vec<(String, serde_json::Value)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            let saved = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                saved,
-            )
-        })
-        .collect();
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
-}
-
 /// Ids that sanitize alike (`a/b`, `a_b`), an id answered again by another account, and an
 /// empty `client_secret`: before issue #21 the second secret replaced the first, and the empty
 /// one was saved and reported as a success.
 #[test]
 fn every_secret_keeps_its_own_file_and_an_empty_one_is_lost() {
-    let env = Env::new(100);
+    let env = Workdir::new();
     let ada = fake_ada(vec![
         issue("a/b", r#""secret-of-a-slash-b""#),
         issue("a_b", r#""secret-of-a-underscore-b""#),
         issue("c1", r#""""#),
     ]);
-    common::write_config(env.dir.path(), &ada.base_url(), 100, "");
+    env.write_config(&ada.base_url(), 100, "");
     env.manifest("1.yaml", &ada_manifest("First", "x"));
     env.manifest("2.yaml", &ada_manifest("Second", "x"));
     env.manifest("3.yaml", &ada_manifest("Third", "x"));
@@ -53,7 +36,7 @@ fn every_secret_keeps_its_own_file_and_an_empty_one_is_lost() {
             && stderr.contains("rotate it"),
         "{stderr}"
     );
-    let files = secret_files(&env);
+    let files = env.saved_secrets();
     let summary: Vec<(&str, &str, &str)> = files
         .iter()
         .map(|(file, saved)| {
@@ -93,7 +76,7 @@ fn every_secret_keeps_its_own_file_and_an_empty_one_is_lost() {
     .unwrap();
     let (code, _, stderr) = env.run(&["apply", "other", "--target", "other", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
-    let files = secret_files(&env);
+    let files = env.saved_secrets();
     let by_name = |name: &str| {
         files
             .iter()
@@ -117,9 +100,9 @@ fn every_secret_keeps_its_own_file_and_an_empty_one_is_lost() {
 /// A `client_secret` that is not a string is no secret either.
 #[test]
 fn a_client_secret_that_is_not_a_string_is_lost() {
-    let env = Env::new(100);
+    let env = Workdir::new();
     let ada = fake_ada(vec![issue("n1", "12345")]);
-    common::write_config(env.dir.path(), &ada.base_url(), 100, "");
+    env.write_config(&ada.base_url(), 100, "");
     env.manifest("1.yaml", &ada_manifest("Numbered", "x"));
     let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
@@ -128,5 +111,5 @@ fn a_client_secret_that_is_not_a_string_is_lost() {
         !stderr.contains("12345"),
         "a secret is never printed: {stderr}"
     );
-    assert!(!env.dir.path().join(".intsync/secrets").exists());
+    assert!(!env.secrets_dir().exists());
 }

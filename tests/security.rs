@@ -9,39 +9,24 @@
 
 mod common;
 
-use common::{Env, TOKEN, ada_manifest};
+use common::{Env, TOKEN, ada_manifest, intsync, output};
 
 #[test]
 fn plan_files_hold_no_token_and_no_client_secret() {
     let env = Env::new(100);
     env.manifest("a.yaml", &ada_manifest("Secretive", "one"));
-    let out = env
-        .intsync()
-        .args(["apply", "--auto-approve"])
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    let secret_file = std::fs::read_dir(env.dir.path().join(".intsync/secrets"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&secret_file).unwrap()).unwrap();
-    let client_secret = saved["client_secret"].as_str().unwrap().to_owned();
+    let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let saved = env.saved_secrets();
+    let client_secret = saved[0].1["client_secret"].as_str().unwrap().to_owned();
     assert!(client_secret.len() > 10);
     assert!(!stderr.contains(&client_secret));
 
     // A change, so the plan carries bodies and live values.
     env.manifest("a.yaml", &ada_manifest("Secretive", "two"));
     for format in ["json", "markdown", "text"] {
-        let out = env
-            .intsync()
-            .args(["plan", "--out", "plan.json", "--format", format])
-            .assert()
-            .code(0);
-        let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        let (code, stdout, stderr) = env.run(&["plan", "--out", "plan.json", "--format", format]);
+        assert_eq!(code, 0, "{stderr}");
         let file = std::fs::read_to_string(env.dir.path().join("plan.json")).unwrap();
         for (what, text) in [("stdout", &stdout), ("plan.json", &file)] {
             assert!(
@@ -64,21 +49,16 @@ fn a_parent_directorys_config_is_never_read_and_said_so() {
     let sub = env.dir.path().join("team/project");
     std::fs::create_dir_all(sub.join("manifests")).unwrap();
     std::fs::write(sub.join("manifests/a.yaml"), ada_manifest("Below", "x")).unwrap();
-    env.clear_requests();
-    let out = env
-        .intsync()
-        .current_dir(&sub)
-        .args(["plan"])
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    env.emulator.clear_requests();
+    let (code, _, stderr) = output(intsync(&sub).args(["plan"]));
+    assert_eq!(code, 0, "{stderr}");
     let parent = env.dir.path().join("intsync.toml");
     assert!(
         stderr.contains(&format!("note: `{}` is not read", parent.display())),
         "{stderr}"
     );
     assert!(
-        env.requests().is_empty(),
+        env.emulator.requests().is_empty(),
         "the parent's target was not contacted"
     );
     assert!(stderr.contains("live state of target `local`"), "{stderr}");
@@ -93,8 +73,8 @@ fn plain_http_is_refused_off_loopback() {
     )
     .unwrap();
     env.manifest("a.yaml", &ada_manifest("A", "x"));
-    let out = env.intsync().args(["plan"]).assert().code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (code, _, stderr) = env.run(&["plan"]);
+    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("plain http:// for a host that is not loopback; use https://"),
         "{stderr}"
@@ -108,7 +88,7 @@ fn plain_http_is_refused_off_loopback() {
 fn base_url_with_userinfo_fragment_or_spaces_is_refused_before_any_request() {
     let env = Env::new(100);
     env.manifest("a.yaml", &ada_manifest("A", "x"));
-    let port = env.server.base_url().rsplit(':').next().unwrap().to_owned();
+    let port = env.emulator.port();
     for (base_url, says) in [
         (
             format!("http://user:hunter22pw@127.0.0.1:{port}"),
@@ -126,7 +106,7 @@ fn base_url_with_userinfo_fragment_or_spaces_is_refused_before_any_request() {
             format!("default_target = \"ada\"\n[targets.ada]\nprovider = \"ada\"\nbase_url = \"{base_url}\"\ntoken_env = \"TEST_ADA_TOKEN\"\n"),
         )
         .unwrap();
-        env.clear_requests();
+        env.emulator.clear_requests();
         for command in [&["plan"][..], &["apply", "--auto-approve"]] {
             let (code, stdout, stderr) = env.run(command);
             assert_eq!(code, 1, "{base_url}: {stderr}");
@@ -137,6 +117,7 @@ fn base_url_with_userinfo_fragment_or_spaces_is_refused_before_any_request() {
             );
         }
         let sent: Vec<_> = env
+            .emulator
             .requests()
             .into_iter()
             .filter(|r| {

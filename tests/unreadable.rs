@@ -13,18 +13,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use common::tiny::{Answer, Request, Server, env_at};
-use common::{Env, ada_manifest, ada_spec};
+use common::{Workdir, ada_manifest, ada_record, file_names};
 
 const LIST: &str = "/api/v2/platform-integrations/";
-
-/// An Ada integration as the list answers it.
-fn ada_item(id: &str, name: &str, description: &str) -> Value {
-    let mut item = ada_spec(name, description);
-    item["id"] = json!(id);
-    item["status"] = json!("development");
-    item["created"] = json!("2026-12-01T10:00:00+00:00");
-    item
-}
 
 /// A minimal Ada holding `records`: the list answers all of them on one page, a PATCH merges
 /// its body into the record of its id, a POST adds one (with a client secret).
@@ -74,12 +65,12 @@ fn fake_ada(records: Vec<Value>) -> (Server, Arc<Mutex<Vec<Value>>>) {
 
 /// `Alpha` (its manifest changes the description), `Beta` (unchanged), and `Gamma`, whose
 /// answer has no `status`; a manifest of each, by name, and one of `Fresh`, which is not live.
-fn one_without_status() -> (Server, Arc<Mutex<Vec<Value>>>, Env) {
-    let mut gamma = ada_item("a3", "Gamma", "old");
+fn one_without_status() -> (Server, Arc<Mutex<Vec<Value>>>, Workdir) {
+    let mut gamma = ada_record("a3", "Gamma", "old");
     gamma.as_object_mut().unwrap().remove("status");
     let (server, state) = fake_ada(vec![
-        ada_item("a1", "Alpha", "old"),
-        ada_item("a2", "Beta", "same"),
+        ada_record("a1", "Alpha", "old"),
+        ada_record("a2", "Beta", "same"),
         gamma,
     ]);
     let env = env_at(
@@ -268,11 +259,9 @@ fn export_writes_the_others_and_names_the_unreadable_one() {
     let (_server, _, env) = one_without_status();
     let (code, _, stderr) = env.run(&["export", "--dir", "exported"]);
     assert_eq!(code, 1, "{stderr}");
-    let mut files: Vec<String> = std::fs::read_dir(env.dir.path().join("exported"))
-        .unwrap_or_else(|e| panic!("nothing exported ({e}): {stderr}"))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    files.sort();
+    let exported = env.dir.path().join("exported");
+    assert!(exported.is_dir(), "nothing exported: {stderr}");
+    let files = file_names(&exported);
     assert_eq!(files, ["alpha.yaml", "beta.yaml"], "{stderr}");
     assert!(stderr.contains(GAMMA_SAID), "{stderr}");
     assert!(
@@ -286,10 +275,10 @@ fn export_writes_the_others_and_names_the_unreadable_one() {
 /// goes on.
 #[test]
 fn a_name_that_is_not_a_string_sets_aside_the_creates() {
-    let mut numbered = ada_item("a4", "x", "old");
+    let mut numbered = ada_record("a4", "x", "old");
     numbered["name"] = json!(42);
     let (server, state, _) = {
-        let (server, state) = fake_ada(vec![ada_item("a1", "Alpha", "old"), numbered]);
+        let (server, state) = fake_ada(vec![ada_record("a1", "Alpha", "old"), numbered]);
         (server, state, ())
     };
     let env = env_at(
@@ -332,44 +321,22 @@ fn a_name_that_is_not_a_string_sets_aside_the_creates() {
     assert_eq!(state.lock().unwrap().len(), 2, "nothing created");
 }
 
-/// A line of `stream` that contains `needle`, within 10 s (panics with what it saw).
-fn line_with(stream: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match stream.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return line,
-            Ok(line) => seen.push(line),
-            Err(_) => panic!("no line with {needle:?} within 10 s; saw: {seen:#?}"),
-        }
-    }
-}
-
 /// `watch` says the unreadable integration after each plan, and goes on watching: a save is
 /// planned again (and it is said again).
 #[test]
 fn watch_says_the_unreadable_one_and_goes_on() {
-    /// Ends the watcher however the test ends.
-    struct Running(std::process::Child);
-    impl Drop for Running {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let (server, _, env) = one_without_status();
-    let (child, stdout, stderr) = env.spawn(&["watch", "manifests"]);
-    let mut child = Running(child);
-    line_with(
-        &stdout,
+    let mut watch = env.spawn(&["watch", "manifests"]);
+    let within = std::time::Duration::from_secs(10);
+    watch.wait_stdout(
         "~ AdaPlatformIntegration \"Alpha\" (a1) will be updated",
+        within,
     );
-    line_with(&stderr, GAMMA_SAID);
+    watch.wait_stderr(GAMMA_SAID, within);
     env.manifest("alpha.yaml", &ada_manifest("Alpha", "newer"));
-    line_with(&stdout, "description: \"old\" → \"newer\"");
-    line_with(&stderr, GAMMA_SAID);
-    assert!(child.0.try_wait().unwrap().is_none(), "watch goes on");
-    drop(child);
+    watch.wait_stdout("description: \"old\" → \"newer\"", within);
+    watch.wait_stderr(GAMMA_SAID, within);
+    assert!(watch.still_running(), "watch goes on");
+    drop(watch);
     assert!(server.requests().iter().all(|r| r.method == "GET"));
 }

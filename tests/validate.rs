@@ -1,44 +1,37 @@
 //! End-to-end tests of `intsync validate` and `intsync schema`: the real binary, its exit code,
 //! stdout and stderr.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::output;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The binary in the repository's root (its examples and fixtures), without `NO_COLOR`.
 fn intsync() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
-    cmd.current_dir(root())
-        .env_remove("NO_COLOR")
-        .env_remove("COLUMNS");
+    let mut cmd = common::intsync(&root());
+    cmd.env_remove("NO_COLOR");
     cmd
 }
 
 fn json_diagnostics(args: &[&str]) -> (i32, Vec<serde_json::Value>) {
-    let out = intsync()
-        .args(["validate", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let list: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("stdout is one JSON array");
-    (out.status.code().unwrap(), list.as_array().unwrap().clone())
+    let (code, stdout, stderr) =
+        output(intsync().args(["validate", "--format", "json"]).args(args));
+    let list: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON array ({e}): {stdout}{stderr}"));
+    (code, list.as_array().unwrap().clone())
 }
 
 #[test]
 fn example_manifests_are_valid() {
-    let out = intsync().arg("validate").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(out.stdout.is_empty());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stdout, stderr) = output(intsync().arg("validate"));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.is_empty());
     assert!(
         stderr.contains("4 valid manifests in 4 files, no problems"),
         "{stderr}"
@@ -121,18 +114,14 @@ fn warnings_alone_exit_0() {
 
 #[test]
 fn github_format_annotates() {
-    let out = intsync()
-        .args([
-            "validate",
-            "--format",
-            "github",
-            "tests/fixtures/broken/invalid_tag.yaml",
-            "tests/fixtures/broken/unknown_scope.yaml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let (code, stdout, _) = output(intsync().args([
+        "validate",
+        "--format",
+        "github",
+        "tests/fixtures/broken/invalid_tag.yaml",
+        "tests/fixtures/broken/unknown_scope.yaml",
+    ]));
+    assert_eq!(code, 1);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
     assert!(lines[0].starts_with("::error file=tests/fixtures/broken/invalid_tag.yaml,line=11,col=10::intsync::invalid_tag: unknown tag `knowlege`%0Ahelp: did you mean `knowledge`?"), "{}", lines[0]);
@@ -146,12 +135,9 @@ fn human_format_has_no_colour_off_a_terminal_or_under_no_color() {
         if no_color {
             cmd.env("NO_COLOR", "1");
         }
-        let out = cmd
-            .args(["validate", "tests/fixtures/broken/name_too_long.yaml"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        let stdout = String::from_utf8(out.stdout).unwrap();
+        let (code, stdout, stderr) =
+            output(cmd.args(["validate", "tests/fixtures/broken/name_too_long.yaml"]));
+        assert_eq!(code, 1);
         assert!(!stdout.contains('\u{1b}'), "escape codes in: {stdout}");
         assert!(
             stdout.contains("× `name` is 168 characters long; the limit is 160"),
@@ -161,7 +147,6 @@ fn human_format_has_no_colour_off_a_terminal_or_under_no_color() {
             stdout.contains("tests/fixtures/broken/name_too_long.yaml:4:9"),
             "{stdout}"
         );
-        let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(
             stderr.contains("validate: 1 error, 0 warnings in 1 file"),
             "{stderr}"
@@ -184,13 +169,12 @@ fn missing_path_is_a_clear_error() {
 
 #[test]
 fn schema_command_matches_the_committed_copy() {
-    let out = intsync().arg("schema").output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let (code, stdout, _) = output(intsync().arg("schema"));
+    assert_eq!(code, 0);
     let committed =
         std::fs::read_to_string(root().join("schemas/intsync-manifest.schema.json")).unwrap();
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        committed,
+        stdout, committed,
         "schemas/intsync-manifest.schema.json is stale: run `cargo run -- schema > schemas/intsync-manifest.schema.json`"
     );
 }

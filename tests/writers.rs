@@ -7,15 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Env, ada_manifest, wait_until};
+use common::{Env, Running, ada_manifest};
 use serde_json::json;
 
 fn slow_api(env: &Env) {
-    env.call(
-        reqwest::Method::PUT,
-        "/_emulator/faults",
-        Some(json!({"latency_ms": 300, "rules": []})),
-    );
+    env.emulator
+        .set_faults(json!({"latency_ms": 300, "rules": []}));
 }
 
 fn manifests(env: &Env) {
@@ -29,6 +26,7 @@ fn manifests(env: &Env) {
 
 fn names(env: &Env) -> Vec<String> {
     let mut names: Vec<String> = env
+        .emulator
         .ada_live()
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_owned())
@@ -38,19 +36,16 @@ fn names(env: &Env) -> Vec<String> {
 }
 
 /// Starts `intsync apply` and returns once it holds the lock (it says it reads live state).
-fn first_apply(env: &Env) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let (child, _stdout, stderr) = env.spawn(&["apply", "--auto-approve"]);
-    wait_until(
-        "the first apply to read live state",
-        Duration::from_secs(20),
-        || {
-            stderr
-                .try_iter()
-                .any(|line| line.contains("Reading live state"))
-                .then_some(())
-        },
-    );
-    (child, stderr)
+fn first_apply(env: &Env) -> Running {
+    let mut first = env.spawn(&["apply", "--auto-approve"]);
+    first.wait_stderr("Reading live state", Duration::from_secs(20));
+    first
+}
+
+/// Waits for the first apply to succeed.
+fn first_succeeds(first: Running) {
+    let (code, _, stderr) = first.finish(Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{stderr}");
 }
 
 #[test]
@@ -58,18 +53,18 @@ fn a_second_apply_refuses_at_once_and_names_the_first() {
     let env = Env::new(100);
     manifests(&env);
     slow_api(&env);
-    let (mut first, _stderr) = first_apply(&env);
+    let first = first_apply(&env);
     let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("target `ada` is being written by pid ")
-            && stderr.contains(&format!("pid {} on ", first.id()))
+            && stderr.contains(&format!("pid {} on ", first.pid()))
             && stderr.contains("`intsync apply`")
             && stderr.contains("nothing was done")
             && stderr.contains("--lock-timeout"),
         "{stderr}"
     );
-    assert!(first.wait().unwrap().success());
+    first_succeeds(first);
     assert_eq!(
         names(&env),
         ["Twice 0", "Twice 1", "Twice 2"],
@@ -82,7 +77,7 @@ fn a_second_apply_with_a_lock_timeout_waits_and_plans_from_what_the_first_wrote(
     let env = Env::new(100);
     manifests(&env);
     slow_api(&env);
-    let (mut first, _stderr) = first_apply(&env);
+    let first = first_apply(&env);
     let (code, _, stderr) = env.run(&["apply", "--auto-approve", "--lock-timeout", "60s"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -90,7 +85,7 @@ fn a_second_apply_with_a_lock_timeout_waits_and_plans_from_what_the_first_wrote(
         "{stderr}"
     );
     assert!(stderr.contains("Nothing to apply."), "{stderr}");
-    assert!(first.wait().unwrap().success());
+    first_succeeds(first);
     assert_eq!(
         names(&env),
         ["Twice 0", "Twice 1", "Twice 2"],
@@ -104,14 +99,14 @@ fn pull_and_watch_apply_wait_for_the_writer_too() {
     let env = Env::new(100);
     manifests(&env);
     slow_api(&env);
-    let (mut first, _stderr) = first_apply(&env);
+    let first = first_apply(&env);
     let (code, _, stderr) = env.run(&["pull", "--yes"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("is being written by pid"), "{stderr}");
     let (code, _, stderr) = env.run(&["watch", "--apply"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("is being written by pid"), "{stderr}");
-    assert!(first.wait().unwrap().success());
+    first_succeeds(first);
 }
 
 /// Duplicates made anyway (by hand, another checkout): every id with its creation time and
@@ -122,8 +117,11 @@ fn duplicate_names_list_every_id_with_its_creation_time_and_saved_secret() {
     env.manifest("dup.yaml", &ada_manifest("Dup", "x"));
     let (code, _, stderr) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
-    let first = env.ada_live()[0]["id"].as_str().unwrap().to_owned();
-    let second = env.seed_ada("Dup", "x");
+    let first = env.emulator.ada_live()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = env.emulator.seed_ada("Dup", "x");
     let (code, _, stderr) = env.run(&["plan"]);
     assert_eq!(code, 1, "{stderr}");
     let line = |id: &str| {

@@ -2,9 +2,12 @@
 //! forbids, and values JSON cannot spell. `intsync validate` and `intsync plan --format json` on
 //! the built-in `local` target, in a directory of their own (no `intsync.toml`).
 
+mod common;
+
+use common::Workdir;
 use serde_json::Value;
 
-struct Dir(tempfile::TempDir);
+struct Dir(Workdir);
 
 /// One diagnostic of `validate --format json`.
 #[derive(Debug, PartialEq)]
@@ -18,33 +21,16 @@ struct Found {
 
 impl Dir {
     fn with(files: &[(&str, &str)]) -> Dir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("manifests")).unwrap();
+        let dir = Workdir::new();
         for (name, text) in files {
-            std::fs::write(dir.path().join("manifests").join(name), text).unwrap();
+            dir.manifest(name, text);
         }
         Dir(dir)
     }
 
-    /// Exit code, stdout, stderr.
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-            .args(args)
-            .current_dir(self.0.path())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
     /// `validate --format json`: the exit code and every diagnostic.
     fn diagnostics(&self) -> (i32, Vec<Found>) {
-        let (code, stdout, stderr) = self.run(&["validate", "--format", "json"]);
+        let (code, stdout, stderr) = self.0.run(&["validate", "--format", "json"]);
         let list: Value = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
         let found = list
@@ -65,7 +51,9 @@ impl Dir {
     /// `plan --format json` on the `local` target: stdout as text (to look at numbers as
     /// written) and as JSON.
     fn plan(&self) -> (String, Value) {
-        let (code, stdout, stderr) = self.run(&["plan", "--format", "json", "--target", "local"]);
+        let (code, stdout, stderr) = self
+            .0
+            .run(&["plan", "--format", "json", "--target", "local"]);
         assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
         let plan = serde_json::from_str(&stdout).unwrap();
         (stdout, plan)
@@ -145,7 +133,9 @@ fn inputs_yaml_forbids_are_refused_where_they_are() {
             ),
             "{file}: {message}"
         );
-        let (exit, stdout, stderr) = dir.run(&["plan", "--format", "json", "--target", "local"]);
+        let (exit, stdout, stderr) = dir
+            .0
+            .run(&["plan", "--format", "json", "--target", "local"]);
         assert_eq!(exit, 1, "{file}: {stdout}");
         assert!(stdout.is_empty(), "{file}: {stdout}");
         assert!(

@@ -1,181 +1,37 @@
-//! A test environment: the emulator on 127.0.0.1:0 in this process, a working directory with an
-//! `intsync.toml` pointing at it (targets `ada` and `truto`), and the real binary.
+//! The end-to-end harness every file of `tests/` shares:
+//!
+//! - [`Workdir`]: a temporary directory for the binary under test, run to its end by
+//!   [`Workdir::run`] (exit code, stdout, stderr) or started in the background by
+//!   [`Workdir::spawn`] ([`Running`]), with a known environment ([`intsync`]: the test tokens,
+//!   `NO_COLOR=1`, no `RUST_LOG`); on a pseudo-terminal with [`on_a_terminal`] ([`Terminal`]).
+//! - [`Emulator`]: `intsync emulator` as a process, its port and state, the faults it injects,
+//!   its request log, and its APIs called from the test.
+//! - [`Env`]: a [`Workdir`] whose `intsync.toml` targets (`ada`, the default, and `truto`) point
+//!   at an [`Emulator`] of its own.
+//! - [`wait_until`]: a wait on a condition, with a deadline.
+//! - [`tiny`]: hand-written vendors answering what the emulator never would.
+//! - Manifests and specs of both vendors, and the files, git repositories and secrets tests
+//!   look at.
 
-#![allow(dead_code)] // reason: each test file uses part of it
+#![allow(dead_code, unused_imports)] // reason: each test file uses part of it
 
+mod emulator;
+mod process;
 pub mod tiny;
+mod workdir;
 
-use assert_cmd::Command;
-use intsync_emulator::server::RunningServer;
-use intsync_emulator::{Emulator, Store};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use serde_json::{Value, json};
 
+pub use emulator::{Emulator, LoggedWrite};
+pub use process::{Running, Terminal, lines, on_a_terminal, signal, wait_until};
+pub use workdir::{Env, Workdir, intsync, output};
+
+/// The token of the test emulators, in `TEST_ADA_TOKEN` and `TEST_TRUTO_TOKEN`.
 pub const TOKEN: &str = "plan-test-token-4b1d";
-
-pub struct Env {
-    pub dir: tempfile::TempDir,
-    pub server: RunningServer,
-    pub runtime: tokio::runtime::Runtime,
-    pub http: reqwest::Client,
-}
-
-/// Writes `dir/intsync.toml`: targets `ada` (the default) and `truto` at `base`, tokens from
-/// `TEST_ADA_TOKEN` / `TEST_TRUTO_TOKEN`, no client-side rate limit, and `settings` (TOML lines,
-/// e.g. a `retry` table) on both.
-pub fn write_config(dir: &std::path::Path, base: &str, page_size: usize, settings: &str) {
-    std::fs::write(
-        dir.join("intsync.toml"),
-        format!(
-            "default_target = \"ada\"\n\
-             [targets.ada]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = {page_size}\nrate_limit = \"off\"\n{settings}\n\
-             [targets.truto]\nprovider = \"truto\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_TRUTO_TOKEN\"\npage_size = {page_size}\nrate_limit = \"off\"\n{settings}\n"
-        ),
-    )
-    .unwrap();
-}
-
-impl Env {
-    pub fn new(page_size: usize) -> Env {
-        let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest needs a TLS provider, even for http://
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime
-            .block_on(RunningServer::start(
-                Emulator::new(Store::in_memory(), TOKEN),
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        write_config(
-            dir.path(),
-            &server.base_url(),
-            page_size,
-            "retry = { attempts = 6, base_delay_ms = 10, max_delay_ms = 100 }",
-        );
-        std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Env {
-            dir,
-            server,
-            runtime,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    pub fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.runtime.block_on(async {
-            let mut request = self
-                .http
-                .request(method, format!("{}{path}", self.server.base_url()))
-                .bearer_auth(TOKEN);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.unwrap();
-            assert!(
-                response.status().is_success(),
-                "{path}: {}",
-                response.status()
-            );
-            response.json().await.unwrap()
-        })
-    }
-
-    pub fn seed_ada(&self, name: &str, description: &str) -> String {
-        let body = ada_spec(name, description);
-        self.call(
-            reqwest::Method::POST,
-            "/api/v2/platform-integrations/",
-            Some(body),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    pub fn manifest(&self, file: &str, text: &str) {
-        std::fs::write(self.dir.path().join("manifests").join(file), text).unwrap();
-    }
-
-    pub fn requests(&self) -> Vec<Value> {
-        self.call(reqwest::Method::GET, "/_emulator/requests", None)
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    /// Ada's live integrations (one page of up to 100), as the API answers them.
-    pub fn ada_live(&self) -> Vec<Value> {
-        self.call(
-            reqwest::Method::GET,
-            "/api/v2/platform-integrations/?limit=100",
-            None,
-        )["data"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    pub fn clear_requests(&self) {
-        self.call(reqwest::Method::DELETE, "/_emulator/requests", None);
-    }
-
-    /// The real binary, started in the background in the test directory (both tokens set, no
-    /// colour, no `RUST_LOG`, no standard input), and its stdout and stderr a line at a time.
-    pub fn spawn(
-        &self,
-        args: &[&str],
-    ) -> (
-        std::process::Child,
-        std::sync::mpsc::Receiver<String>,
-        std::sync::mpsc::Receiver<String>,
-    ) {
-        use std::process::Stdio;
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("intsync"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("TEST_ADA_TOKEN", TOKEN)
-            .env("TEST_TRUTO_TOKEN", TOKEN)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        (child, stdout, stderr)
-    }
-
-    /// Runs the binary in the test directory to its end, without colour: its exit code, stdout
-    /// and stderr.
-    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self
-            .intsync()
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    pub fn intsync(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("intsync"));
-        cmd.current_dir(self.dir.path())
-            .env("TEST_ADA_TOKEN", TOKEN)
-            .env("TEST_TRUTO_TOKEN", TOKEN)
-            .env_remove("RUST_LOG")
-            .env_remove("NO_COLOR");
-        cmd
-    }
-}
 
 pub fn ada_spec(name: &str, description: &str) -> Value {
     json!({
@@ -186,6 +42,15 @@ pub fn ada_spec(name: &str, description: &str) -> Value {
         "tags": ["knowledge"], "scopes": ["articles:read", "knowledge_sources:write"],
         "configuration_fields": {"type": "object", "required": ["account"], "properties": {"account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}
     })
+}
+
+/// An Ada integration as the API lists it: [`ada_spec`] with its `id`, `status` and `created`.
+pub fn ada_record(id: &str, name: &str, description: &str) -> Value {
+    let mut item = ada_spec(name, description);
+    item["id"] = json!(id);
+    item["status"] = json!("development");
+    item["created"] = json!("2026-12-01T10:00:00+00:00");
+    item
 }
 
 pub fn ada_manifest(name: &str, description: &str) -> String {
@@ -199,95 +64,70 @@ pub fn truto_manifest(name: &str, category: &str) -> String {
     )
 }
 
-/// A child process's output stream, a line at a time, as it is read (on a thread of its own).
-pub fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead as _;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 /// The spec `truto_manifest(name, category)` writes, as JSON (to seed or compare live state).
 pub fn truto_spec(name: &str, category: &str) -> Value {
     json!({"name": name, "category": category, "config": {"base_url": "https://api.example.com", "timeout": 30}})
 }
 
-impl Env {
-    /// Truto's live integrations (one page of up to 100), as the API answers them.
-    pub fn truto_live(&self) -> Vec<Value> {
-        self.call(reqwest::Method::GET, "/integration?limit=100", None)["result"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
+/// Every file directly in `dir` and its bytes, by name.
+pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            )
+        })
+        .collect()
 }
 
-/// A write (any request but a `GET`) as the emulator logged it, with its body serialized in the
-/// key order the client sent (see [`Env::log_bodies`]).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LoggedWrite {
-    pub method: String,
-    pub path: String,
-    pub status: Option<u64>,
-    /// `serde_json::to_string` of the logged body: compare it with the exact body expected.
-    pub body: String,
+/// The names of the files directly in `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    files(dir).into_keys().collect()
 }
 
-impl Env {
-    /// Turns on the emulator's logging of request bodies (off by default), for the requests
-    /// that follow.
-    pub fn log_bodies(&self) {
-        let set = self.call(
-            reqwest::Method::PUT,
-            "/_emulator/log",
-            Some(json!({"bodies": true})),
-        );
-        assert_eq!(set, json!({"bodies": true}));
-    }
-
-    /// Every logged write (POST, PATCH, DELETE), in the order handled, with its body. Needs
-    /// [`Env::log_bodies`] on before the writes were sent.
-    pub fn logged_writes(&self) -> Vec<LoggedWrite> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r["method"] != "GET")
-            .map(|r| LoggedWrite {
-                method: r["method"].as_str().unwrap().to_owned(),
-                path: r["path"].as_str().unwrap().to_owned(),
-                status: r["status"].as_u64(),
-                body: serde_json::to_string(
-                    r.get("body")
-                        .unwrap_or_else(|| panic!("no body logged (is log_bodies on?): {r}")),
-                )
-                .unwrap(),
-            })
-            .collect()
-    }
-}
-
-/// Polls `check` until it gives a value, at most `timeout`; panics naming `what` when it never
-/// does. A wait on a condition, for where a test would otherwise sleep and hope.
-pub fn wait_until<T>(
-    what: &str,
-    timeout: std::time::Duration,
-    mut check: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
+/// Files under `dir`, recursively (none when it does not exist).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "gave up after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    files
+}
+
+/// git without the machine's configuration, with an identity.
+pub const GIT_ENV: [(&str, &str); 6] = [
+    ("GIT_CONFIG_NOSYSTEM", "1"),
+    ("GIT_CONFIG_GLOBAL", "/dev/null"),
+    ("GIT_AUTHOR_NAME", "Cool Shop"),
+    ("GIT_AUTHOR_EMAIL", "dev@coolshop.example.com"),
+    ("GIT_COMMITTER_NAME", "Cool Shop"),
+    ("GIT_COMMITTER_EMAIL", "dev@coolshop.example.com"),
+];
+
+/// `git ARGS` in `dir` (see [`GIT_ENV`]), which must succeed: its stdout, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .envs(GIT_ENV)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use super::{Env, TOKEN};
+use super::{TOKEN, Workdir};
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -183,16 +183,15 @@ pub fn fake_ada(issues: Vec<Issue>) -> Server {
 
 /// A test directory whose targets (`ada`, `truto`) both point at `server`, with few, quick
 /// retries, and `manifests` written into `manifests/`.
-pub fn env_at(server: &Server, manifests: &[(&str, String)]) -> Env {
-    let env = Env::new(100);
-    super::write_config(
-        env.dir.path(),
+pub fn env_at(server: &Server, manifests: &[(&str, String)]) -> Workdir {
+    let work = Workdir::new();
+    work.write_config(
         &server.base_url(),
         100,
         "retry = { attempts = 2, base_delay_ms = 10, max_delay_ms = 20 }",
     );
     for (file, text) in manifests {
-        env.manifest(file, text);
+        work.manifest(file, text);
     }
-    env
+    work
 }
