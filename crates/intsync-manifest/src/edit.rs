@@ -159,3 +159,61 @@ impl EditError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refused(text: &str, field: &str) -> EditError {
+        let edit = FieldEdit {
+            document: 0,
+            field: field.to_owned(),
+            value: json!(1),
+        };
+        set_fields(text, &[edit]).unwrap_err()
+    }
+
+    /// intsync-yaml's refusals, said in a manifest's terms: anything wrong with `spec` itself
+    /// is `NoSpec`, and the field's problems name the field.
+    #[test]
+    fn refusals_are_said_in_a_manifests_terms() {
+        for text in [
+            "- a\n",
+            "kind: x\n",
+            "spec: x\n",
+            "spec: [a]\n",
+            "spec: {a: 1}\nspec: {a: 2}\n",
+        ] {
+            assert_eq!(
+                refused(text, "a"),
+                EditError::NoSpec { document: 0 },
+                "{text}"
+            );
+        }
+        let missing = refused("spec: {a: 1}\n", "b");
+        assert_eq!(
+            missing,
+            EditError::FieldMissing {
+                document: 0,
+                field: "b".to_owned()
+            }
+        );
+        assert_eq!(
+            missing.to_string(),
+            "`spec.b` is not in document 0: pull rewrites only the fields a manifest already manages"
+        );
+        assert_eq!(
+            refused("spec:\n  a: 1\n  a: 2\n", "a"),
+            EditError::DuplicateField {
+                document: 0,
+                field: "a".to_owned(),
+                line: 3
+            }
+        );
+        assert!(matches!(
+            refused("base: &b 1\nspec:\n  a: *b\n", "a"),
+            EditError::AliasOrMerge { ref field, what: "an alias", line: 3, .. } if field == "a"
+        ));
+    }
+}

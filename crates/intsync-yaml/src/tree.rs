@@ -790,7 +790,7 @@ pub(crate) fn is_float(text: &str) -> bool {
 /// Parses every document of a YAML stream, within [`Limits::DEFAULT`]. Empty documents are
 /// skipped.
 ///
-/// Plain YAML is read by a hand-written parser ([`fast`]), several times faster; anything
+/// Plain YAML is read by a hand-written parser (`tree/fast.rs`), several times faster; anything
 /// it is not sure about is read by granit-parser, with the same result for what both read.
 ///
 /// # Errors
