@@ -1,35 +1,14 @@
 //! Editing manifest text in place, for `intsync pull` (design §10): [`set_fields`] writes new
 //! values of top-level `spec` fields into a file's text and changes nothing else.
 //!
-//! Only the replaced values' text changes. Comments (including one after a replaced value on
-//! its line, and one on the key's line), key order, quoting, blank lines, line endings and the
-//! layout of everything else stay byte-identical. Comments *inside* a replaced nested value go
-//! with it.
-//!
-//! How a new value is written, by the shape of the new and the old value:
-//! - a scalar, `[]` or `{}`: on the key's line, replacing exactly the old value's text when that
-//!   started on the key's line (a block scalar's header and lines; a comment on the header line
-//!   stays), else right after the key's `:` (the old value's lines go);
-//! - an object, or a list holding one: block YAML, on the lines after the key, at the old block
-//!   value's indentation, or at the key's column + 2 when the old value was on the key's line;
-//! - a list of scalars stays in flow style (`[a, b]`) when the old value was a flow sequence, and
-//!   is a block list otherwise;
-//! - anything inside a flow mapping (`spec: {name: x}`) is written in flow style.
-//!
-//! Strings are plain where YAML reads them back as the same string, double-quoted with escapes
-//! otherwise (the emitters of `intsync export`); numbers are spelt as JSON spells them. New
-//! lines end as the key's line does (`\r\n` in a CRLF file).
-//!
-//! The edit is refused ([`EditError`]) rather than guessed at when the document or the field
-//! does not exist, the field is given twice, or an anchor, alias or merge key is involved. The
-//! result is parsed again before it is returned: it must hold exactly the old documents with
-//! the edited fields changed to the new values, or the edit is refused.
+//! The editing is intsync-yaml's ([`intsync_yaml::set_values`], whose documentation gives the
+//! rules: only the replaced values' text changes; comments, key order, quoting, blank lines,
+//! line endings and the layout of everything else stay byte-identical; the result is parsed
+//! again before it is returned). This module names the value by its manifest field
+//! (`spec.<field>`), and says why an edit is refused in a manifest's terms.
 
-use granit_parser::{Event, Marker, Parser, ScalarStyle, StructureStyle};
+use intsync_yaml::Edit;
 use serde_json::Value as Json;
-
-use crate::emit;
-use crate::tree::{self, MAX_DEPTH};
 
 /// A new value for one top-level field of one document's `spec`.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,960 +75,145 @@ pub enum EditError {
 }
 
 /// Writes each edit's value into `source` in place of the field's current value, and returns
-/// the new text. See the module documentation for the rules; edits are applied from the end of
-/// the file backwards, so they may come in any order.
+/// the new text. See [`intsync_yaml::set_values`] for the rules; edits are applied from the end
+/// of the file backwards, so they may come in any order.
 pub fn set_fields(source: &str, edits: &[FieldEdit]) -> Result<String, EditError> {
-    let documents = tree::parse_documents(source).map_err(|errors| {
-        // Never empty; the first one is where the file stops being readable.
-        let first = errors.into_iter().next();
-        let span = first.as_ref().and_then(|e| e.span).unwrap_or_default();
-        EditError::Parse {
-            message: first.map(|e| e.message).unwrap_or_default(),
-            line: span.line,
-            column: span.column,
-        }
-    })?;
-    let outline = Outline::read(source, &documents)?;
-    let newline = if source
-        .find('\n')
-        .is_some_and(|i| source[..i].ends_with('\r'))
-    {
-        "\r\n"
-    } else {
-        "\n"
-    };
-
-    let mut replacements = Vec::with_capacity(edits.len());
-    for (i, edit) in edits.iter().enumerate() {
-        if edits[..i]
-            .iter()
-            .any(|e| e.document == edit.document && e.field == edit.field)
-        {
-            return Err(EditError::DuplicateEdit {
-                document: edit.document,
-                field: edit.field.clone(),
-            });
-        }
-        let Some(root) = outline.documents.get(edit.document) else {
-            return Err(EditError::NoSuchDocument {
-                document: edit.document,
-                count: outline.documents.len(),
-            });
-        };
-        let field = find_field(source, root, edit)?;
-        replacements.push(replacement(source, newline, &field, &edit.value)?);
-    }
-
-    replacements.sort_by_key(|r| r.start);
-    if replacements.windows(2).any(|w| w[0].end > w[1].start) {
-        return Err(EditError::Verification {
-            detail: "two edits overlap".to_owned(),
-        });
-    }
-    let mut out = source.to_owned();
-    for r in replacements.iter().rev() {
-        out.replace_range(r.start..r.end, &r.text);
-    }
-    verify(&documents, &out, edits)?;
-    Ok(out)
+    let edits: Vec<Edit> = edits
+        .iter()
+        .map(|edit| Edit {
+            document: edit.document,
+            path: vec!["spec".to_owned(), edit.field.clone()],
+            value: edit.value.clone(),
+        })
+        .collect();
+    intsync_yaml::set_values(source, &edits).map_err(EditError::from_yaml)
 }
 
-/// The edited text must parse to the same documents, with only the edited fields changed, each
-/// to its new value.
-fn verify(before: &[tree::Node], text: &str, edits: &[FieldEdit]) -> Result<(), EditError> {
-    let after = tree::parse_documents(text).map_err(|errors| EditError::Verification {
-        detail: format!(
-            "the result does not parse: {}",
-            errors.first().map_or("", |e| e.message.as_str())
-        ),
-    })?;
-    if after.len() != before.len() {
-        return Err(EditError::Verification {
-            detail: format!("{} documents became {}", before.len(), after.len()),
-        });
-    }
-    for (index, (old, new)) in before.iter().zip(&after).enumerate() {
-        let mut expected = old.to_json();
-        for edit in edits.iter().filter(|e| e.document == index) {
-            if let Some(spec) = expected.get_mut("spec").and_then(Json::as_object_mut) {
-                spec.insert(edit.field.clone(), edit.value.clone());
+impl EditError {
+    /// The YAML editor's refusal of an edit of `spec.<field>`, in a manifest's terms.
+    fn from_yaml(error: intsync_yaml::EditError) -> EditError {
+        use intsync_yaml::EditError as Yaml;
+        // The edit's field: the second key of every path set_fields gives.
+        let field = |path: &[String]| path.get(1).cloned().unwrap_or_default();
+        match error {
+            Yaml::Parse {
+                message,
+                line,
+                column,
+            } => EditError::Parse {
+                message,
+                line,
+                column,
+            },
+            Yaml::NoSuchDocument { document, count } => {
+                EditError::NoSuchDocument { document, count }
             }
-        }
-        if !same_json(&expected, &new.to_json()) {
-            return Err(EditError::Verification {
-                detail: format!("document {index} reads back differently"),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// JSON equality with numbers compared by value (`1` and `1.0` are the same number).
-fn same_json(a: &Json, b: &Json) -> bool {
-    match (a, b) {
-        (Json::Number(x), Json::Number(y)) => {
-            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-                (Some(x), Some(y), _, _) => x == y,
-                (_, _, Some(x), Some(y)) => x == y,
-                _ => x.as_f64() == y.as_f64(),
-            }
-        }
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
-        }
-        (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The outline: where each node's text starts and ends, and what presentation it has.
-
-/// A node of the outline. `start..end` is its text: from its tag (if any) or a block scalar's
-/// header to the end of its last character (a flow collection's closing bracket; a block
-/// collection's last descendant; a block scalar's last non-blank line). A block sequence starts
-/// at its first item, after the `-` ([`replacement`] finds the `-` with [`next_token`]).
-#[derive(Debug)]
-struct Item {
-    start: usize,
-    /// Where the node itself starts, after its tag (where [`tree::Node::span`] starts).
-    content: usize,
-    end: usize,
-    /// An empty plain scalar (`key:` with nothing after it): `start == end`, right after the
-    /// indicator before it.
-    empty: bool,
-    /// Whether `end` is a real position of text (not an empty scalar placed at the next token).
-    has_text: bool,
-    anchored: bool,
-    shape: Shape,
-}
-
-#[derive(Debug)]
-enum Shape {
-    Scalar {
-        text: String,
-        style: ScalarStyle,
-        /// A block scalar's header: where its indicator starts and where the header ends.
-        header: Option<(usize, usize)>,
-    },
-    Alias,
-    Sequence {
-        flow: bool,
-        items: Vec<Item>,
-    },
-    Mapping {
-        flow: bool,
-        pairs: Vec<(Item, Item)>,
-    },
-}
-
-impl Item {
-    /// The first anchor or alias in this subtree, as (what, byte offset).
-    fn first_reference(&self) -> Option<(&'static str, usize)> {
-        if self.anchored {
-            return Some(("an anchor", self.start));
-        }
-        match &self.shape {
-            Shape::Alias => Some(("an alias", self.start)),
-            Shape::Scalar { .. } => None,
-            Shape::Sequence { items, .. } => items.iter().find_map(Item::first_reference),
-            Shape::Mapping { pairs, .. } => pairs
-                .iter()
-                .find_map(|(k, v)| k.first_reference().or_else(|| v.first_reference())),
-        }
-    }
-
-    fn key_name(&self) -> Option<&str> {
-        match &self.shape {
-            Shape::Scalar { text, .. } => Some(text),
-            _ => None,
-        }
-    }
-}
-
-/// The outline of every non-empty document of a file, in the order [`tree::parse_documents`]
-/// returns them.
-struct Outline {
-    documents: Vec<Item>,
-}
-
-enum Frame {
-    Sequence {
-        item: Item,
-        items: Vec<Item>,
-    },
-    Mapping {
-        item: Item,
-        pairs: Vec<(Item, Item)>,
-        key: Option<Item>,
-    },
-}
-
-impl Outline {
-    fn read(source: &str, parsed: &[tree::Node]) -> Result<Outline, EditError> {
-        let mut options = granit_parser::Options::default();
-        options.flow_nesting_limit = MAX_DEPTH + 1;
-        options.block_nesting_limit = MAX_DEPTH + 1;
-        options.emit_comments = false;
-        let mut parser = Parser::new_from_str_with_options(source, options);
-        let offset = |m: Marker| m.byte_offset().unwrap_or(0).min(source.len());
-        let mut stack: Vec<Frame> = Vec::new();
-        let mut roots = Vec::new();
-        // The end of the last token read that has text (scalars, aliases, flow brackets).
-        let mut prev_end = 0;
-        while let Some(next) = parser.next_event() {
-            let (event, span) = next.map_err(|e| EditError::Parse {
-                message: e.info().to_owned(),
-                line: u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
-                column: u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
-            })?;
-            let (start, end) = (offset(span.start), offset(span.end).max(offset(span.start)));
-            let tag = span.tag_span().map(|t| (offset(t.start), offset(t.end)));
-            let with_tag = |start: usize, end: usize| match tag {
-                Some((ts, te)) => (start.min(ts), end.max(te)),
-                None => (start, end),
-            };
-            let finished = match event {
-                Event::Scalar(text, style, anchor, tag_value) => {
-                    // A block scalar's header (`|`, `>-`, ...) is not in its span: it is the
-                    // first `|` or `>` after the previous token (and the tag).
-                    let header = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                        let from = prev_end.max(tag.map_or(0, |(_, te)| te)).min(source.len());
-                        source[from..].find(['|', '>']).map(|i| {
-                            let indicator = from + i;
-                            let len = source[indicator + 1..]
-                                .bytes()
-                                .take_while(|b| matches!(b, b'-' | b'+' | b'0'..=b'9'))
-                                .count();
-                            (indicator, indicator + 1 + len)
-                        })
-                    } else {
-                        None
-                    };
-                    // An empty `key:` or `-` is read as `~` with a zero-width span: at the `:`,
-                    // after the `-`, or (in flow) at the next token.
-                    let empty = matches!(style, ScalarStyle::Plain)
-                        && tag_value.is_none()
-                        && start == end
-                        && (text.is_empty() || text == "~");
-                    let (content_start, content_end, has_text) = if empty {
-                        if source[start..].starts_with(':') {
-                            (start + 1, start + 1, true)
-                        } else {
-                            let after_dash =
-                                source[..start].trim_end_matches([' ', '\t']).ends_with('-');
-                            (start, start, after_dash)
-                        }
-                    } else if let Some((_, header_end)) = header {
-                        // The span starts at the first line (after the header) and may run on
-                        // over the blank lines after the last one; an empty one's span is
-                        // anywhere near.
-                        // Only blank lines (`|+` keeps them as the value): they end with the
-                        // header's line, or replacing up to `start` would join the next line.
-                        let lines = source[start..end].trim_end();
-                        let last = if text.is_empty() || lines.is_empty() {
-                            header_end
-                        } else {
-                            start + lines.len()
-                        };
-                        (start, last.max(header_end), true)
-                    } else {
-                        (start, end, true)
-                    };
-                    let (mut start, end) = with_tag(content_start, content_end);
-                    if let Some((indicator, _)) = header {
-                        start = start.min(indicator);
-                    }
-                    prev_end = prev_end.max(end);
-                    Some(Item {
-                        start,
-                        content: content_start,
-                        end,
-                        empty,
-                        has_text: has_text || tag.is_some(),
-                        anchored: anchor != 0,
-                        shape: Shape::Scalar {
-                            text: text.into_owned(),
-                            style,
-                            header,
-                        },
-                    })
-                }
-                Event::Alias(_) => Some({
-                    prev_end = prev_end.max(end);
-                    Item {
-                        start,
-                        content: start,
-                        end,
-                        empty: false,
-                        has_text: true,
-                        anchored: false,
-                        shape: Shape::Alias,
-                    }
-                }),
-                Event::SequenceStart(style, anchor, _) => {
-                    if style == StructureStyle::Flow {
-                        prev_end = prev_end.max(end);
-                    }
-                    let (tagged, _) = with_tag(start, start);
-                    stack.push(Frame::Sequence {
-                        item: Item {
-                            start: tagged,
-                            content: start,
-                            end: start,
-                            empty: false,
-                            has_text: true,
-                            anchored: anchor != 0,
-                            shape: Shape::Sequence {
-                                flow: style == StructureStyle::Flow,
-                                items: Vec::new(),
-                            },
-                        },
-                        items: Vec::new(),
-                    });
-                    None
-                }
-                Event::MappingStart(style, anchor, _) => {
-                    if style == StructureStyle::Flow {
-                        prev_end = prev_end.max(end);
-                    }
-                    let (tagged, _) = with_tag(start, start);
-                    stack.push(Frame::Mapping {
-                        item: Item {
-                            start: tagged,
-                            content: start,
-                            end: start,
-                            empty: false,
-                            has_text: true,
-                            anchored: anchor != 0,
-                            shape: Shape::Mapping {
-                                flow: style == StructureStyle::Flow,
-                                pairs: Vec::new(),
-                            },
-                        },
-                        pairs: Vec::new(),
-                        key: None,
-                    });
-                    None
-                }
-                Event::SequenceEnd => match stack.pop() {
-                    Some(Frame::Sequence { mut item, items }) => {
-                        let flow = matches!(item.shape, Shape::Sequence { flow: true, .. });
-                        item.end = if flow {
-                            prev_end = prev_end.max(end);
-                            end
-                        } else {
-                            items
-                                .iter()
-                                .filter(|i| i.has_text)
-                                .map(|i| i.end)
-                                .fold(item.start, usize::max)
-                        };
-                        item.shape = Shape::Sequence { flow, items };
-                        Some(item)
-                    }
-                    _ => return Err(unbalanced()),
-                },
-                Event::MappingEnd => match stack.pop() {
-                    Some(Frame::Mapping {
-                        mut item, pairs, ..
-                    }) => {
-                        let flow = matches!(item.shape, Shape::Mapping { flow: true, .. });
-                        item.end = if flow {
-                            prev_end = prev_end.max(end);
-                            end
-                        } else {
-                            pairs
-                                .iter()
-                                .flat_map(|(k, v)| [k, v])
-                                .filter(|i| i.has_text)
-                                .map(|i| i.end)
-                                .fold(item.start, usize::max)
-                        };
-                        item.shape = Shape::Mapping { flow, pairs };
-                        Some(item)
-                    }
-                    _ => return Err(unbalanced()),
-                },
-                _ => None,
-            };
-            let Some(node) = finished else { continue };
-            match stack.last_mut() {
-                None => roots.push(node),
-                Some(Frame::Sequence { items, .. }) => items.push(node),
-                Some(Frame::Mapping { pairs, key, .. }) => match key.take() {
-                    Some(k) => pairs.push((k, node)),
-                    None => *key = Some(node),
-                },
-            }
-        }
-        // `parse_documents` leaves out empty documents: keep the roots it kept, matched by
-        // where they start.
-        let mut documents = Vec::with_capacity(parsed.len());
-        let mut wanted = parsed.iter().peekable();
-        for root in roots {
-            if let Some(next) = wanted.peek()
-                && root.content == next.span.offset
+            // The root is not a mapping, or `spec` is not one (the paths are `spec.<field>`: no
+            // other node is looked into), or `spec` is missing or given twice.
+            Yaml::NotAMapping { document, .. } => EditError::NoSpec { document },
+            Yaml::KeyMissing { document, path } | Yaml::DuplicateKey { document, path, .. }
+                if path.len() < 2 =>
             {
-                documents.push(root);
-                wanted.next();
+                EditError::NoSpec { document }
             }
-        }
-        if wanted.peek().is_some() {
-            return Err(EditError::Verification {
-                detail: "the documents of the file could not be matched up".to_owned(),
-            });
-        }
-        Ok(Outline { documents })
-    }
-}
-
-fn unbalanced() -> EditError {
-    EditError::Verification {
-        detail: "unbalanced collection events".to_owned(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Finding the field and computing its replacement.
-
-/// A field to rewrite: its key, the value, and the `spec` mapping's style.
-struct Field<'a> {
-    name: &'a str,
-    key: &'a Item,
-    value: &'a Item,
-    flow: bool,
-}
-
-fn line_of(source: &str, offset: usize) -> u32 {
-    tree::Span::at_offset(source, offset).line
-}
-
-fn find_field<'a>(
-    source: &str,
-    root: &'a Item,
-    edit: &'a FieldEdit,
-) -> Result<Field<'a>, EditError> {
-    let document = edit.document;
-    let field = || edit.field.clone();
-    let refuse = |what: &'static str, at: usize| EditError::AliasOrMerge {
-        document,
-        field: field(),
-        what,
-        line: line_of(source, at),
-    };
-    let Shape::Mapping { pairs, .. } = &root.shape else {
-        return Err(EditError::NoSpec { document });
-    };
-    let mut spec = None;
-    for (key, value) in pairs {
-        match key.key_name() {
-            Some("spec") if spec.is_some() => return Err(EditError::NoSpec { document }),
-            Some("spec") => spec = Some(value),
-            Some(_) => {}
-            None => return Err(refuse("an alias as a key", key.start)),
-        }
-    }
-    let Some(spec) = spec else {
-        return Err(EditError::NoSpec { document });
-    };
-    match spec.shape {
-        Shape::Alias => return Err(refuse("an alias", spec.start)),
-        _ if spec.anchored => return Err(refuse("an anchor", spec.start)),
-        _ => {}
-    }
-    let Shape::Mapping { pairs, flow } = &spec.shape else {
-        return Err(EditError::NoSpec { document });
-    };
-    let mut found: Option<(&Item, &Item)> = None;
-    for (key, value) in pairs {
-        match &key.shape {
-            Shape::Scalar { text, style, .. } => {
-                if text == "<<" && matches!(style, ScalarStyle::Plain) {
-                    return Err(refuse("a merge key (`<<`)", key.start));
-                }
-                if *text == edit.field {
-                    if found.is_some() {
-                        return Err(EditError::DuplicateField {
-                            document,
-                            field: field(),
-                            line: line_of(source, key.start),
-                        });
-                    }
-                    found = Some((key, value));
-                }
-            }
-            _ => return Err(refuse("an alias as a key", key.start)),
-        }
-    }
-    let Some((key, value)) = found else {
-        return Err(EditError::FieldMissing {
-            document,
-            field: field(),
-        });
-    };
-    if let Some((what, at)) = key.first_reference().or_else(|| value.first_reference()) {
-        return Err(refuse(what, at));
-    }
-    // The key must be followed by its `:` (not an explicit `? key` entry).
-    let after_key = source[key.end..].trim_start_matches([' ', '\t']);
-    if !after_key.starts_with(':') || value.start < key.end {
-        return Err(EditError::Unsupported {
-            document,
-            field: field(),
-            line: line_of(source, key.start),
-            reason: "the key is not followed by `:` (an explicit `? key` entry)",
-        });
-    }
-    Ok(Field {
-        name: &edit.field,
-        key,
-        value,
-        flow: *flow,
-    })
-}
-
-/// Text to put in place of `source[start..end]`.
-struct Replacement {
-    start: usize,
-    end: usize,
-    text: String,
-}
-
-/// The end of the line holding `offset` (before its `\r\n` or `\n`).
-fn line_end(source: &str, offset: usize) -> usize {
-    let end = source[offset..]
-        .find('\n')
-        .map_or(source.len(), |i| offset + i);
-    if end > offset && source[..end].ends_with('\r') {
-        end - 1
-    } else {
-        end
-    }
-}
-
-fn line_start(source: &str, offset: usize) -> usize {
-    source[..offset].rfind('\n').map_or(0, |i| i + 1)
-}
-
-/// The column (in characters, 0-based) of `offset` in its line; a byte order mark is not counted.
-fn column(source: &str, offset: usize) -> usize {
-    let start = line_start(source, offset);
-    let prefix = &source[start..offset];
-    let prefix = if start == 0 {
-        prefix.trim_start_matches('\u{feff}')
-    } else {
-        prefix
-    };
-    prefix.chars().count()
-}
-
-/// `text` if it holds a comment (whitespace, then `#`), else nothing.
-fn comment_only(text: &str) -> &str {
-    if text.trim_start().starts_with('#') {
-        text
-    } else {
-        ""
-    }
-}
-
-/// `value` as block lines at `indent`, joined by `newline`, without a final line break.
-fn block_lines(value: &Json, indent: usize, newline: &str) -> String {
-    let mut out = String::new();
-    emit::block(value, indent, &mut out);
-    let out = out.strip_suffix('\n').unwrap_or(&out);
-    if newline == "\n" {
-        out.to_owned()
-    } else {
-        out.replace('\n', newline)
-    }
-}
-
-/// Where the text after `from` goes on: past blanks, line breaks and comments.
-fn next_token(source: &str, from: usize) -> usize {
-    let mut at = from;
-    loop {
-        let rest = &source[at..];
-        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
-        at += rest.len() - trimmed.len();
-        if trimmed.starts_with('#') {
-            at = source[at..].find('\n').map_or(source.len(), |i| at + i);
-        } else {
-            return at;
-        }
-    }
-}
-
-fn replacement(
-    source: &str,
-    newline: &str,
-    field: &Field<'_>,
-    value: &Json,
-) -> Result<Replacement, EditError> {
-    let old = field.value;
-    if field.flow {
-        let text = emit::flow(value);
-        return Ok(if old.empty {
-            // After the `:`, in place of the blanks before the next token.
-            let rest = &source[old.start..];
-            Replacement {
-                start: old.start,
-                end: old.start + rest.len() - rest.trim_start_matches([' ', '\t']).len(),
-                text: format!(" {text}"),
-            }
-        } else {
-            Replacement {
-                start: old.start,
-                end: old.end,
-                text,
-            }
-        });
-    }
-
-    let colon_end = {
-        let after_key = &source[field.key.end..];
-        field.key.end + (after_key.len() - after_key.trim_start_matches([' ', '\t']).len()) + 1
-    };
-    let key_line_end = line_end(source, colon_end);
-    // New lines end as the key's line does (the file's first line when the key's is its last).
-    let newline = if source[key_line_end..].starts_with("\r\n") {
-        "\r\n"
-    } else if source[key_line_end..].starts_with('\n') {
-        "\n"
-    } else {
-        newline
-    };
-    let key_column = column(source, field.key.start);
-    // Where the old value's text starts: its tag, a block scalar's header, a block sequence's
-    // first `-`, or the value itself.
-    let old_start = if old.empty {
-        colon_end
-    } else {
-        next_token(source, colon_end)
-    };
-    if !old.empty && old_start > old.content.max(old.start) {
-        return Err(EditError::Verification {
-            detail: format!("cannot find where `{}` starts", field.name),
-        });
-    }
-    let block_collection = matches!(
-        old.shape,
-        Shape::Sequence { flow: false, .. } | Shape::Mapping { flow: false, .. }
-    );
-    // A block collection's last line is its own, comment included.
-    let old_end = if block_collection {
-        line_end(source, old.end)
-    } else {
-        old.end
-    };
-    let on_key_line = old_start <= key_line_end;
-    // A block scalar's header (`|`, `>-`, ...) may be followed by a comment on its line; the
-    // comment stays, on the key's line.
-    let (header_end, header_comment) = match old.shape {
-        Shape::Scalar {
-            header: Some((_, header_end)),
-            ..
-        } => {
-            let header_line_end = line_end(source, header_end);
-            (
-                Some((header_end, header_line_end)),
-                comment_only(&source[header_end..header_line_end]),
-            )
-        }
-        _ => (None, ""),
-    };
-    let old_flow_sequence = matches!(old.shape, Shape::Sequence { flow: true, .. });
-    let inline = match value {
-        Json::Array(items)
-            if old_flow_sequence
-                && items
-                    .iter()
-                    .all(|i| !matches!(i, Json::Array(_) | Json::Object(_))) =>
-        {
-            Some(emit::flow(value))
-        }
-        other => emit::inline(other),
-    };
-    let key_line_comment = comment_only(&source[colon_end..key_line_end]);
-
-    Ok(match inline {
-        Some(text) if old.empty => Replacement {
-            start: colon_end,
-            end: colon_end,
-            text: format!(" {text}"),
-        },
-        Some(text) if on_key_line => match header_end {
-            // A block scalar: its header and its lines go, a comment on the header line stays.
-            Some((_, header_line_end)) if old_end > header_line_end => Replacement {
-                start: old_start,
-                end: old_end,
-                text: format!("{text}{header_comment}"),
+            Yaml::KeyMissing { document, path } => EditError::FieldMissing {
+                document,
+                field: field(&path),
             },
-            Some((header_end, _)) => Replacement {
-                start: old_start,
-                end: header_end,
-                text,
+            Yaml::DuplicateKey {
+                document,
+                path,
+                line,
+            } => EditError::DuplicateField {
+                document,
+                field: field(&path),
+                line,
             },
-            None => Replacement {
-                start: old_start,
-                end: old_end,
-                text,
+            Yaml::DuplicateEdit { document, path } => EditError::DuplicateEdit {
+                document,
+                field: field(&path),
             },
-        },
-        // The old value starts on a later line: the new one goes on the key's line.
-        Some(text) => Replacement {
-            start: colon_end,
-            end: old_end,
-            text: format!(" {text}{key_line_comment}"),
-        },
-        None if on_key_line => {
-            let block = block_lines(value, key_column + 2, newline);
-            let (end, comment) = if let Some((_, header_line_end)) = header_end {
-                // A block scalar: a comment on its header line stays on the key's line.
-                (old_end.max(header_line_end), header_comment)
-            } else if old_end <= key_line_end {
-                // A one-line value: a comment after it stays on the key's line.
-                (key_line_end, comment_only(&source[old_end..key_line_end]))
-            } else {
-                (old_end, "")
-            };
-            Replacement {
-                start: colon_end,
-                end,
-                text: format!("{comment}{newline}{block}"),
-            }
+            Yaml::AliasOrMerge {
+                document,
+                path,
+                what,
+                line,
+            } => EditError::AliasOrMerge {
+                document,
+                field: field(&path),
+                what,
+                line,
+            },
+            Yaml::Unsupported {
+                document,
+                path,
+                line,
+                reason,
+            } => EditError::Unsupported {
+                document,
+                field: field(&path),
+                line,
+                reason,
+            },
+            Yaml::Verification { detail } => EditError::Verification { detail },
         }
-        None => {
-            // The old value starts on a later line: the new one replaces its lines, at its
-            // indentation; comments between the key and the old value stay.
-            let first_line = line_start(source, old_start);
-            let old_indent = column(source, old_start);
-            if source[first_line..old_start].bytes().all(|b| b == b' ') {
-                // An indentless list (`key:` then `- a` at the key's column) may stay one; a
-                // mapping must be indented under its key.
-                let indent = if old_indent > key_column || value.is_array() {
-                    old_indent
-                } else {
-                    key_column + 2
-                };
-                Replacement {
-                    start: first_line,
-                    end: old_end,
-                    text: block_lines(value, indent, newline),
-                }
-            } else {
-                Replacement {
-                    start: colon_end,
-                    end: old_end,
-                    text: format!(
-                        "{key_line_comment}{newline}{}",
-                        block_lines(value, key_column + 2, newline)
-                    ),
-                }
-            }
-        }
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-    use serde_json::{Map, json};
+    use serde_json::json;
 
-    fn awkward_string() -> impl Strategy<Value = String> {
-        let c = prop_oneof![
-            6 => prop::char::range('a', 'z'),
-            2 => Just(' '),
-            3 => prop::sample::select(vec![
-                ':', '#', '-', '?', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"',
-                '%', '@', '`', '\\', '.', '~', '0', '7',
-            ]),
-            2 => prop::sample::select(vec![
-                '\n', '\t', '\r', '\u{0}', '\u{85}', '\u{a0}', '\u{feff}', '\u{2028}', '\u{fffe}',
-                'é', '😀',
-            ]),
-        ];
-        prop_oneof![
-            3 => prop::collection::vec(c, 0..12).prop_map(|v| v.into_iter().collect()),
-            1 => prop::sample::select(vec![
-                "yes", "null", "~", "True", "123", "-1.5", "0o17", "1e3", ".nan", "a: b", "#x",
-                " lead", "trail ", "- x", "x:", "---", "...", "", "? q", "a:b", "a,b",
-            ])
-            .prop_map(String::from),
-        ]
-    }
-
-    fn json_value() -> impl Strategy<Value = Json> {
-        let leaf = prop_oneof![
-            Just(Json::Null),
-            any::<bool>().prop_map(Json::Bool),
-            any::<i64>().prop_map(Json::from),
-            any::<u64>().prop_map(Json::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Json::from),
-            awkward_string().prop_map(Json::String),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
-                prop::collection::btree_map(awkward_string(), inner, 0..4)
-                    .prop_map(|m| Json::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    fn spec_of(text: &str) -> Json {
-        tree::parse_documents(text).expect("parses")[0].to_json()["spec"].clone()
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
-        /// Any JSON value into any field of any spec, written in block or in flow style: the
-        /// field reads back as the new value, the others as before.
-        #[test]
-        fn any_values_into_any_fields(
-            old in prop::collection::btree_map(awkward_string(), json_value(), 1..5),
-            new in prop::collection::vec((any::<prop::sample::Index>(), json_value()), 1..4),
-            flow in any::<bool>(),
-            crlf in any::<bool>(),
-        ) {
-            let old: Map<String, Json> = old.into_iter().collect();
-            let text = if flow {
-                format!("spec: {}  # flow\n", emit::flow(&Json::Object(old.clone())))
-            } else {
-                crate::manifest_yaml(&[], crate::Kind::TrutoIntegration, None, &old)
-            };
-            let text = if crlf { text.replace('\n', "\r\n") } else { text };
-            let mut edits: Vec<FieldEdit> = Vec::new();
-            for (pick, value) in new {
-                let field = old.keys().nth(pick.index(old.len())).unwrap().clone();
-                if edits.iter().all(|e| e.field != field) {
-                    edits.push(FieldEdit { document: 0, field, value });
-                }
-            }
-            let out = set_fields(&text, &edits);
-            prop_assert!(out.is_ok(), "{:?}\n{}", out, text);
-            let out = out.unwrap();
-            let mut expected = old.clone();
-            for e in edits {
-                expected.insert(e.field, e.value);
-            }
-            prop_assert!(same_json(&spec_of(&out), &Json::Object(expected)), "{}\n----\n{}", text, out);
-        }
-    }
-
-    #[test]
-    fn numbers_are_spelt_as_json_spells_them() {
-        let text = "spec:\n  a: 1\n";
-        for (value, written) in [
-            (json!(0), "0"),
-            (json!(-7), "-7"),
-            (json!(u64::MAX), "18446744073709551615"),
-            (json!(1.5), "1.5"),
-            (json!(1.0), "1.0"),
-            (json!(1e300), "1e+300"),
-            (json!(-2.5e-8), "-2.5e-8"),
-        ] {
-            let out = set_fields(
-                text,
-                &[FieldEdit {
-                    document: 0,
-                    field: "a".to_owned(),
-                    value: value.clone(),
-                }],
-            )
-            .unwrap();
-            assert_eq!(out, format!("spec:\n  a: {written}\n"));
-        }
-    }
-
-    #[test]
-    fn empty_values_and_block_scalars() {
-        let edit = |field: &str, value: Json| FieldEdit {
+    fn refused(text: &str, field: &str) -> EditError {
+        let edit = FieldEdit {
             document: 0,
             field: field.to_owned(),
-            value,
+            value: json!(1),
         };
-        let text = "spec:\n  a:\n  b: |-  # keep\n    x\n\n    # y\n\n  c: >\n  d: x\n";
-        let out = set_fields(
-            text,
-            &[
-                edit("a", json!({"k": [1]})),
-                edit("b", json!("z")),
-                edit("c", json!(["p"])),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            "spec:\n  a:\n    k:\n      - 1\n  b: z  # keep\n\n  c:\n    - p\n  d: x\n"
-        );
+        set_fields(text, &[edit]).unwrap_err()
     }
 
-    /// Odd but valid layouts: quoted keys, `#` inside quotes, document markers, multi-line
-    /// flow values, tabs.
+    /// intsync-yaml's refusals, said in a manifest's terms: anything wrong with `spec` itself
+    /// is `NoSpec`, and the field's problems name the field.
     #[test]
-    fn odd_layouts() {
-        let cases = [
-            (
-                "spec:\n  \"name\" : \"a # b\"  # c\n",
-                json!("x"),
-                "spec:\n  \"name\" : x  # c\n",
-            ),
-            (
-                "spec:\n  name: a\n...\n---\nb: 1\n",
-                json!({"k": "v"}),
-                "spec:\n  name:\n    k: v\n...\n---\nb: 1\n",
-            ),
-            (
-                "spec:\n  name: {\n    a: 1,   # c\n    b: 2 }  # after\nnext: 1\n",
-                json!({"k": "v"}),
-                "spec:\n  name:\n    k: v  # after\nnext: 1\n",
-            ),
-            (
-                "spec:\n  name: {\n    a: 1,   # c\n    b: 2 }  # after\nnext: 1\n",
-                json!(7),
-                "spec:\n  name: 7  # after\nnext: 1\n",
-            ),
-            ("spec:\n  name:\tx\n", json!("z"), "spec:\n  name:\tz\n"),
-            (
-                "spec:\n  name:\r\n  - a\r\n  -\r\n  x: 1\r\n",
-                json!({"k": [true]}),
-                "spec:\n  name:\r\n    k:\r\n      - true\r\n  x: 1\r\n",
-            ),
-            (
-                "spec:\n  name: !!str |+  # c\n    keep\n\n  x: 1\n",
-                json!(null),
-                "spec:\n  name: null  # c\n\n  x: 1\n",
-            ),
-            (
-                "spec: {name: [a, b], x: y}\n",
-                json!(["c"]),
-                "spec: {name: [c], x: y}\n",
-            ),
-            (
-                "spec: {name: , x: y}\n",
-                json!("c"),
-                "spec: {name: c, x: y}\n",
-            ),
-        ];
-        for (text, value, expected) in cases {
-            let out = set_fields(
-                text,
-                &[FieldEdit {
-                    document: 0,
-                    field: "name".to_owned(),
-                    value,
-                }],
+    fn refusals_are_said_in_a_manifests_terms() {
+        for text in [
+            "- a\n",
+            "kind: x\n",
+            "spec: x\n",
+            "spec: [a]\n",
+            "spec: {a: 1}\nspec: {a: 2}\n",
+        ] {
+            assert_eq!(
+                refused(text, "a"),
+                EditError::NoSpec { document: 0 },
+                "{text}"
             );
-            assert_eq!(out.as_deref(), Ok(expected), "{text}");
         }
+        let missing = refused("spec: {a: 1}\n", "b");
+        assert_eq!(
+            missing,
+            EditError::FieldMissing {
+                document: 0,
+                field: "b".to_owned()
+            }
+        );
+        assert_eq!(
+            missing.to_string(),
+            "`spec.b` is not in document 0: pull rewrites only the fields a manifest already manages"
+        );
+        assert_eq!(
+            refused("spec:\n  a: 1\n  a: 2\n", "a"),
+            EditError::DuplicateField {
+                document: 0,
+                field: "a".to_owned(),
+                line: 3
+            }
+        );
+        assert!(matches!(
+            refused("base: &b 1\nspec:\n  a: *b\n", "a"),
+            EditError::AliasOrMerge { ref field, what: "an alias", line: 3, .. } if field == "a"
+        ));
     }
 }

@@ -19,18 +19,18 @@ mod model;
 pub mod render;
 mod rules;
 mod schema;
-mod tree;
 pub mod vendor;
 
 pub use diagnostic::{Code, Diagnostic, Label, Severity, SourceFile};
 pub use edit::{EditError, FieldEdit, set_fields};
 pub use emit::{adopted_manifest_yaml, manifest_yaml};
 pub use fields::Fields;
+/// The YAML reader `load` uses, without the rules: for reading what a file declares (`export`
+/// reads the `kind`, `metadata.id` and `spec.name` of files that need not be valid manifests).
+pub use intsync_yaml::parse_documents;
+/// The YAML tree `load` reads (intsync-yaml's), whose spans the diagnostics carry.
+pub use intsync_yaml::{Key, Node, Span, Value};
 pub use load::{Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_source, validate};
 pub use model::{API_VERSION, Kind, Manifest, Origin};
 pub use schema::manifest_schema;
-/// The YAML reader `load` uses, without the rules: for reading what a file declares (`export`
-/// reads the `kind`, `metadata.id` and `spec.name` of files that need not be valid manifests).
-pub use tree::parse_documents;
-pub use tree::{Key, Node, Span, Value};
 pub use vendor::{ADA_SCOPES, ADA_TAGS, FieldDef, FieldType, TRUTO_SHARING};

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::diagnostic::{Code, Diagnostic, SourceFile, display_path};
 use crate::model::{Kind, Manifest};
 use crate::rules::{self, Claims};
-use crate::tree::{self, ParseErrorKind, Span};
+use intsync_yaml::{ParseError, ParseErrorKind, Span, parse_documents};
 
 /// Files above this size are refused unread: a manifest is a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -362,7 +362,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
 }
 
 fn check_source(file: Arc<SourceFile>) -> FileResult {
-    let documents = match tree::parse_documents(&file.text) {
+    let documents = match parse_documents(&file.text) {
         Ok(documents) => documents,
         Err(errors) => {
             let diagnostics = errors
@@ -393,7 +393,7 @@ fn check_source(file: Arc<SourceFile>) -> FileResult {
 }
 
 /// The diagnostic of a YAML error that stopped a file from being read.
-fn parse_diagnostic(file: &Arc<SourceFile>, error: tree::ParseError) -> Diagnostic {
+fn parse_diagnostic(file: &Arc<SourceFile>, error: ParseError) -> Diagnostic {
     let (code, label, help) = match error.kind {
         ParseErrorKind::Syntax => (
             Code::YamlSyntax,

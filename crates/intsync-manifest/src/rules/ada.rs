@@ -4,8 +4,8 @@
 
 use super::Checker;
 use crate::diagnostic::{Code, Severity, did_you_mean};
-use crate::tree::Node;
 use crate::vendor::{Allowed, FieldDef};
+use intsync_yaml::Node;
 
 /// `value` (an item of the list `def`, e.g. a tag or a scope) is not in `allowed`. An
 /// error-level set is one the API enforces (`tags`: `invalid_tag`); a warning-level one is only

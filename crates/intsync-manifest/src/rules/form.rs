@@ -6,7 +6,7 @@
 
 use super::Checker;
 use crate::diagnostic::Code;
-use crate::tree::{Node, Value};
+use intsync_yaml::{Node, Value};
 
 /// Keywords whose value is one subschema.
 const SCHEMA_KEYWORDS: &[&str] = &[
@@ -731,7 +731,7 @@ mod tests {
     /// The diagnostics of `check_schema` on the form written in `yaml`: (line, message).
     fn check(yaml: &str) -> Vec<(u32, String)> {
         let file = SourceFile::new("form.yaml", yaml);
-        let form = crate::tree::parse_documents(yaml)
+        let form = intsync_yaml::parse_documents(yaml)
             .expect("valid YAML")
             .remove(0);
         let mut checker = Checker::new(&file);
@@ -744,7 +744,7 @@ mod tests {
     }
 
     fn is_fast(yaml: &str) -> bool {
-        let form = crate::tree::parse_documents(yaml).unwrap().remove(0);
+        let form = intsync_yaml::parse_documents(yaml).unwrap().remove(0);
         let chosen = form
             .get("$schema")
             .and_then(|(_, s)| s.as_str())

@@ -3,8 +3,8 @@
 
 use super::Checker;
 use crate::diagnostic::Code;
-use crate::tree::{Node, Value};
 use crate::vendor::{is_url_or_email, is_web_url};
+use intsync_yaml::{Node, Value};
 
 /// [`crate::vendor::Format::Url`]: an absolute http(s) URL.
 pub(super) fn check_url(checker: &mut Checker<'_>, field: &str, node: &Node) {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic, SourceFile, did_you_mean};
 use crate::model::{API_VERSION, Kind, Manifest, Origin};
-use crate::tree::{Key, Node, Span, Value};
 use crate::vendor::{FieldDef, FieldType, Format};
+use intsync_yaml::{Key, Node, Span, Value};
 
 const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
 const METADATA_KEYS: &[&str] = &["id", "allow"];
@@ -440,7 +440,7 @@ fn check_allow(checker: &mut Checker<'_>, node: &Node) -> Allowances {
                         item.span,
                         format!(
                             "`metadata.allow` names `{}`, which is no intsync code",
-                            crate::tree::shown(text)
+                            intsync_yaml::shown(text)
                         ),
                     )
                     .label("unknown code")

@@ -4,8 +4,8 @@
 
 use super::Checker;
 use crate::diagnostic::{Code, Severity, did_you_mean};
-use crate::tree::Node;
 use crate::vendor::{Allowed, FieldDef};
+use intsync_yaml::Node;
 
 /// `value` of `def` (e.g. `sharing`) is not in `allowed`.
 pub(super) fn not_allowed(

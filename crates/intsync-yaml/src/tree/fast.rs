@@ -1,6 +1,6 @@
-//! A hand-written parser for the plain YAML that manifests are written in.
+//! A hand-written parser for the plain YAML that configuration files are written in.
 //!
-//! Most manifests use a small part of YAML: block mappings and sequences, one-line flow
+//! Most such files use a small part of YAML: block mappings and sequences, one-line flow
 //! collections, one-line plain and quoted scalars, and comments. This parser reads that subset
 //! several times faster than granit-parser, and builds exactly the tree that
 //! [`super::parse_documents`]'s granit path builds from it: the same values, the same spans, the
@@ -1797,7 +1797,7 @@ spec:
 
     // ---- Speed ------------------------------------------------------------------------------
 
-    /// `cargo test -p intsync-manifest --release -- --ignored --nocapture fast_path_speed`: both
+    /// `cargo test -p intsync-yaml --release -- --ignored --nocapture fast_path_speed`: both
     /// paths over 2,000 files of the validate benchmark's corpus (`target/bench-manifests`, or
     /// `INTSYNC_BENCH_MANIFESTS`), which `cargo bench --bench validate` writes.
     #[test]

@@ -3,10 +3,10 @@
 //! granit-parser (the YAML 1.2 parser under serde-saphyr) produces events; this module builds
 //! them into [`Node`]s, so that every key
 //! and every value can be pointed at (file:line:column, byte range) by a diagnostic. The tree is
-//! deliberately generic: the validation rules read it, and [`Node::to_json`] turns the parts that
-//! survive validation into plain JSON for the rest of the pipeline.
+//! deliberately generic: a caller's checks read it, and [`Node::to_json`] turns the parts it
+//! keeps into plain JSON.
 //!
-//! Most manifests are plain YAML (block collections, one-line flows and scalars, comments):
+//! Most files are plain YAML (block collections, one-line flows and scalars, comments):
 //! [`fast`] reads those by hand, several times faster, into the very same tree, and declines
 //! everything else, which granit-parser reads.
 
@@ -165,7 +165,7 @@ impl Node {
 }
 
 /// Limits that keep hostile input (alias bombs, absurd nesting) bounded in time and memory.
-/// Manifests are small hand-written files: these are far above any real one.
+/// Files read are small hand-written ones: these are far above any real one.
 pub(crate) const MAX_DEPTH: usize = 48;
 /// Nodes in one file, aliases counted at their expanded size.
 pub(crate) const MAX_NODES: usize = 200_000;
@@ -231,8 +231,9 @@ impl ParseError {
     }
 }
 
-/// A scalar's text as a message shows it: escaped (it comes from the file), and cut short.
-pub(crate) fn shown(text: &str) -> String {
+/// A scalar's text as a message shows it: escaped (it comes from the file, and may hold control
+/// characters), and cut short at 40 characters, with `…` after.
+pub fn shown(text: &str) -> String {
     const SHOWN: usize = 40;
     let mut out: String = text
         .chars()
@@ -629,7 +630,8 @@ pub(crate) enum Core {
 }
 
 /// Significant digits of a hexadecimal or octal integer beyond which it is refused: converting
-/// it to decimal costs the square of its length, and no manifest needs a 4,000-bit number.
+/// it to decimal costs the square of its length, and no hand-written file needs a 4,000-bit
+/// number.
 pub(crate) const MAX_RADIX_DIGITS: usize = 1_000;
 
 impl Core {
@@ -781,7 +783,7 @@ pub(crate) fn is_float(text: &str) -> bool {
 
 /// Parses every document of a YAML stream. Empty documents are skipped.
 ///
-/// Plain manifests are read by a hand-written parser ([`fast`]), several times faster; anything
+/// Plain YAML is read by a hand-written parser ([`fast`]), several times faster; anything
 /// it is not sure about is read by granit-parser, with the same result for what both read.
 ///
 /// # Errors
