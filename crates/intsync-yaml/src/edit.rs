@@ -30,8 +30,9 @@
 use granit_parser::{Event, Marker, Parser, ScalarStyle, StructureStyle};
 use serde_json::Value as Json;
 
+use crate::Limits;
 use crate::emit;
-use crate::tree::{self, MAX_DEPTH};
+use crate::tree;
 
 /// A new value for one key of one document: the key at the end of `path`.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,10 +325,8 @@ enum Frame {
 
 impl Outline {
     fn read(source: &str, parsed: &[tree::Node]) -> Result<Outline, EditError> {
-        let mut options = granit_parser::Options::default();
-        options.flow_nesting_limit = MAX_DEPTH + 1;
-        options.block_nesting_limit = MAX_DEPTH + 1;
-        options.emit_comments = false;
+        // The file was read within the default limits already.
+        let options = tree::granit_options(&Limits::DEFAULT);
         let mut parser = Parser::new_from_str_with_options(source, options);
         let offset = |m: Marker| m.byte_offset().unwrap_or(0).min(source.len());
         let mut stack: Vec<Frame> = Vec::new();

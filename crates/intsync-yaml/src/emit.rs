@@ -35,7 +35,7 @@ fn plain_ok(text: &str) -> bool {
         return false;
     }
     // Anything the reader would resolve to null, a boolean or a number, or refuse, stays quoted.
-    crate::tree::core(text) == crate::tree::Core::Str
+    crate::tree::core(text, &crate::Limits::DEFAULT) == crate::tree::Core::Str
 }
 
 /// Whether some YAML reader (1.2 core schema at any range, or 1.1: `_` separators, `0b`,

@@ -10,7 +10,12 @@
 
 mod edit;
 pub mod emit;
+mod limits;
 mod tree;
 
 pub use edit::{Edit, EditError, set_values};
-pub use tree::{Key, Node, ParseError, ParseErrorKind, Span, Value, parse_documents, shown};
+pub use limits::Limits;
+pub use tree::{
+    Key, Node, ParseError, ParseErrorKind, Span, Value, parse_documents, parse_documents_within,
+    shown,
+};

@@ -14,7 +14,11 @@ use std::collections::HashMap;
 
 use granit_parser::{Event, Marker, Parser, ScalarStyle, StructureStyle, Tag};
 
+use crate::Limits;
+
 mod fast;
+#[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod suite;
 
@@ -164,21 +168,14 @@ impl Node {
     }
 }
 
-/// Limits that keep hostile input (alias bombs, absurd nesting) bounded in time and memory.
-/// Files read are small hand-written ones: these are far above any real one.
-pub(crate) const MAX_DEPTH: usize = 48;
-/// Nodes in one file, aliases counted at their expanded size.
-pub(crate) const MAX_NODES: usize = 200_000;
-pub(crate) const MAX_DOCUMENTS: usize = 1_000;
-
 /// What kind of problem a [`ParseError`] is: the caller chooses its diagnostic code by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseErrorKind {
     /// Not YAML, or YAML intsync does not read: a tag outside the core schema, a value that
     /// does not match its core tag, a key that is not a string.
     Syntax,
-    /// Past a safety limit: nodes (aliases at their expanded size), nesting, documents, the
-    /// digits of a hexadecimal or octal integer.
+    /// Past one of the [`Limits`]: nodes (aliases at their expanded size), nesting, documents,
+    /// the digits of a hexadecimal or octal integer.
     Limit,
     /// A number JSON has no spelling for (`.inf`, `-.inf`, `.nan`).
     NotJson,
@@ -210,7 +207,7 @@ impl ParseError {
     }
 
     /// Why the scalar `text` at `span` has no value.
-    fn value(span: Span, text: &str, problem: ValueProblem) -> ParseError {
+    fn value(span: Span, text: &str, problem: ValueProblem, limits: &Limits) -> ParseError {
         let text = shown(text);
         match problem {
             ValueProblem::NotJson => ParseError {
@@ -224,7 +221,10 @@ impl ParseError {
             },
             ValueProblem::TooLong => ParseError::limit(
                 span,
-                format!("a hexadecimal or octal integer of more than {MAX_RADIX_DIGITS} digits"),
+                format!(
+                    "a hexadecimal or octal integer of more than {} digits",
+                    limits.radix_digits
+                ),
             ),
             ValueProblem::Tag(message) => ParseError::at(span, message),
         }
@@ -282,6 +282,7 @@ enum Frame {
 /// Builds [`Node`] trees from parser events, enforcing the limits.
 struct Builder<'s> {
     source: &'s str,
+    limits: Limits,
     stack: Vec<Frame>,
     /// The items of the open sequences, innermost last.
     items: Vec<Node>,
@@ -301,11 +302,12 @@ struct Builder<'s> {
 impl Builder<'_> {
     fn count(&mut self, n: usize, span: Span) -> Result<(), ParseError> {
         self.nodes += n;
-        if self.nodes > MAX_NODES {
+        let most = self.limits.nodes;
+        if self.nodes > most {
             let message = if self.anchors.is_empty() {
-                format!("the YAML has more than {MAX_NODES} nodes")
+                format!("the YAML has more than {most} nodes")
             } else {
-                format!("aliases expand to more than {MAX_NODES} nodes (an alias bomb)")
+                format!("aliases expand to more than {most} nodes (an alias bomb)")
             };
             return Err(ParseError::limit(span, message));
         }
@@ -313,11 +315,8 @@ impl Builder<'_> {
     }
 
     fn push_frame(&mut self, frame: Frame, span: Span) -> Result<(), ParseError> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(ParseError::limit(
-                span,
-                format!("the YAML nests deeper than {MAX_DEPTH} levels"),
-            ));
+        if self.stack.len() >= self.limits.depth {
+            return Err(too_deep(span, &self.limits));
         }
         self.count(1, span)?;
         self.stack.push(frame);
@@ -338,10 +337,10 @@ impl Builder<'_> {
         }
         match self.stack.last_mut() {
             None => {
-                if self.documents.len() >= MAX_DOCUMENTS {
+                if self.documents.len() >= self.limits.documents {
                     return Err(ParseError::limit(
                         node.span,
-                        format!("more than {MAX_DOCUMENTS} documents in one file"),
+                        format!("more than {} documents in one file", self.limits.documents),
                     ));
                 }
                 self.documents.push(node);
@@ -380,7 +379,7 @@ impl Builder<'_> {
                     self.check_plain_start(&text, span)?;
                 }
                 let at_key = matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }));
-                let resolved = match resolve_scalar(&text, style, tag.as_deref()) {
+                let resolved = match resolve_scalar(&text, style, tag.as_deref(), &self.limits) {
                     Ok(resolved) => resolved,
                     // A plain key is its text, whatever it would resolve to: `.inf: x` is the
                     // key ".inf".
@@ -388,7 +387,8 @@ impl Builder<'_> {
                         Some(Value::Null)
                     }
                     Err(problem) => {
-                        self.problems.push(ParseError::value(span, &text, problem));
+                        let problem = ParseError::value(span, &text, problem, &self.limits);
+                        self.problems.push(problem);
                         Some(Value::Null)
                     }
                 };
@@ -571,10 +571,11 @@ fn resolve_scalar(
     text: &str,
     style: ScalarStyle,
     tag: Option<&Tag>,
+    limits: &Limits,
 ) -> Result<Option<Value>, ValueProblem> {
     let Some(tag) = tag else {
         return match style {
-            ScalarStyle::Plain => core(text).plain_value(),
+            ScalarStyle::Plain => core(text, limits).plain_value(),
             _ => Ok(None),
         };
     };
@@ -584,7 +585,7 @@ fn resolve_scalar(
     let Some(kind) = tag.core_suffix() else {
         return Err(ValueProblem::Tag(unsupported_tag(tag)));
     };
-    let form = core(text);
+    let form = core(text, limits);
     let fits = match kind {
         "str" => return Ok(None),
         "null" => matches!(form, Core::Null),
@@ -619,7 +620,7 @@ pub(crate) enum Core {
     /// `[-+]?[0-9]+`, as an exact JSON number.
     Decimal(serde_json::Number),
     /// `0o[0-7]+` or `0x[0-9a-fA-F]+` (no sign), as an exact JSON number in decimal; `None`
-    /// past [`MAX_RADIX_DIGITS`].
+    /// past [`Limits::radix_digits`].
     Radix(Option<serde_json::Number>),
     /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, as the JSON number of the same
     /// exact value (`1.` is `1`, `.5` is `0.5`, `+1.5` is `1.5`): its digits are never read
@@ -628,11 +629,6 @@ pub(crate) enum Core {
     /// `[-+]?\.(inf|Inf|INF)` or `\.(nan|NaN|NAN)`: floats JSON has no spelling for.
     NotJson,
 }
-
-/// Significant digits of a hexadecimal or octal integer beyond which it is refused: converting
-/// it to decimal costs the square of its length, and no hand-written file needs a 4,000-bit
-/// number.
-pub(crate) const MAX_RADIX_DIGITS: usize = 1_000;
 
 impl Core {
     /// The value of a plain (untagged, unquoted) scalar of this form.
@@ -653,14 +649,15 @@ impl Core {
 pub(crate) enum ValueProblem {
     /// A float JSON cannot spell (`.inf`, `-.inf`, `.nan`).
     NotJson,
-    /// A hexadecimal or octal integer of more than [`MAX_RADIX_DIGITS`] digits.
+    /// A hexadecimal or octal integer of more than [`Limits::radix_digits`] digits.
     TooLong,
     /// A tag intsync does not read, or a value that does not match its core tag's form.
     Tag(String),
 }
 
-/// The core-schema form of `text`, a plain scalar's (or a tagged scalar's) text.
-pub(crate) fn core(text: &str) -> Core {
+/// The core-schema form of `text`, a plain scalar's (or a tagged scalar's) text; a hexadecimal
+/// or octal integer past `limits` has no value.
+pub(crate) fn core(text: &str, limits: &Limits) -> Core {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Core::Null,
         "true" | "True" | "TRUE" => return Core::Bool(true),
@@ -678,13 +675,13 @@ pub(crate) fn core(text: &str) -> Core {
         && !hex.is_empty()
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
     {
-        return Core::Radix(radix_to_decimal(hex, 16));
+        return Core::Radix(radix_to_decimal(hex, 16, limits.radix_digits));
     }
     if let Some(oct) = text.strip_prefix("0o")
         && !oct.is_empty()
         && oct.bytes().all(|b| (b'0'..=b'7').contains(&b))
     {
-        return Core::Radix(radix_to_decimal(oct, 8));
+        return Core::Radix(radix_to_decimal(oct, 8, limits.radix_digits));
     }
     let (negative, unsigned) = match text.as_bytes()[0] {
         b'-' => (true, &text[1..]),
@@ -732,13 +729,13 @@ fn json_float(text: &str) -> Option<String> {
 }
 
 /// The decimal value of an unsigned integer written in base 8 or 16, exactly, or `None` when it
-/// has more than [`MAX_RADIX_DIGITS`] significant digits.
-fn radix_to_decimal(digits: &str, radix: u32) -> Option<serde_json::Number> {
+/// has more than `most` significant digits.
+fn radix_to_decimal(digits: &str, radix: u32, most: usize) -> Option<serde_json::Number> {
     /// Limbs hold 18 decimal digits; a chunk of 14 digits in base 16 (or 18 in base 8) is at
     /// most 2^56 (2^54), so a limb times a chunk's weight plus a carry fits in a `u128`.
     const LIMB: u128 = 1_000_000_000_000_000_000;
     let digits = digits.trim_start_matches('0');
-    if digits.len() > MAX_RADIX_DIGITS {
+    if digits.len() > most {
         return None;
     }
     let chunk = if radix == 16 { 14 } else { 18 };
@@ -781,9 +778,10 @@ pub(crate) fn is_float(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
-/// Parses every document of a YAML stream. Empty documents are skipped.
+/// Parses every document of a YAML stream, within [`Limits::DEFAULT`]. Empty documents are
+/// skipped.
 ///
-/// Plain YAML is read by a hand-written parser ([`fast`]), several times faster; anything
+/// Plain YAML is read by a hand-written parser (`tree/fast.rs`), several times faster; anything
 /// it is not sure about is read by granit-parser, with the same result for what both read.
 ///
 /// # Errors
@@ -791,27 +789,46 @@ pub(crate) fn is_float(text: &str) -> bool {
 /// Every value that cannot be read (a `.inf`, a value its tag refuses), in source order, and
 /// then the syntax error or limit that stopped the reading, if one did: never empty.
 pub fn parse_documents(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
-    if let Some(documents) = fast::parse(source) {
+    parse_documents_within(source, &Limits::DEFAULT)
+}
+
+/// [`parse_documents`] within other [`Limits`] than the default ones. Both readers enforce
+/// them alike: a file past one is refused with the same typed error whichever would read it.
+///
+/// # Errors
+///
+/// As [`parse_documents`].
+pub fn parse_documents_within(source: &str, limits: &Limits) -> Result<Vec<Node>, Vec<ParseError>> {
+    if let Some(documents) = fast::parse(source, limits) {
         #[cfg(test)]
         fast::FAST_READS.with(|n| n.set(n.get() + 1));
         return Ok(documents);
     }
-    parse_documents_granit(source)
+    parse_documents_granit(source, limits)
+}
+
+/// granit-parser's options for reading within `limits`: its own limits, which stop runaway
+/// nesting before the builder sees it (one past ours: the builder's message is the one met),
+/// and the longest implicit key. YAML's own indentation rules are the caller's choice.
+pub(crate) fn granit_options(limits: &Limits) -> granit_parser::Options {
+    let mut options = granit_parser::Options::default();
+    options.flow_nesting_limit = limits.depth + 1;
+    options.block_nesting_limit = limits.depth + 1;
+    options.simple_key_max_lookahead = limits.implicit_key;
+    options.emit_comments = false;
+    options
 }
 
 /// [`parse_documents`] by granit-parser's events, for any YAML.
-fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
-    // The parser's own limits stop runaway nesting before the builder sees it.
-    let mut options = granit_parser::Options::default();
-    options.flow_nesting_limit = MAX_DEPTH + 1;
-    options.block_nesting_limit = MAX_DEPTH + 1;
-    options.emit_comments = false;
+fn parse_documents_granit(source: &str, limits: &Limits) -> Result<Vec<Node>, Vec<ParseError>> {
+    let mut options = granit_options(limits);
     // YAML's own indentation rules: a flow collection's lines indented under its key
     // (yaml-test-suite 9C9N), which granit-parser lets pass by default, as PyYAML does.
     options.strict_indentation = true;
     let mut parser = Parser::new_from_str_with_options(source, options);
     let mut builder = Builder {
         source,
+        limits: *limits,
         stack: Vec::new(),
         items: Vec::new(),
         pairs: Vec::new(),
@@ -836,7 +853,7 @@ fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
                     granit_parser::ErrorKind::InvalidIndentation
                         | granit_parser::ErrorKind::InvalidFlowScalarIndent
                 );
-                match strictness.then(|| lenient_error(source)) {
+                match strictness.then(|| lenient_error(source, limits)) {
                     // Only YAML's own indentation rules refuse it (PyYAML would read it): say
                     // which rules.
                     Some(None) => {
@@ -851,8 +868,8 @@ fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
                     }
                     // Broken either way: the lenient reading's error names the first problem
                     // (an unclosed `[` rather than the indentation of the line after it).
-                    Some(Some(lenient)) => scan_error(source, &lenient),
-                    None => scan_error(source, &error),
+                    Some(Some(lenient)) => scan_error(source, &lenient, limits),
+                    None => scan_error(source, &error, limits),
                 }
             }
         };
@@ -870,7 +887,7 @@ fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
 }
 
 /// A granit-parser error as a [`ParseError`].
-fn scan_error(source: &str, error: &granit_parser::ScanError) -> ParseError {
+fn scan_error(source: &str, error: &granit_parser::ScanError, limits: &Limits) -> ParseError {
     let marker = *error.marker();
     let span = marker_span(source, marker, marker);
     let info = error.info();
@@ -879,10 +896,7 @@ fn scan_error(source: &str, error: &granit_parser::ScanError) -> ParseError {
         granit_parser::ErrorKind::RecursionLimitExceeded
             | granit_parser::ErrorKind::InputByteLimitExceeded { .. }
     ) {
-        ParseError::limit(
-            span,
-            format!("the YAML nests deeper than {MAX_DEPTH} levels"),
-        )
+        too_deep(span, limits)
     } else {
         ParseError::at(span, info)
     }
@@ -891,17 +905,28 @@ fn scan_error(source: &str, error: &granit_parser::ScanError) -> ParseError {
 /// The first error granit-parser finds in `source` without YAML's strict indentation rules, if
 /// any: to tell a file that fails only those rules from one broken anyway. Only on that
 /// error's path.
-fn lenient_error(source: &str) -> Option<granit_parser::ScanError> {
-    let mut options = granit_parser::Options::default();
-    options.flow_nesting_limit = MAX_DEPTH + 1;
-    options.block_nesting_limit = MAX_DEPTH + 1;
-    options.emit_comments = false;
-    Parser::new_from_str_with_options(source, options).find_map(Result::err)
+fn lenient_error(source: &str, limits: &Limits) -> Option<granit_parser::ScanError> {
+    Parser::new_from_str_with_options(source, granit_options(limits)).find_map(Result::err)
+}
+
+/// Past [`Limits::depth`], by the builder's count or granit-parser's own.
+fn too_deep(span: Span, limits: &Limits) -> ParseError {
+    ParseError::limit(
+        span,
+        format!("the YAML nests deeper than {} levels", limits.depth),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MAX_RADIX_DIGITS: usize = Limits::DEFAULT.radix_digits;
+
+    /// The full reader alone, within the default limits.
+    fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<ParseError>> {
+        super::parse_documents_granit(source, &Limits::DEFAULT)
+    }
 
     fn parse_one(source: &str) -> Node {
         let mut docs = parse_documents(source).expect("valid YAML");
@@ -1122,7 +1147,7 @@ mod tests {
     }
 
     /// A hexadecimal or octal integer's conversion costs the square of its length: past
-    /// `MAX_RADIX_DIGITS` significant digits it is refused as a limit, wherever it is.
+    /// `Limits::radix_digits` significant digits it is refused as a limit, wherever it is.
     #[test]
     fn overlong_hex_and_octal_are_refused_as_a_limit() {
         let most = format!("0x{}", "f".repeat(MAX_RADIX_DIGITS));

@@ -6,10 +6,17 @@
 //! [`super::parse_documents`]'s granit path builds from it: the same values, the same spans, the
 //! same duplicate keys, the same empty documents left out.
 //!
-//! It never reports an error. Whatever is outside the subset, or looks wrong in any way, or might
-//! come near a limit, makes it decline (`None`), and the granit path reads the file instead: so
-//! every error message and every rarer YAML feature (anchors, tags, block scalars, multi-line
-//! scalars and flows, ...) stays granit's.
+//! It never reports an error. Whatever is outside the subset, or looks wrong in any way, or would
+//! pass one of the [`Limits`], makes it decline (`None`), and the granit path reads the file
+//! instead: so every error message and every rarer YAML feature (anchors, tags, block scalars,
+//! multi-line scalars and flows, ...) stays granit's.
+//!
+//! The limits are the granit path's own, counted as its builder counts them: collections nested
+//! (`depth`, one more for each collection inside a collection), nodes (each key, scalar,
+//! collection, empty value and empty document), documents (the one before the first `---` if it
+//! has content, and one for each `---`), and the characters of an implicit key up to its `:`.
+//! So it reads every file in its subset that is within them, and declines one past any of them,
+//! which the granit path then refuses.
 //!
 //! Span conventions, as granit's markers give them (checked by the tests against granit):
 //! - a scalar covers its text, quotes included, trailing spaces of a plain scalar excluded;
@@ -25,19 +32,12 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use super::{Key, MAX_DEPTH, MAX_DOCUMENTS, MAX_NODES, Node, Span, Value, core};
+use super::{Key, Node, Span, Value, core};
+use crate::Limits;
 
-/// Collections nested deeper than this decline (the builder refuses at `MAX_DEPTH`).
-const DEPTH_LIMIT: usize = MAX_DEPTH - 16;
-/// More nodes than this decline (the builder refuses at `MAX_NODES`).
-const NODE_LIMIT: usize = MAX_NODES / 4;
-/// More documents than this decline (the builder refuses at `MAX_DOCUMENTS`).
-const DOCUMENT_LIMIT: usize = MAX_DOCUMENTS / 10;
-/// Longer implicit keys decline: YAML limits them to 1,024 characters.
-const KEY_LIMIT: usize = 1_000;
-
-/// The documents of `source`, or `None` when the granit path must read it.
-pub(super) fn parse(source: &str) -> Option<Vec<Node>> {
+/// The documents of `source`, or `None` when the granit path must read it (outside the
+/// subset, or past one of `limits`).
+pub(super) fn parse(source: &str, limits: &Limits) -> Option<Vec<Node>> {
     let mut parser = Parser {
         src: source,
         b: source.as_bytes(),
@@ -45,20 +45,26 @@ pub(super) fn parse(source: &str) -> Option<Vec<Node>> {
         next_no: 1,
         cur: Cur::Eof,
         nodes: 0,
+        limits: *limits,
         column_cache: Cell::new((usize::MAX, 0)),
     };
     parser.cur = parser.advance()?;
     let mut documents = Vec::new();
-    let mut count = 0;
+    // Documents as granit counts them: content before the first `---` is one, and each `---`
+    // starts one (empty when another `---` or the end follows).
+    let mut count = usize::from(matches!(parser.cur, Cur::Line(_)));
     loop {
         match parser.cur {
             Cur::Eof => break,
             Cur::Marker => {
                 count += 1;
                 parser.cur = parser.advance()?;
+                if !matches!(parser.cur, Cur::Line(_)) {
+                    // An empty document: granit reads a null, which counts as a node.
+                    parser.count()?;
+                }
             }
             Cur::Line(line) => {
-                count += 1;
                 let node = parser.entry(line, line.start + line.indent, 0)?;
                 // The root must be all of its document.
                 if let Cur::Line(_) = parser.cur {
@@ -69,7 +75,7 @@ pub(super) fn parse(source: &str) -> Option<Vec<Node>> {
                 }
             }
         }
-        if count > DOCUMENT_LIMIT {
+        if count > limits.documents {
             return None;
         }
     }
@@ -166,6 +172,7 @@ struct Parser<'s> {
     next_no: u32,
     cur: Cur,
     nodes: usize,
+    limits: Limits,
     /// The offset and 0-based column of the last span, in a non-ASCII source.
     column_cache: Cell<(usize, usize)>,
 }
@@ -234,7 +241,7 @@ impl<'s> Parser<'s> {
 
     fn count(&mut self) -> Option<()> {
         self.nodes += 1;
-        (self.nodes <= NODE_LIMIT).then_some(())
+        (self.nodes <= self.limits.nodes).then_some(())
     }
 
     fn span(&self, line: &Line, offset: usize, len: usize) -> Span {
@@ -327,7 +334,7 @@ impl<'s> Parser<'s> {
         let span = self.span(line, scalar.start, scalar.end - scalar.start);
         let value = if scalar.plain {
             // A value granit's path refuses (`.inf`) declines: the error is granit's to report.
-            match core(&scalar.text).plain_value().ok()? {
+            match core(&scalar.text, &self.limits).plain_value().ok()? {
                 Some(value) => value,
                 None => Value::String(scalar.text.into_owned()),
             }
@@ -339,7 +346,10 @@ impl<'s> Parser<'s> {
 
     /// A key: a one-line scalar at `at`, whose `:` is at `colon`.
     fn key(&mut self, line: &Line, at: usize, scalar: Scalar<'s>, colon: usize) -> Option<Key> {
-        if colon - at > KEY_LIMIT {
+        // Measured as granit measures it: characters from the key's start to its `:`.
+        let long = colon - at > self.limits.implicit_key
+            && (line.ascii || self.src[at..colon].chars().count() > self.limits.implicit_key);
+        if long {
             return None;
         }
         self.count()?;
@@ -354,7 +364,7 @@ impl<'s> Parser<'s> {
     /// A block mapping whose first key starts at `first` on `line` (the mapping's indentation is
     /// that key's column). Leaves `cur` on the first line after the mapping.
     fn block_mapping(&mut self, line: Line, first: usize, depth: usize) -> Option<Node> {
-        if depth >= DEPTH_LIMIT {
+        if depth >= self.limits.depth {
             return None;
         }
         self.count()?;
@@ -415,7 +425,7 @@ impl<'s> Parser<'s> {
         depth: usize,
         indentless: bool,
     ) -> Option<Node> {
-        if depth >= DEPTH_LIMIT {
+        if depth >= self.limits.depth {
             return None;
         }
         self.count()?;
@@ -590,7 +600,7 @@ impl<'s> Parser<'s> {
 
     /// A one-line flow collection at `at` (on `[` or `{`), and the offset after it.
     fn flow(&mut self, line: &Line, at: usize, depth: usize) -> Option<(Node, usize)> {
-        if depth >= DEPTH_LIMIT {
+        if depth >= self.limits.depth {
             return None;
         }
         self.count()?;
@@ -719,9 +729,18 @@ mod tests {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
-    use super::super::parse_documents_granit;
     use super::FAST_READS;
     use super::*;
+
+    /// The fast reader within the default limits.
+    fn parse(source: &str) -> Option<Vec<Node>> {
+        super::parse(source, &Limits::DEFAULT)
+    }
+
+    /// The full reader alone, within the default limits.
+    fn parse_documents_granit(source: &str) -> Result<Vec<Node>, Vec<super::super::ParseError>> {
+        super::super::parse_documents_granit(source, &Limits::DEFAULT)
+    }
 
     /// `fast` agrees with granit: `Some(x)` means granit reads `Ok(x)`.
     fn check_agrees(source: &str) -> Result<bool, String> {
@@ -834,7 +853,7 @@ mod tests {
     fn plain(text: String, seed: u32) -> Written {
         // What the loader refuses plain (`.inf`, `.nan`) is written quoted, as a person would.
         if matches!(
-            core(&text),
+            core(&text, &Limits::DEFAULT),
             super::super::Core::NotJson | super::super::Core::Radix(None)
         ) {
             let quoted = double_quote(&text, seed);
@@ -1313,6 +1332,35 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
+
+        /// Within any limits, the fast reader reads a generated document exactly when the full
+        /// reader does, and the same tree: past a limit it declines, and the full reader
+        /// refuses the file as past a limit. (Implicit keys are held to their limit in
+        /// `limit_tests.rs`: the generator's keys are short.)
+        #[test]
+        fn the_readers_share_every_limit(
+            source in source(),
+            depth in 0usize..8,
+            nodes in 0usize..60,
+            documents in 0usize..4,
+            radix_digits in 0usize..4,
+        ) {
+            let limits = Limits { depth, nodes, documents, radix_digits, ..Limits::DEFAULT };
+            let fast = super::parse(&source, &limits);
+            let full = super::super::parse_documents_granit(&source, &limits);
+            match (&fast, &full) {
+                (Some(fast), Ok(full)) => prop_assert_eq!(fast, full, "{}", source),
+                (None, Err(errors)) => prop_assert!(
+                    errors.iter().all(|e| e.kind == super::super::ParseErrorKind::Limit),
+                    "{:?}: {:?}\n{}", limits, errors, source
+                ),
+                _ => prop_assert!(false, "{:?}: fast {:?}, full {:?}\n{}", limits, fast, full, source),
+            }
+        }
+    }
+
     /// One edit at a char boundary: an insertion, a deletion or a replacement.
     fn mutate(source: &str, edits: &[(usize, u8, usize)]) -> String {
         const CHARS: &[&str] = &[
@@ -1567,10 +1615,18 @@ spec:
 
     #[test]
     fn outside_the_subset_declines() {
-        let deep_block: String = (0..40).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
-        let deep_flow = format!("a: {}{}\n", "[".repeat(40), "]".repeat(40));
-        let long_key = format!("{}: 1\n", "k".repeat(1_001));
-        let many_documents = "a: 1\n---\n".repeat(150);
+        // Past the limits (`limit_tests.rs` has them at their edges).
+        let limits = Limits::DEFAULT;
+        let deep_block: String = (0..=limits.depth)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect();
+        let deep_flow = format!(
+            "a: {}{}\n",
+            "[".repeat(limits.depth),
+            "]".repeat(limits.depth)
+        );
+        let long_key = format!("{}: 1\n", "k".repeat(limits.implicit_key + 1));
+        let many_documents = "a: 1\n---\n".repeat(limits.documents);
         let cases: &[(&str, &str)] = &[
             ("anchor", "a: &x 1\nb: 2\n"),
             ("alias", "a: 1\nb: *x\n"),
@@ -1627,7 +1683,7 @@ spec:
     /// its document count).
     #[test]
     fn past_a_limit_the_fast_reader_declines_and_the_file_is_refused() {
-        use super::super::{MAX_DOCUMENTS, ParseErrorKind, parse_documents};
+        use super::super::{ParseErrorKind, parse_documents};
         let sources = [
             ("250,000 entries", "- x\n".repeat(250_000)),
             (
@@ -1654,7 +1710,10 @@ spec:
                 "flows 60 deep",
                 format!("a: {}{}\n", "[".repeat(60), "]".repeat(60)),
             ),
-            ("1,001 documents", "a: 1\n---\n".repeat(MAX_DOCUMENTS + 1)),
+            (
+                "1,001 documents",
+                "a: 1\n---\n".repeat(Limits::DEFAULT.documents + 1),
+            ),
         ];
         for (what, source) in &sources {
             assert!(parse(source).is_none(), "{what}: the fast reader read it");

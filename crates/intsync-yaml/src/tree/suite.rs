@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use super::{Node, fast, parse_documents, parse_documents_granit};
+use super::{Node, fast, parse_documents};
+use crate::Limits;
 
 /// Valid YAML with a JSON rendering that intsync refuses, on purpose: each uses a tag outside
 /// YAML 1.2's core schema, which intsync does not read (it cannot know what an application
@@ -136,10 +137,14 @@ fn exact_decimal_values() {
 
 /// What one case did wrong, if anything.
 fn check(case: &Case) -> Result<(), String> {
-    let fast = catch_unwind(AssertUnwindSafe(|| fast::parse(&case.yaml)))
-        .map_err(|_| "the fast reader panicked".to_owned())?;
-    let granit = catch_unwind(AssertUnwindSafe(|| parse_documents_granit(&case.yaml)))
-        .map_err(|_| "the granit reader panicked".to_owned())?;
+    let fast = catch_unwind(AssertUnwindSafe(|| {
+        fast::parse(&case.yaml, &Limits::DEFAULT)
+    }))
+    .map_err(|_| "the fast reader panicked".to_owned())?;
+    let granit = catch_unwind(AssertUnwindSafe(|| {
+        super::parse_documents_granit(&case.yaml, &Limits::DEFAULT)
+    }))
+    .map_err(|_| "the granit reader panicked".to_owned())?;
     if let Some(fast) = &fast {
         match &granit {
             Ok(granit) if granit == fast => {}
@@ -225,7 +230,7 @@ fn yaml_test_suite() {
     // The fast reader takes part: it reads the suite's plain cases (and agrees, above).
     let fast = cases
         .iter()
-        .filter(|c| fast::parse(&c.yaml).is_some())
+        .filter(|c| fast::parse(&c.yaml, &Limits::DEFAULT).is_some())
         .count();
     println!("{} cases, {fast} read by the fast reader", cases.len());
     assert!(
