@@ -1,6 +1,6 @@
 //! SIGINT and SIGTERM for the commands that write (design §6, §8).
 //!
-//! While writes are in flight, the first signal asks the engine to stop ([`Stop`]): no new write
+//! While writes are in flight, the first signal asks the engine to stop ([`intsync_provider::Stop`]): no new write
 //! starts, those in flight finish and their outcomes (secrets included) are saved, and the
 //! command reports what was and was not done. A second signal exits at once. Outside writes,
 //! `apply` exits at once (nothing is in flight), and `watch` stops after the cycle in progress.

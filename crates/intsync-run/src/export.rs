@@ -3,7 +3,7 @@
 //! Guarantee: `export` then `plan` on the exported directory shows no changes. A live
 //! integration that breaks intsync's own rules (Ada's getting-started example does) is
 //! exported with a `metadata.allow` naming them, so that it validates and plans; one that
-//! breaks a vendor's rule (the vendor let it through) is exported with its problems printed.
+//! breaks a vendor's rule (the vendor let it through) is exported with its problems told.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};

@@ -4,7 +4,7 @@
 //! A field git changed too since the baseline is a conflict: not pulled, named, exit 1.
 //!
 //! Two steps, so that the caller can show the diff and ask between them: [`prepare`] reads
-//! live state and the files and computes every new text; [`write`] writes them, each whole or
+//! live state and the files and computes every new text; [`write()`] writes them, each whole or
 //! not at all, never over an edit made since it was read.
 
 use std::collections::BTreeMap;

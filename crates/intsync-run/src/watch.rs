@@ -1,7 +1,7 @@
 //! `intsync watch`: re-validate and re-plan on every save. Plain `watch` plans against live state
 //! held in memory (read at start, after each apply, and every `--refresh` seconds: never on
 //! every keystroke). `watch --apply` writes what saves change, and nothing else: at start it
-//! prints the plan and writes nothing (a pending plan, or an edit made in the vendor's
+//! shows the plan and writes nothing (a pending plan, or an edit made in the vendor's
 //! dashboard, is not its to write); after a save it reads live state, holding the target's
 //! writer lock, and writes through the same engine as `apply` the part of the plan that the
 //! saves made (`intsync_plan::saves`). When that read fails, nothing is written until a read
@@ -83,7 +83,7 @@ struct Held {
 /// Whether a cycle may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Writes {
-    /// At start: print the plan, write nothing.
+    /// At start: show the plan, write nothing.
     Nothing,
     /// After a save: write what the saves changed (with `--apply`).
     Saved,
