@@ -33,6 +33,8 @@ pub enum Command {
     Pull(PullArgs),
     /// Write one manifest per live integration (adopt an existing account in one command).
     Export(ExportArgs),
+    /// List the targets: provider, host, kinds, vars (sensitive ones masked) and how many manifests each receives.
+    Targets(TargetsArgs),
     /// Print the JSON Schema of the manifest format (for editors).
     Schema,
     /// Serve the emulated Ada and Truto APIs (for tests, demos and offline CI).
@@ -278,6 +280,24 @@ pub struct ValidateArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     pub format: DiagnosticFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// Manifest files or directories whose manifests are counted per target.
+    #[arg(default_value = "manifests")]
+    pub paths: Vec<PathBuf>,
+    /// How to print the list.
+    #[arg(long, value_enum, default_value_t = TargetsFormat::Text)]
+    pub format: TargetsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetsFormat {
+    /// A block per target.
+    Text,
+    /// One document: {format_version, default_target, targets: [{name, provider, host, state, kinds, vars, manifests}]} (e.g. a CI matrix's input).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

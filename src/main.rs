@@ -77,6 +77,7 @@ fn main() -> ExitCode {
         cli::Command::Watch(args) => commands::watch::run(cli.config.as_deref(), &args),
         cli::Command::Drift(args) => commands::drift::run(cli.config.as_deref(), &args),
         cli::Command::Pull(args) => commands::pull::run(cli.config.as_deref(), &args),
+        cli::Command::Targets(args) => commands::targets::run(cli.config.as_deref(), &args),
         cli::Command::Schema => commands::schema::run(),
         cli::Command::Emulator(args) => commands::emulator::run(&args),
         cli::Command::Completions(args) => commands::docs::completions(&args),

@@ -9,6 +9,7 @@ pub mod export;
 pub mod plan;
 pub mod pull;
 pub mod schema;
+pub mod targets;
 pub mod validate;
 pub mod watch;
 

@@ -32,6 +32,18 @@ pub enum ProviderName {
     Truto,
 }
 
+impl ProviderName {
+    /// As `intsync.toml` writes it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderName::Local => "local",
+            ProviderName::Ada => "ada",
+            ProviderName::Truto => "truto",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TargetFile {
@@ -44,6 +56,8 @@ struct TargetFile {
     retry: Option<RetryFile>,
     timeout_secs: Option<u64>,
     team_id: Option<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +110,129 @@ pub struct Target {
     /// Where this target's writer lock and records of creates in flight are kept
     /// (`.intsync/targets/<name>/` beside the configuration).
     pub state_dir: PathBuf,
+    /// The values `!var NAME` stands for in the manifests this target receives, by name.
+    pub vars: BTreeMap<String, Var>,
+}
+
+/// The prefix of the only environment variables a var may be read from: a manifest (which a
+/// pull request can change) must not be able to print `ADA_API_TOKEN` into a plan comment.
+pub const VAR_ENV_PREFIX: &str = "INTSYNC_VAR_";
+
+/// One value of `[targets.NAME.vars]` (design §11).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    pub source: VarSource,
+    /// Never printed: shown as `(sensitive)` everywhere.
+    pub sensitive: bool,
+}
+
+/// Where a var's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VarSource {
+    /// Written in `intsync.toml`: any TOML value, as JSON.
+    Value(serde_json::Value),
+    /// Read, as a string, from this environment variable (named `INTSYNC_VAR_...`) when used.
+    Env(String),
+}
+
+/// A var that has no value now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    #[error("the environment variable {0} is not set")]
+    Unset(String),
+    #[error("the environment variable {0} is not valid UTF-8")]
+    NotUnicode(String),
+}
+
+impl Var {
+    /// Its value now (an environment variable is read when asked).
+    pub fn resolve(&self) -> Result<serde_json::Value, VarError> {
+        match &self.source {
+            VarSource::Value(value) => Ok(value.clone()),
+            VarSource::Env(name) => match std::env::var(name) {
+                Ok(value) => Ok(serde_json::Value::String(value)),
+                Err(std::env::VarError::NotPresent) => Err(VarError::Unset(name.clone())),
+                Err(std::env::VarError::NotUnicode(_)) => Err(VarError::NotUnicode(name.clone())),
+            },
+        }
+    }
+}
+
+/// A var as written: a table with `env` or `value` (and optionally `sensitive`) says where its
+/// value comes from; anything else is the value itself.
+fn parse_var(target: &str, name: &str, raw: toml::Value) -> anyhow::Result<Var> {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain {
+        bail!(
+            "target `{target}`: var {name:?} is not a plain name; use letters, digits and `_` (it is written `!var {name}` in manifests)"
+        );
+    }
+    let spec = match raw {
+        toml::Value::Table(table) if table.contains_key("env") || table.contains_key("value") => {
+            table
+        }
+        value => {
+            return Ok(Var {
+                source: VarSource::Value(json_of(target, name, value)?),
+                sensitive: false,
+            });
+        }
+    };
+    if let Some(key) = spec
+        .keys()
+        .find(|k| !matches!(k.as_str(), "env" | "value" | "sensitive"))
+    {
+        bail!(
+            "target `{target}`: var `{name}` has `{key}`; a var is a value, or {{ value = ..., sensitive = true }}, or {{ env = \"{VAR_ENV_PREFIX}...\", sensitive = true }}"
+        );
+    }
+    let sensitive = match spec.get("sensitive") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(_) => bail!("target `{target}`: var `{name}`: `sensitive` is true or false"),
+    };
+    let source = match (spec.get("env"), spec.get("value")) {
+        (Some(_), Some(_)) => {
+            bail!("target `{target}`: var `{name}` has both `env` and `value`; give one")
+        }
+        (Some(toml::Value::String(env)), None) => {
+            if !env.starts_with(VAR_ENV_PREFIX) || env.len() == VAR_ENV_PREFIX.len() {
+                bail!(
+                    "target `{target}`: var `{name}` reads the environment variable {env:?}; only variables named {VAR_ENV_PREFIX}* may be read into manifests (a manifest could otherwise print a token, such as a target's token_env, into a plan)"
+                );
+            }
+            VarSource::Env(env.clone())
+        }
+        (Some(_), None) => bail!(
+            "target `{target}`: var `{name}`: `env` is the name of an environment variable ({VAR_ENV_PREFIX}...)"
+        ),
+        (None, Some(value)) => VarSource::Value(json_of(target, name, value.clone())?),
+        (None, None) => unreachable!("a spec has `env` or `value`"),
+    };
+    Ok(Var { source, sensitive })
+}
+
+/// A TOML value as the JSON a manifest field holds; a date or time has no JSON form.
+fn json_of(target: &str, name: &str, value: toml::Value) -> anyhow::Result<serde_json::Value> {
+    fn has_datetime(value: &toml::Value) -> bool {
+        match value {
+            toml::Value::Datetime(_) => true,
+            toml::Value::Array(items) => items.iter().any(has_datetime),
+            toml::Value::Table(table) => table.values().any(has_datetime),
+            _ => false,
+        }
+    }
+    if has_datetime(&value) {
+        bail!(
+            "target `{target}`: var `{name}` holds a TOML date or time, which JSON (and so the vendor's API) has no form for; quote it to send a string"
+        );
+    }
+    serde_json::to_value(value)
+        .with_context(|| format!("target `{target}`: var `{name}` cannot be read as JSON"))
 }
 
 /// The loaded configuration.
@@ -281,6 +418,7 @@ fn built_in_local(base: &Path) -> Target {
         timeouts: Timeouts::default(),
         rate_limit: None,
         team_id: None,
+        vars: BTreeMap::new(),
     }
 }
 
@@ -409,9 +547,15 @@ impl Config {
             if let Some(secs) = t.timeout_secs {
                 timeouts.request = Duration::from_secs(secs.max(1));
             }
+            let vars = t
+                .vars
+                .into_iter()
+                .map(|(var, raw)| Ok((var.clone(), parse_var(&name, &var, raw)?)))
+                .collect::<anyhow::Result<BTreeMap<String, Var>>>()?;
             targets.insert(
                 name.clone(),
                 Target {
+                    vars,
                     state_dir: state_dir(&base, &name),
                     name,
                     provider: t.provider,
@@ -608,5 +752,70 @@ token_env = "TRUTO_API_TOKEN"
                 .contains("INTSYNC_TEST_SURELY_UNSET, which is not set"),
             "{e}"
         );
+    }
+
+    /// Values per target (issue #24): literal values of any type, sensitive ones, and values
+    /// read from `INTSYNC_VAR_*` variables only.
+    #[test]
+    fn vars_are_values_or_prefixed_environment_variables() {
+        let config = parse(
+            "[targets.s]\nprovider = \"local\"\n[targets.s.vars]\ncallback = \"https://s.example.com/cb\"\nport = 8443\nconfig = { value = { base_url = \"https://api\" } }\nkey = { env = \"INTSYNC_VAR_TEST_SURELY_UNSET\", sensitive = true }\nhidden = { value = \"x\", sensitive = true }\n",
+        )
+        .unwrap();
+        let vars = &config.target(Some("s")).unwrap().vars;
+        let value = |name: &str| vars[name].resolve();
+        assert_eq!(
+            value("callback"),
+            Ok(serde_json::json!("https://s.example.com/cb"))
+        );
+        assert_eq!(value("port"), Ok(serde_json::json!(8443)));
+        assert_eq!(
+            value("config"),
+            Ok(serde_json::json!({"base_url": "https://api"}))
+        );
+        assert!(vars["key"].sensitive && vars["hidden"].sensitive && !vars["port"].sensitive);
+        assert_eq!(
+            value("key"),
+            Err(VarError::Unset("INTSYNC_VAR_TEST_SURELY_UNSET".to_owned()))
+        );
+        assert!(config.target(Some("local")).unwrap().vars.is_empty());
+    }
+
+    /// A pull request must not be able to read a token into a manifest: only `INTSYNC_VAR_*`.
+    #[test]
+    fn vars_refuse_other_environment_variables_and_odd_specs() {
+        for (vars, says) in [
+            (
+                "x = { env = \"ADA_API_TOKEN\" }",
+                "only variables named INTSYNC_VAR_*",
+            ),
+            (
+                "x = { env = \"INTSYNC_VAR_\" }",
+                "only variables named INTSYNC_VAR_*",
+            ),
+            (
+                "x = { env = \"HOME\", sensitive = true }",
+                "only variables named INTSYNC_VAR_*",
+            ),
+            (
+                "x = { env = 3 }",
+                "`env` is the name of an environment variable",
+            ),
+            (
+                "x = { env = \"INTSYNC_VAR_A\", value = 1 }",
+                "both `env` and `value`",
+            ),
+            ("x = { value = 1, sensitiv = true }", "has `sensitiv`"),
+            (
+                "x = { value = 1, sensitive = \"yes\" }",
+                "`sensitive` is true or false",
+            ),
+            ("\"a-b\" = 1", "not a plain name"),
+            ("x = 1979-05-27", "date or time"),
+        ] {
+            let toml = format!("[targets.s]\nprovider = \"local\"\n[targets.s.vars]\n{vars}\n");
+            let e = format!("{:#}", parse(&toml).unwrap_err());
+            assert!(e.contains(says), "{vars}: {e}");
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! - [`pull`]: a plan's drift → comment-preserving edits of the manifests it came from.
 //! - [`watch`]: one watch cycle: plan, and with `--apply` write what the saves changed.
 //! - [`words`]: how an apply's results read, for `apply` and `watch --apply` alike.
+//! - [`targets`]: what each target is and receives (`intsync targets`).
 //!
 //! Contracts: nothing here prints, prompts or exits the process. What a person must be told
 //! while a run goes on (a wait, a note on a create left in flight) goes to a [`Talk`] the caller
@@ -30,6 +31,7 @@ pub mod files;
 pub mod local;
 pub mod pipeline;
 pub mod pull;
+pub mod targets;
 pub mod watch;
 pub mod words;
 pub mod writer;
