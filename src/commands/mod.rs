@@ -40,13 +40,18 @@ impl Talk for Stderr {
     }
 }
 
-/// `--config` read and `--target` connected, with the configuration's note said.
-pub fn connect(config: Option<&Path>, target: Option<&str>) -> anyhow::Result<Connected> {
+/// `--config` read, with the configuration's note said.
+pub fn load_config(config: Option<&Path>) -> anyhow::Result<Config> {
     let config = Config::load(config)?;
     if let Some(note) = config.note() {
         eprintln!("{note}");
     }
-    Connected::open(&config, target)
+    Ok(config)
+}
+
+/// `--config` read and `--target` connected.
+pub fn connect(config: Option<&Path>, target: Option<&str>) -> anyhow::Result<Connected> {
+    Connected::open(&load_config(config)?, target)
 }
 
 /// Says what could not be read, last; the run's verdict.

@@ -4,16 +4,13 @@
 use std::path::Path;
 
 use intsync_run::Verdict;
-use intsync_run::config::Config;
 
 use crate::cli::{TargetsArgs, TargetsFormat};
+use crate::commands::load_config;
 use crate::output;
 
 pub fn run(config: Option<&Path>, args: &TargetsArgs) -> anyhow::Result<Verdict> {
-    let config = Config::load(config)?;
-    if let Some(note) = config.note() {
-        eprintln!("{note}");
-    }
+    let config = load_config(config)?;
     // Manifests with errors are not counted; what is wrong is said, and the command fails.
     let loaded = intsync_manifest::load(&args.paths);
     output::eprint_diagnostics(&loaded.diagnostics);

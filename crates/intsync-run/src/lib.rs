@@ -83,17 +83,6 @@ pub struct Ended {
 }
 
 impl Ended {
-    /// A run of `target` that ends with `verdict`, with nothing unread.
-    #[must_use]
-    pub fn with(verdict: Verdict, target: &str) -> Ended {
-        Ended {
-            verdict,
-            target: target.to_owned(),
-            unreadable: Vec::new(),
-            rest: "",
-        }
-    }
-
     /// The lines that say what could not be read (none when all was).
     #[must_use]
     pub fn lines(&self) -> Vec<String> {

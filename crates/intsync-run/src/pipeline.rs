@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use intsync_apply::SecretStore;
-use intsync_manifest::Manifest;
 use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError};
 use intsync_provider::{Provider, ProviderError};
 
@@ -31,8 +30,9 @@ impl Connected {
     }
 }
 
-/// Valid manifests, or `None` once their diagnostics and the error count were told to `talk`.
-pub fn load_manifests(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<Manifest>> {
+/// The valid manifests under `paths`, as the planner's desired integrations; `None` once their
+/// diagnostics and the error count were told to `talk`.
+pub fn load_desired(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<DesiredIntegration>> {
     let loaded = intsync_manifest::load(paths);
     talk.diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
@@ -43,13 +43,9 @@ pub fn load_manifests(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<Manifest
         ));
         return None;
     }
-    Some(loaded.manifests)
-}
-
-/// [`load_manifests`], as the planner's desired integrations.
-pub fn load_desired(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<DesiredIntegration>> {
     Some(
-        load_manifests(paths, talk)?
+        loaded
+            .manifests
             .into_iter()
             .map(DesiredIntegration::from_manifest)
             .collect(),
