@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     output::init_logging();
     output::install_panic_hook();
     let result = match cli.command {
-        cli::Command::Validate(args) => commands::validate::run(&args),
+        cli::Command::Validate(args) => commands::validate::run(cli.config.as_deref(), &args),
         cli::Command::Plan(args) => commands::plan::run(cli.config.as_deref(), &args),
         cli::Command::Apply(args) => commands::apply::run(cli.config.as_deref(), &args),
         cli::Command::Export(args) => commands::export::run(cli.config.as_deref(), &args),

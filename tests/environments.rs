@@ -94,3 +94,186 @@ fn a_var_reading_a_token_is_refused_before_anything_runs() {
         assert!(!stderr.contains(common::TOKEN), "{args:?}: {stderr}");
     }
 }
+
+/// The flow of design §11 on two emulators (a sandbox and a production account) and the
+/// built-in `local` target: one set of manifests whose URLs are `!var`s, applied to each
+/// target with that target's values; a re-plan of each finds nothing to do; a sensitive value
+/// reaches the live integration and nothing else (no output, no file); a saved plan keeps it
+/// as a var and a hash, and `apply --plan` refuses it (stale, exit 4) once the value changed.
+#[test]
+fn one_set_of_manifests_serves_every_target_with_its_own_values() {
+    let sandbox = common::Emulator::start();
+    let production = common::Emulator::start();
+    let work = Workdir::new();
+    let secret = "sk-live-9f8e7d6c5b4a";
+    let config = format!(
+        r#"default_target = "sandbox"
+[targets.local]
+provider = "local"
+[targets.local.vars]
+callback = "http://localhost:8080/oauth/callback"
+[targets.sandbox]
+provider = "ada"
+base_url = "{sandbox}"
+token_env = "TEST_ADA_TOKEN"
+rate_limit = "off"
+[targets.sandbox.vars]
+callback = "https://sandbox.example.com/oauth/callback"
+[targets.production]
+provider = "ada"
+base_url = "{production}"
+token_env = "TEST_ADA_TOKEN"
+rate_limit = "off"
+[targets.production.vars]
+callback = "https://example.com/oauth/callback"
+[targets.crm]
+provider = "truto"
+base_url = "{sandbox}"
+token_env = "TEST_TRUTO_TOKEN"
+rate_limit = "off"
+[targets.crm.vars]
+api_key = {{ env = "INTSYNC_VAR_CRM_KEY", sensitive = true }}
+"#,
+        sandbox = sandbox.base_url(),
+        production = production.base_url(),
+    );
+    std::fs::write(work.path().join("intsync.toml"), config).unwrap();
+    let mut spec = common::ada_spec("Cool Shop", "Orders");
+    spec["oauth_callback_url"] = json!("CALLBACK");
+    let ada = format!("apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: {spec}\n")
+        .replace("\"CALLBACK\"", "!var callback");
+    work.manifest("shop.yaml", &ada);
+    work.manifest(
+        "crm.yaml",
+        "apiVersion: intsync/v1\nkind: TrutoIntegration\nmetadata:\n  targets: [crm]\nspec:\n  name: my_crm\n  category: crm\n  config:\n    base_url: https://api.example.com\n    api_key: !var api_key  # per target\n",
+    );
+    let run = |args: &[&str], key: &str| {
+        let (code, stdout, stderr) = output(
+            intsync(work.path())
+                .args(args)
+                .env("INTSYNC_VAR_CRM_KEY", key),
+        );
+        for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !text.contains(secret),
+                "{args:?} printed the secret on {what}: {text}"
+            );
+        }
+        (code, stdout, stderr)
+    };
+    let (code, _, stderr) = run(&["validate"], secret);
+    assert_eq!(code, 0, "{stderr}");
+    for target in ["local", "sandbox", "production", "crm"] {
+        let (code, _, stderr) = run(&["apply", "--target", target, "--auto-approve"], secret);
+        assert_eq!(code, 0, "{target}: {stderr}");
+    }
+    for target in ["local", "sandbox", "production", "crm"] {
+        let (code, stdout, stderr) =
+            run(&["plan", "--target", target, "--detailed-exitcode"], secret);
+        assert_eq!(code, 0, "{target}: {stdout}{stderr}");
+    }
+    // Each account holds its own values.
+    let callback = |emulator: &common::Emulator| {
+        emulator.ada_live()[0]["oauth_callback_url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        callback(&sandbox),
+        "https://sandbox.example.com/oauth/callback"
+    );
+    assert_eq!(callback(&production), "https://example.com/oauth/callback");
+    assert_eq!(sandbox.truto_live()[0]["config"]["api_key"], secret);
+    assert!(production.truto_live().is_empty());
+
+    // The key is rotated: the plan shows the change masked, and saves a var and a hash.
+    let rotated = "sk-live-0a1b2c3d4e5f";
+    let (code, text, stderr) = run(&["plan", "--target", "crm", "--detailed-exitcode"], rotated);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        text.contains("(sensitive)") && !text.contains(rotated),
+        "{text}"
+    );
+    let (code, markdown, _) = run(
+        &["plan", "--target", "crm", "--format", "markdown"],
+        rotated,
+    );
+    assert_eq!(code, 0);
+    assert!(!markdown.contains(rotated), "{markdown}");
+    let (code, _, stderr) = run(&["plan", "--target", "crm", "--out", "plan.json"], rotated);
+    assert_eq!(code, 0, "{stderr}");
+    let saved = std::fs::read_to_string(work.path().join("plan.json")).unwrap();
+    assert!(
+        !saved.contains(rotated) && !saved.contains(secret),
+        "{saved}"
+    );
+    let saved: Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved["sensitive"][0]["var"], "api_key");
+    assert_eq!(saved["sensitive"][0]["pointer"], "/config/api_key");
+    assert_eq!(
+        saved["actions"][0]["patch"]["config"]["api_key"],
+        "(sensitive)"
+    );
+    // Applied with another value than planned: stale, nothing written.
+    let (code, _, stderr) = run(
+        &[
+            "apply",
+            "--target",
+            "crm",
+            "--plan",
+            "plan.json",
+            "--auto-approve",
+        ],
+        "sk-other-value-77",
+    );
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("var `api_key` of target `crm` changed since the plan was made"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.truto_live()[0]["config"]["api_key"], secret);
+    // With the planned value: written, from the environment, never from the file.
+    let (code, _, stderr) = run(
+        &[
+            "apply",
+            "--target",
+            "crm",
+            "--plan",
+            "plan.json",
+            "--auto-approve",
+        ],
+        rotated,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(sandbox.truto_live()[0]["config"]["api_key"], rotated);
+    // No file intsync wrote holds either value.
+    for file in common::walk(work.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(secret) && !text.contains(rotated),
+            "{} holds a sensitive value",
+            file.display()
+        );
+    }
+    // Drift of a var's value is pulled nowhere: the manifest keeps its `!var`.
+    let mut live = sandbox.truto_live()[0].clone();
+    live["config"]["api_key"] = json!("sk-dashboard-edit-1");
+    sandbox.call(
+        http::Method::PATCH,
+        &format!("/integration/{}", live["id"].as_str().unwrap()),
+        Some(json!({"config": live["config"], "version": live["version"]})),
+    );
+    let before = std::fs::read_to_string(work.path().join("manifests/crm.yaml")).unwrap();
+    let (_, _, stderr) = run(&["pull", "--target", "crm", "--yes"], rotated);
+    assert!(
+        stderr.contains("`config` comes from `!var api_key` of target `crm`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("sk-dashboard-edit-1"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("manifests/crm.yaml")).unwrap(),
+        before
+    );
+}

@@ -39,7 +39,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Verdict> {
         }
         None => {
             let (desired, observing) = while_observing(&runtime, &connected, &Stderr, || {
-                intsync_run::pipeline::load_desired(&args.paths, &Stderr)
+                connected.load_desired(&args.paths, &Stderr)
             });
             let Some(desired) = desired else {
                 return Ok(Verdict::Failed);

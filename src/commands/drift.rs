@@ -14,11 +14,18 @@ pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    let Some((desired, mut plan)) = load_and_plan(config, args.target.as_deref(), &args.paths)?
+    let Some((desired, mut plan, receivers)) =
+        load_and_plan(config, args.target.as_deref(), &args.paths)?
     else {
         return Ok(Verdict::Failed);
     };
-    intsync_run::pipeline::classify(&mut plan, &desired, args.baseline.as_deref(), &args.paths)?;
+    intsync_run::pipeline::classify(
+        &mut plan,
+        &desired,
+        args.baseline.as_deref(),
+        &args.paths,
+        &receivers,
+    )?;
     let mut drift = intsync_plan::drift::only_drift(plan);
     let text = match args.format {
         PlanFormat::Markdown => intsync_plan::render::markdown_titled(&drift, "drift"),

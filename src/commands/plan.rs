@@ -1,6 +1,9 @@
 //! `intsync plan`: list live state, compute the plan, print it. Sends only GET requests.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use intsync_manifest::Receivers;
 
 use intsync_apply::SecretStore;
 use intsync_plan::{DesiredIntegration, Plan, render};
@@ -11,20 +14,24 @@ use crate::cli::{DEFAULT_SECRETS_DIR, PlanArgs, PlanFormat};
 use crate::commands::{Stderr, connect, end};
 use crate::output;
 
-/// The manifests under `paths`, planned against `target` (`None`: the default target). `None`
-/// when the manifests or their identities are wrong (what is wrong was said).
+/// The desired integrations, their plan, and the targets they were loaded for.
+pub type Loaded = (Vec<DesiredIntegration>, Plan, Arc<Receivers>);
+
+/// The manifests under `paths`, planned against `target` (`None`: the default target), and
+/// the targets they were loaded for (what a baseline is read with). `None` when the manifests
+/// or their identities are wrong (what is wrong was said).
 pub fn load_and_plan(
     config: Option<&Path>,
     target: Option<&str>,
     paths: &[std::path::PathBuf],
-) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Plan)>> {
+) -> anyhow::Result<Option<Loaded>> {
     let connected = connect(config, target)?;
     let secrets = SecretStore::new(DEFAULT_SECRETS_DIR);
     let runtime = pipeline::runtime()?;
     let planned = pipeline::load_and_plan(&runtime, &connected, paths, &secrets, &Stderr)?;
     Ok(planned.map(|(desired, Planned { observed, plan, .. })| {
         output::keep_until_exit(observed);
-        (desired, plan)
+        (desired, plan, Arc::clone(&connected.receivers))
     }))
 }
 
@@ -52,12 +59,13 @@ pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    let Some((desired, mut plan)) = load_and_plan(config, args.target.as_deref(), &args.paths)?
+    let Some((desired, mut plan, receivers)) =
+        load_and_plan(config, args.target.as_deref(), &args.paths)?
     else {
         return Ok(Verdict::Failed);
     };
     if let Some(rev) = &args.baseline {
-        pipeline::classify(&mut plan, &desired, Some(rev), &args.paths)?;
+        pipeline::classify(&mut plan, &desired, Some(rev), &args.paths, &receivers)?;
     }
     output::print_stdout(&rendered(&plan, args.format))?;
     if let Some(out) = &args.out {

@@ -12,7 +12,7 @@ use crate::output;
 pub fn run(config: Option<&Path>, args: &TargetsArgs) -> anyhow::Result<Verdict> {
     let config = load_config(config)?;
     // Manifests with errors are not counted; what is wrong is said, and the command fails.
-    let loaded = intsync_manifest::load(&args.paths);
+    let loaded = intsync_manifest::load_for(&args.paths, &config.receivers());
     output::eprint_diagnostics(&loaded.diagnostics);
     let listing = intsync_run::targets::list(&config, &loaded.manifests);
     output::print_stdout(&match args.format {

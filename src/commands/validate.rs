@@ -1,14 +1,20 @@
 //! `intsync validate`: every diagnostic of every manifest, offline.
 
+use std::path::Path;
+
 use intsync_manifest::render;
 
 use crate::cli::{DiagnosticFormat, ValidateArgs};
+use crate::commands::load_config;
 use intsync_run::Verdict;
 
 use crate::output;
 
-pub fn run(args: &ValidateArgs) -> anyhow::Result<Verdict> {
-    let loaded = intsync_manifest::validate(&args.paths);
+/// Every manifest is checked for each target of the configuration that receives it (its
+/// `!var` references resolved with that target's vars).
+pub fn run(config: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Verdict> {
+    let config = load_config(config)?;
+    let loaded = intsync_manifest::validate_for(&args.paths, &config.receivers());
     let text = match args.format {
         DiagnosticFormat::Human => render::human(
             &loaded.diagnostics,

@@ -618,6 +618,7 @@ mod tests {
             spec: object(json!({"name": name, "description": description})),
             manifest: format!("{name}.yaml"),
             origin: Default::default(),
+            routing: Default::default(),
         }
     }
 

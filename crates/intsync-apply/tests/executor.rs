@@ -139,6 +139,7 @@ fn desired_ada(names: &[&str]) -> Vec<DesiredIntegration> {
             spec: ada_body(n).into(),
             manifest: format!("{n}.yaml"),
             origin: Default::default(),
+            routing: Default::default(),
         })
         .collect()
 }
@@ -381,6 +382,7 @@ fn truto_update(id: &str, patch: Value, expected_version: u64) -> Plan {
         skipped: Vec::new(),
         ignored: 0,
         unreadable: Vec::new(),
+        sensitive: Vec::new(),
     }
 }
 
@@ -426,6 +428,7 @@ fn truto_create(name: &str, sharing: &str) -> Plan {
             .into(),
         manifest: format!("{name}.yaml"),
         origin: Default::default(),
+        routing: Default::default(),
     }];
     let observed = intsync_plan::Observed {
         kinds: vec![Kind::TrutoIntegration],
@@ -563,6 +566,7 @@ async fn a_doubtful_answer_makes_verification_list_live_state() {
         spec: spec.into(),
         manifest: "A.yaml".into(),
         origin: Default::default(),
+        routing: Default::default(),
     }];
     let plan = intsync_plan::plan("t", &desired, &before).unwrap();
     env.fault(

@@ -121,6 +121,19 @@ codes! {
     NotAllowable = "not_allowable",
     /// `metadata.allow` names a code the manifest does not break (a warning: remove it).
     UnusedAllow = "unused_allow",
+    /// `!var NAME` names a var a receiving target does not define.
+    UnknownVar = "unknown_var",
+    /// `!var NAME` names a var whose environment variable is not set (or not UTF-8).
+    UnsetVar = "unset_var",
+    /// `!var` where a value must be the same on every target (`apiVersion`, `kind`,
+    /// `metadata.targets`), or a sensitive var where it would be printed (`spec.name`,
+    /// `metadata`).
+    VarNotAllowed = "var_not_allowed",
+    /// `metadata.targets` names a target the configuration does not define, or one that does
+    /// not serve the manifest's kind.
+    UnknownTarget = "unknown_target",
+    /// No configured target receives the manifest: it would never be planned.
+    NoTarget = "no_target",
 }
 
 impl Code {

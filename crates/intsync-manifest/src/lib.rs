@@ -16,6 +16,7 @@ mod emit;
 mod fields;
 mod load;
 mod model;
+mod receivers;
 pub mod render;
 mod rules;
 mod schema;
@@ -30,7 +31,11 @@ pub use fields::Fields;
 pub use intsync_yaml::parse_documents;
 /// The YAML tree `load` reads (intsync-yaml's), whose spans the diagnostics carry.
 pub use intsync_yaml::{Key, Node, Span, Value};
-pub use load::{Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_source, validate};
-pub use model::{API_VERSION, Kind, Manifest, Origin};
+pub use load::{
+    Loaded, MAX_FILE_BYTES, Validated, is_manifest_file, load, load_for, load_source,
+    load_source_for, validate, validate_for,
+};
+pub use model::{API_VERSION, Kind, Manifest, Origin, Routing};
+pub use receivers::{Receiver, Receivers, VarUse, VarValue};
 pub use schema::manifest_schema;
 pub use vendor::{ADA_SCOPES, ADA_TAGS, FieldDef, FieldType, TRUTO_SHARING};

@@ -9,8 +9,9 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Code, Diagnostic, SourceFile, display_path};
 use crate::model::{Kind, Manifest};
+use crate::receivers::{self, Receivers};
 use crate::rules::{self, Claims};
-use intsync_yaml::{ParseError, ParseErrorKind, Span, parse_documents};
+use intsync_yaml::{Node, ParseError, ParseErrorKind, Span, parse_documents};
 
 /// Files above this size are refused unread: a manifest is a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -67,9 +68,17 @@ impl Validated {
 ///
 /// Never stops at the first problem: the result holds the diagnostics of every file.
 pub fn load(paths: &[PathBuf]) -> Loaded {
+    load_for(paths, &Receivers::unchecked())
+}
+
+/// [`load`] for the targets of a configuration: `metadata.targets` is held to them, and a
+/// document with `!var` yields one manifest per target receiving it, its references resolved
+/// with that target's vars (design §11).
+pub fn load_for(paths: &[PathBuf], receivers: &Receivers) -> Loaded {
     let mut manifests = Vec::new();
     let (diagnostics, files) = run(
         paths,
+        receivers,
         // On the worker thread: a file's text is let go of once checked (a diagnostic keeps
         // its own; a duplicate identity found later reads the file again), so the manifests
         // are all that is kept of a valid file.
@@ -100,9 +109,15 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// points into it (a duplicate identity found later reads its file again). Memory stays flat
 /// however many manifests there are.
 pub fn validate(paths: &[PathBuf]) -> Validated {
+    validate_for(paths, &Receivers::unchecked())
+}
+
+/// [`validate`] for the targets of a configuration, as [`load_for`] checks.
+pub fn validate_for(paths: &[PathBuf], receivers: &Receivers) -> Validated {
     let mut manifests = 0;
     let (diagnostics, files) = run(
         paths,
+        receivers,
         // On the worker thread, so that no file's specs or text outlive its check.
         |result| {
             let file = ClaimFile::Path(Arc::from(result.file.path.as_path()));
@@ -131,12 +146,16 @@ pub fn validate(paths: &[PathBuf]) -> Validated {
 /// and adds their diagnostics and claims.
 fn run<R: Send>(
     paths: &[PathBuf],
+    receivers: &Receivers,
     keep: impl Fn(FileResult) -> R + Sync + Send,
     mut merge: impl FnMut(R, &mut Vec<Diagnostic>, &mut Vec<(ClaimFile, Claims)>),
 ) -> (Vec<Diagnostic>, Vec<PathBuf>) {
     let mut diagnostics = Vec::new();
     let files = discover(paths, &mut diagnostics);
-    let results: Vec<R> = files.par_iter().map(|path| keep(load_file(path))).collect();
+    let results: Vec<R> = files
+        .par_iter()
+        .map(|path| keep(load_file(path, receivers)))
+        .collect();
     // Most files claim one identity: one allocation, not a doubling series on this thread.
     let mut claims = Vec::with_capacity(files.len());
     for result in results {
@@ -177,8 +196,13 @@ fn finish(
 
 /// Loads and validates YAML text that did not come from a file (tests, fuzzing, editors).
 pub fn load_source(path: impl Into<PathBuf>, text: &str) -> Loaded {
+    load_source_for(path, text, &Receivers::unchecked())
+}
+
+/// [`load_source`] for the targets of a configuration, as [`load_for`] reads.
+pub fn load_source_for(path: impl Into<PathBuf>, text: &str, receivers: &Receivers) -> Loaded {
     let file = SourceFile::new(path, text);
-    let result = check_source(file);
+    let result = check_source(file, receivers);
     let file = ClaimFile::Held(Arc::clone(&result.file));
     let claims: Vec<_> = result
         .claims
@@ -283,7 +307,7 @@ impl FileResult {
     }
 }
 
-fn load_file(path: &Path) -> FileResult {
+fn load_file(path: &Path, receivers: &Receivers) -> FileResult {
     let empty = SourceFile::new(path, "");
     let bytes = match read_limited(path) {
         Ok(bytes) => bytes,
@@ -314,7 +338,7 @@ fn load_file(path: &Path) -> FileResult {
         }
     };
     match String::from_utf8(bytes) {
-        Ok(text) => check_source(SourceFile::new(path, text)),
+        Ok(text) => check_source(SourceFile::new(path, text), receivers),
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let bytes = error.into_bytes();
@@ -361,7 +385,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
-fn check_source(file: Arc<SourceFile>) -> FileResult {
+fn check_source(file: Arc<SourceFile>, receivers: &Receivers) -> FileResult {
     let documents = match parse_documents(&file.text) {
         Ok(documents) => documents,
         Err(errors) => {
@@ -384,12 +408,91 @@ fn check_source(file: Arc<SourceFile>) -> FileResult {
         diagnostics: Vec::new(),
     };
     for (index, document) in documents.iter().enumerate() {
-        let checked = rules::check_document(&file, index, document);
-        result.manifests.extend(checked.manifest);
-        result.claims.extend(checked.claims);
-        result.diagnostics.extend(checked.diagnostics);
+        check_for_targets(&file, index, document, receivers, &mut result);
     }
     result
+}
+
+/// The rules over one document, for the targets that receive it: once when it has no `!var`,
+/// else once per receiving target on the document resolved with that target's vars. A
+/// diagnostic the passes share is reported once; one at a reference names its target.
+fn check_for_targets(
+    file: &Arc<SourceFile>,
+    index: usize,
+    document: &Node,
+    receivers: &Receivers,
+    result: &mut FileResult,
+) {
+    let routed = receivers::route(file, document, receivers);
+    let mut diagnostics = routed.diagnostics;
+    let listed = routed.listed;
+    let has_var = document.has_var();
+    let Some(chosen) = routed
+        .receivers
+        .as_ref()
+        .filter(|chosen| has_var && !chosen.is_empty())
+    else {
+        if has_var && routed.receivers.is_none() {
+            diagnostics.extend(receivers::unresolvable(file, document));
+        }
+        let checked = rules::check_document(file, index, document);
+        let refused = diagnostics.iter().any(Diagnostic::is_error);
+        result.diagnostics.append(&mut diagnostics);
+        if !refused {
+            result.manifests.extend(checked.manifest.map(|mut m| {
+                m.routing.targets.clone_from(&listed);
+                m
+            }));
+        }
+        result.claims.extend(checked.claims.map(|mut c| {
+            c.targets.clone_from(&listed);
+            c
+        }));
+        result.diagnostics.extend(checked.diagnostics);
+        return;
+    };
+    let mut seen: Vec<(Code, Span, String)> = Vec::new();
+    for receiver in chosen.iter().copied() {
+        let mut pass = Vec::new();
+        let Some((resolved, uses)) = receivers::resolve(file, document, receiver, &mut pass) else {
+            diagnostics.append(&mut pass);
+            continue;
+        };
+        let checked = rules::check_document(file, index, &resolved);
+        for mut d in checked.diagnostics {
+            if let Some(used) = uses.iter().find(|u| u.span == d.span) {
+                d.message.push_str(&format!(
+                    " (`!var {}` of target `{}`)",
+                    used.name, receiver.name
+                ));
+            }
+            let key = (d.code, d.span, d.message.clone());
+            if !seen.contains(&key) {
+                seen.push(key);
+                diagnostics.push(d);
+            }
+        }
+        result.manifests.extend(checked.manifest.map(|mut m| {
+            m.routing.targets.clone_from(&listed);
+            m.routing.target = Some(receiver.name.clone());
+            m.routing.vars.clone_from(&uses);
+            m
+        }));
+        result.claims.extend(checked.claims.map(|mut c| {
+            c.targets = Some(vec![receiver.name.clone()]);
+            c
+        }));
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        // One target's copy wrong: no copy goes anywhere, as a document with an error.
+        let first = result
+            .manifests
+            .iter()
+            .rposition(|m| m.origin.document != index || m.origin.path != file.path)
+            .map_or(0, |i| i + 1);
+        result.manifests.truncate(first);
+    }
+    result.diagnostics.append(&mut diagnostics);
 }
 
 /// The diagnostic of a YAML error that stopped a file from being read.
@@ -501,7 +604,11 @@ fn duplicate_identities(
                 let others: Vec<String> = places
                     .iter()
                     .enumerate()
-                    .filter(|&(j, &(_, _, other, _))| j != i && !(pinned(index) && pinned(other)))
+                    .filter(|&(j, &(_, _, other, _))| {
+                        j != i
+                            && !(pinned(index) && pinned(other))
+                            && share_a_target(&claims[index].1, &claims[other].1)
+                    })
                     .map(|(_, &(_, _, other, s))| {
                         let path = display_path(claims[other].0.path());
                         format!("{path}:{}:{}", s.line, s.column)
@@ -530,6 +637,14 @@ fn duplicate_identities(
         }
     }
     diagnostics
+}
+
+/// Whether some target gets both claims' manifests (`None`: every target).
+fn share_a_target(a: &Claims, b: &Claims) -> bool {
+    match (&a.targets, &b.targets) {
+        (Some(a), Some(b)) => a.iter().any(|t| b.contains(t)),
+        _ => true,
+    }
 }
 
 #[cfg(test)]

@@ -110,10 +110,45 @@ pub struct Manifest {
     /// The managed `spec` fields, in manifest order. An explicit `null` is kept (it means clear).
     pub spec: Fields,
     pub origin: Origin,
+    /// Which targets get it, and where its values came from their vars.
+    pub routing: Routing,
 }
 
 impl Manifest {
     pub fn name(&self) -> Option<&str> {
         self.spec.name()
+    }
+
+    /// Whether target `target`, serving `kinds`, gets this manifest.
+    pub fn goes_to(&self, target: &str, kinds: &[Kind]) -> bool {
+        kinds.contains(&self.kind) && self.routing.goes_to(target)
+    }
+}
+
+/// Which targets get a manifest (design §11), and where its values came from their vars.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// `metadata.targets`: the only targets that get it (`None`: every target serving its kind).
+    pub targets: Option<Vec<String>>,
+    /// The target whose vars its `!var` references were resolved with: the manifest is that
+    /// target's copy. `None`: it has no `!var`, and is the same for every target.
+    pub target: Option<String>,
+    /// Where its `spec` values came from vars.
+    pub vars: Vec<crate::VarUse>,
+}
+
+impl Routing {
+    /// Whether target `target` gets it, if that target serves its kind.
+    pub fn goes_to(&self, target: &str) -> bool {
+        self.target.as_deref().is_none_or(|t| t == target)
+            && self
+                .targets
+                .as_ref()
+                .is_none_or(|listed| listed.iter().any(|t| t == target))
+    }
+
+    /// The sensitive values' pointers into `spec`.
+    pub fn sensitive(&self) -> impl Iterator<Item = &crate::VarUse> {
+        self.vars.iter().filter(|v| v.sensitive)
     }
 }

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use intsync_manifest::{Code, Loaded, load_source, render};
+use intsync_manifest::{
+    Code, Kind, Loaded, Receiver, Receivers, VarValue, load_source, load_source_for, render,
+};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -12,7 +14,47 @@ fn fixtures() -> PathBuf {
 fn load_fixture(path: &Path) -> Loaded {
     let text = std::fs::read_to_string(path).expect("fixture is readable");
     let name = path.file_name().unwrap().to_string_lossy();
-    load_source(format!("broken/{name}"), &text)
+    load_source_for(format!("broken/{name}"), &text, &receivers())
+}
+
+/// The targets the fixtures are read for: `sandbox` serves both kinds and has vars (`key`
+/// sensitive, `unset` read from a variable that is not set); `production` serves Ada only.
+fn receivers() -> Receivers {
+    let vars = [
+        (
+            "callback",
+            VarValue::Known {
+                value: "https://sandbox.example.com/oauth/callback".into(),
+                sensitive: false,
+            },
+        ),
+        (
+            "key",
+            VarValue::Known {
+                value: "s3cret-value".into(),
+                sensitive: true,
+            },
+        ),
+        (
+            "unset",
+            VarValue::Missing {
+                reason: "the environment variable INTSYNC_VAR_UNSET is not set".to_owned(),
+                env: "INTSYNC_VAR_UNSET".to_owned(),
+            },
+        ),
+    ];
+    Receivers::new(vec![
+        Receiver {
+            name: "sandbox".to_owned(),
+            kinds: Kind::ALL.to_vec(),
+            vars: vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        },
+        Receiver {
+            name: "production".to_owned(),
+            kinds: vec![Kind::AdaPlatformIntegration],
+            vars: Default::default(),
+        },
+    ])
 }
 
 const STYLE: render::HumanStyle = render::HumanStyle {

@@ -287,10 +287,8 @@ pub struct Conflict {
 /// is gone live) and a field with no value live that the API cannot clear. `desired` are the
 /// manifests the plan was made from: each value goes to its manifest's origin.
 pub fn pulls(plan: &Plan, desired: &[DesiredIntegration]) -> Pulls {
-    let origins: HashMap<&str, &intsync_manifest::Origin> = desired
-        .iter()
-        .map(|d| (d.manifest.as_str(), &d.origin))
-        .collect();
+    let origins: HashMap<&str, &DesiredIntegration> =
+        desired.iter().map(|d| (d.manifest.as_str(), d)).collect();
     let mut out = Pulls::default();
     for action in &plan.actions {
         let drift = action.drift().unwrap_or_default();
@@ -336,12 +334,30 @@ pub fn pulls(plan: &Plan, desired: &[DesiredIntegration]) -> Pulls {
                 ));
                 continue;
             }
-            let Some(origin) = origins.get(manifest.as_str()) else {
+            let Some(want) = origins.get(manifest.as_str()) else {
                 continue; // not a manifest of this plan: nowhere to write
             };
+            // A value (or a part of it) from a var is changed where the var is: never replaced
+            // by a literal, which would cut it from the other targets' values.
+            let prefix = format!("/{}", field.replace('~', "~0").replace('/', "~1"));
+            if let Some(used) = want
+                .routing
+                .vars
+                .iter()
+                .find(|u| u.pointer == prefix || u.pointer.starts_with(&format!("{prefix}/")))
+            {
+                out.skipped.push(format!(
+                    "{}: {} comes from `!var {}` of target {}; change that var (in intsync.toml, or the environment variable it reads), not the manifest",
+                    visible(manifest),
+                    code_span(field),
+                    visible(&used.name),
+                    code_span(want.routing.target.as_deref().unwrap_or("?")),
+                ));
+                continue;
+            }
             out.values.push(Pull {
                 manifest: manifest.clone(),
-                origin: (*origin).clone(),
+                origin: want.origin.clone(),
                 field: field.clone(),
                 value,
             });

@@ -19,7 +19,8 @@ pub mod saves;
 pub mod testing;
 
 pub use model::{
-    Action, Candidate, Claim, DesiredIntegration, Drift, Ignored, Observed, ObservedIntegration,
-    Plan, PlanError, Problem, SetAside, Skipped, Summary, Unmanaged, Unreadable,
+    Action, Candidate, Claim, DesiredIntegration, Drift, Ignored, MASK, Observed,
+    ObservedIntegration, Plan, PlanError, Problem, Sensitive, SetAside, Skipped, Summary,
+    Unmanaged, Unreadable, pointer_mut,
 };
 pub use planner::{fingerprint, minimal_patch, plan};

@@ -17,6 +17,8 @@ pub struct DesiredIntegration {
     pub manifest: String,
     /// Its file and document: where `pull` writes a live value back.
     pub origin: intsync_manifest::Origin,
+    /// Which targets get it, and which of its values came from a target's vars (design §11).
+    pub routing: intsync_manifest::Routing,
 }
 
 impl DesiredIntegration {
@@ -36,6 +38,7 @@ impl DesiredIntegration {
                 format!("{path}#{}", manifest.origin.document + 1)
             },
             origin: manifest.origin,
+            routing: manifest.routing,
         }
     }
 }
@@ -382,6 +385,78 @@ pub struct Plan {
     /// `has_changes`: a command that plans says them on stderr and exits 1 at the end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<Unreadable>,
+    /// The values of the actions that come from a sensitive var: every rendering of the plan
+    /// (text, markdown, JSON, the saved plan) shows `(sensitive)` there; a saved plan keeps the
+    /// var and a keyed hash of its value, which `apply --plan` resolves again (design §11).
+    /// Absent from the document when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<Sensitive>,
+}
+
+/// A value of an action that comes from a sensitive var.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sensitive {
+    /// The action's manifest (`Action::manifest`).
+    pub manifest: String,
+    /// RFC 6901 pointer into the integration's fields (`/config/api_key`): into a create's
+    /// `body`, an update's `patch` and `live`.
+    pub pointer: String,
+    /// The var of the action's target the value comes from.
+    pub var: String,
+    /// HMAC-SHA256 of the value, keyed by the target (see intsync-run's `vars`), in hex; empty
+    /// until the run that planned it seals the plan.
+    #[serde(default)]
+    pub hash: String,
+}
+
+/// What a sensitive value shows as, everywhere.
+pub const MASK: &str = "(sensitive)";
+
+impl Plan {
+    /// The plan as it may be shown or saved: every sensitive value replaced by [`MASK`].
+    #[must_use]
+    pub fn masked(&self) -> std::borrow::Cow<'_, Plan> {
+        if self.sensitive.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut plan = self.clone();
+        for sensitive in &self.sensitive {
+            for map in plan.values_of(&sensitive.manifest) {
+                if let Some(value) = pointer_mut(map, &sensitive.pointer) {
+                    *value = Value::String(MASK.to_owned());
+                }
+            }
+        }
+        std::borrow::Cow::Owned(plan)
+    }
+
+    /// The field maps of the action of `manifest`: a create's body; an update's (or a blocked
+    /// change's) patch and live values.
+    pub fn values_of(&mut self, manifest: &str) -> Vec<&mut Map<String, Value>> {
+        let Some(action) = self.actions.iter_mut().find(|a| a.manifest() == manifest) else {
+            return Vec::new();
+        };
+        match action {
+            Action::Create { body, .. } => vec![body],
+            Action::Update { patch, live, .. } | Action::Blocked { patch, live, .. } => {
+                vec![patch, live]
+            }
+            Action::Noop { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The value at RFC 6901 `pointer` of the fields `map`.
+pub fn pointer_mut<'a>(map: &'a mut Map<String, Value>, pointer: &str) -> Option<&'a mut Value> {
+    let rest = pointer.strip_prefix('/')?;
+    let (first, rest) = rest.split_once('/').map_or((rest, ""), |(f, r)| (f, r));
+    let first = first.replace("~1", "/").replace("~0", "~");
+    let value = map.get_mut(&first)?;
+    if rest.is_empty() {
+        Some(value)
+    } else {
+        value.pointer_mut(&format!("/{rest}"))
+    }
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -281,7 +281,23 @@ pub fn plan(
         skipped,
         ignored: observed.ignored.len(),
         unreadable,
+        sensitive: sensitive_of(desired),
     })
+}
+
+/// Where the manifests' values come from sensitive vars (hashes filled by the run).
+fn sensitive_of(desired: &[DesiredIntegration]) -> Vec<crate::Sensitive> {
+    desired
+        .iter()
+        .flat_map(|d| {
+            d.routing.sensitive().map(|used| crate::Sensitive {
+                manifest: d.manifest.clone(),
+                pointer: used.pointer.clone(),
+                var: used.name.clone(),
+                hash: String::new(),
+            })
+        })
+        .collect()
 }
 
 /// What an action of the plan is computed from.

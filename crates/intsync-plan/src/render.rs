@@ -17,7 +17,7 @@ use crate::model::{Action, Claim, Plan, Unreadable};
 /// the payloads (`body`, `patch`, `live`) exactly as they are: `apply --plan` sends them, and
 /// their key order is what users see (a form's properties are the install form's fields).
 pub fn json(plan: &Plan) -> String {
-    let value = serde_json::to_value(plan).unwrap_or(Value::Null);
+    let value = serde_json::to_value(plan.masked()).unwrap_or(Value::Null);
     let mut text = serde_json::to_string_pretty(&sort_document(value)).unwrap_or_default();
     text.push('\n');
     text
@@ -209,6 +209,7 @@ pub fn summary_line(plan: &Plan) -> String {
 /// `--format text`: per integration, only what changes — a header line, then one line per
 /// changed leaf (an update or a blocked change) or the body as block YAML (a create).
 pub fn text(plan: &Plan, style: Style) -> String {
+    let plan = &*plan.masked();
     let mut out = String::new();
     for action in &plan.actions {
         match action {
@@ -614,6 +615,7 @@ fn chars(text: &str) -> usize {
 /// fit, the heading, table and notes stay, and the blocks that fit, in order (a block is never
 /// cut); a line says how many were left out, before the summary line.
 pub fn markdown_titled(plan: &Plan, what: &str) -> String {
+    let plan = &*plan.masked();
     let s = &plan.summary;
     let mut head = String::new();
     let _ = writeln!(head, "### intsync {what} for {}\n", code_span(&plan.target));

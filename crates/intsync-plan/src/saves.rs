@@ -87,6 +87,7 @@ mod tests {
             spec: spec.into(),
             manifest: format!("{name}.yaml"),
             origin: Default::default(),
+            routing: Default::default(),
         }
     }
 

@@ -14,6 +14,7 @@ fn desired(manifest: &str, id: Option<&str>, spec: Value) -> DesiredIntegration 
         spec: spec.as_object().unwrap().into(),
         manifest: manifest.to_owned(),
         origin: Default::default(),
+        routing: Default::default(),
     }
 }
 

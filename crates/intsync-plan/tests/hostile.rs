@@ -33,6 +33,7 @@ fn desired(manifest: String, id: Option<String>, spec: Value) -> DesiredIntegrat
         spec: spec.as_object().unwrap().into(),
         manifest,
         origin: Default::default(),
+        routing: Default::default(),
     }
 }
 

@@ -35,6 +35,7 @@ fn check_with_kinds(kinds: &[&str], desired: Value, observed: Value, expect: Exp
             spec: object(&d["spec"]),
             manifest: format!("m{i}.yaml"),
             origin: Default::default(),
+            routing: Default::default(),
         })
         .collect();
     let (broken, observed): (Vec<&Value>, Vec<&Value>) = observed
@@ -572,6 +573,7 @@ fn a_saved_plan_keeps_numbers_as_written() {
         spec: object(&spec),
         manifest: "a.yaml".to_owned(),
         origin: Default::default(),
+        routing: Default::default(),
     }];
     let observed = Observed {
         kinds: vec![Kind::TrutoIntegration],

@@ -16,6 +16,7 @@ fn desired(kind: Kind, manifest: &str, spec: Value) -> DesiredIntegration {
         spec: spec.as_object().unwrap().into(),
         manifest: manifest.to_owned(),
         origin: Default::default(),
+        routing: Default::default(),
     }
 }
 

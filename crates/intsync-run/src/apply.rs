@@ -43,9 +43,25 @@ pub async fn ready(
     secrets: &SecretStore,
     talk: &dyn Talk,
 ) -> anyhow::Result<Result<Ready, Verdict>> {
-    let Connected { target, provider } = connected;
+    let Connected {
+        target, provider, ..
+    } = connected;
     match source {
-        Source::Saved(saved) => {
+        Source::Saved(mut saved) => {
+            // Sensitive values were saved as a var and a hash: resolved again, or stale.
+            if let Err(unsealed) = crate::vars::unseal(&mut saved, target) {
+                talk.say(&format!(
+                    "error: {}; nothing was written.",
+                    intsync_plan::inert::visible(&unsealed.to_string())
+                ));
+                return Ok(Err(match unsealed {
+                    crate::vars::Unsealed::Changed { .. } => {
+                        talk.say("Run `intsync plan` again and review the new plan.");
+                        Verdict::Stale
+                    }
+                    crate::vars::Unsealed::Missing { .. } => Verdict::Failed,
+                }));
+            }
             let observed = provider.observe().await.with_context(|| {
                 format!(
                     "cannot read the live integrations of target `{}`",

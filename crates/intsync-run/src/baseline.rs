@@ -67,7 +67,11 @@ fn output(mut command: Command, what: &str) -> anyhow::Result<Vec<u8>> {
 /// The desired integrations at `rev`: the manifest files under `paths` (the same paths as the
 /// working tree's, in the repository that holds them) as they were committed at `rev`. A
 /// manifest that did not load at `rev` is left out: its fields then count as pending.
-pub fn desired_at(rev: &str, paths: &[PathBuf]) -> anyhow::Result<Vec<DesiredIntegration>> {
+pub fn desired_at(
+    rev: &str,
+    paths: &[PathBuf],
+    receivers: &intsync_manifest::Receivers,
+) -> anyhow::Result<Vec<DesiredIntegration>> {
     let first = paths.first().map_or(Path::new("."), PathBuf::as_path);
     let anchor = if first.is_dir() {
         first.to_path_buf()
@@ -140,7 +144,7 @@ pub fn desired_at(rev: &str, paths: &[PathBuf]) -> anyhow::Result<Vec<DesiredInt
     let texts = read_blobs(&root, &commit, files.iter().map(|(_, name)| name.as_str()))?;
     let mut desired = Vec::new();
     for ((shown, _), text) in files.into_iter().zip(texts) {
-        let loaded = intsync_manifest::load_source(shown, &text);
+        let loaded = intsync_manifest::load_source_for(shown, &text, receivers);
         desired.extend(
             loaded
                 .manifests

@@ -158,6 +158,17 @@ impl Var {
     }
 }
 
+/// Every string in a sensitive var's value is scrubbed from whatever leaves the process by a
+/// path that does not mask it (a vendor's error quoting a body, a log line).
+fn register_secret(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => drop(Secret::new(s.clone())),
+        serde_json::Value::Array(items) => items.iter().for_each(register_secret),
+        serde_json::Value::Object(map) => map.values().for_each(register_secret),
+        _ => {}
+    }
+}
+
 /// A var as written: a table with `env` or `value` (and optionally `sensitive`) says where its
 /// value comes from; anything else is the value itself.
 fn parse_var(target: &str, name: &str, raw: toml::Value) -> anyhow::Result<Var> {
@@ -275,6 +286,43 @@ impl Target {
     /// The records of this target's creates in flight.
     pub fn intents(&self) -> intsync_apply::Intents {
         intsync_apply::Intents::new(self.state_dir.join("intents"))
+    }
+
+    /// What loading needs of this target: its kinds, and its vars' values now (an environment
+    /// variable is read here; one that is unset is a value missing, reported where a manifest
+    /// uses it).
+    #[must_use]
+    pub fn receiver(&self) -> intsync_manifest::Receiver {
+        let vars = self
+            .vars
+            .iter()
+            .map(|(name, var)| {
+                let value = match var.resolve() {
+                    Ok(value) => {
+                        if var.sensitive {
+                            register_secret(&value);
+                        }
+                        intsync_manifest::VarValue::Known {
+                            value,
+                            sensitive: var.sensitive,
+                        }
+                    }
+                    Err(error) => intsync_manifest::VarValue::Missing {
+                        reason: error.to_string(),
+                        env: match &var.source {
+                            VarSource::Env(env) => env.clone(),
+                            VarSource::Value(_) => unreachable!("a written value is always known"),
+                        },
+                    },
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        intsync_manifest::Receiver {
+            name: self.name.clone(),
+            kinds: self.kinds(),
+            vars,
+        }
     }
 
     /// Connects: reads the token from its variable, builds the transport.
@@ -591,6 +639,13 @@ impl Config {
             "note: `{}` is not read: intsync reads only ./{CONFIG_FILE} (or --config), never a parent directory's; using the built-in `local` target",
             found.display()
         ))
+    }
+
+    /// Every target, as loading needs them: manifests are held to this configuration's
+    /// targets, and resolved with their vars.
+    #[must_use]
+    pub fn receivers(&self) -> intsync_manifest::Receivers {
+        intsync_manifest::Receivers::new(self.targets.values().map(Target::receiver).collect())
     }
 
     /// `--target NAME`, else `default_target`.

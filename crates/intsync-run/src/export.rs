@@ -80,7 +80,9 @@ pub struct Options<'a> {
 /// (design §9): one file per integration, an existing file of that integration replaced only
 /// with `force`, a file of another integration never. What it did is told to `talk`.
 pub fn export(connected: &Connected, options: &Options, talk: &dyn Talk) -> anyhow::Result<Ended> {
-    let Connected { target, provider } = connected;
+    let Connected {
+        target, provider, ..
+    } = connected;
     let kinds: Vec<Kind> = target
         .kinds()
         .into_iter()
@@ -217,7 +219,7 @@ pub fn export(connected: &Connected, options: &Options, talk: &dyn Talk) -> anyh
     // What plan will say about them: a live integration can break intsync's rules.
     let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
     if !paths.is_empty() {
-        let loaded = intsync_manifest::load(&paths);
+        let loaded = intsync_manifest::load_for(&paths, &connected.receivers);
         talk.diagnostics(&loaded.diagnostics);
         if !allowing.is_empty() {
             talk.say(&format!(

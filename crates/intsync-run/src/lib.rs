@@ -32,6 +32,7 @@ pub mod local;
 pub mod pipeline;
 pub mod pull;
 pub mod targets;
+pub mod vars;
 pub mod watch;
 pub mod words;
 pub mod writer;

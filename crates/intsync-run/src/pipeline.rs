@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use intsync_apply::SecretStore;
+use intsync_manifest::Receivers;
 use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError};
 use intsync_provider::{Provider, ProviderError};
 
@@ -19,6 +20,8 @@ use crate::{Talk, plural};
 pub struct Connected {
     pub target: Target,
     pub provider: Arc<Provider>,
+    /// Every target of the configuration, as manifests are loaded for them.
+    pub receivers: Arc<Receivers>,
 }
 
 impl Connected {
@@ -26,14 +29,32 @@ impl Connected {
     pub fn open(config: &Config, name: Option<&str>) -> anyhow::Result<Connected> {
         let target = config.target(name)?.clone();
         let provider = Arc::new(target.provider()?);
-        Ok(Connected { target, provider })
+        Ok(Connected {
+            target,
+            provider,
+            receivers: Arc::new(config.receivers()),
+        })
+    }
+
+    /// The valid manifests under `paths` that this target gets (see [`load_desired`]).
+    pub fn load_desired(
+        &self,
+        paths: &[PathBuf],
+        talk: &dyn Talk,
+    ) -> Option<Vec<DesiredIntegration>> {
+        load_desired(paths, &self.receivers, talk).map(|all| for_target(&self.target, all))
     }
 }
 
-/// The valid manifests under `paths`, as the planner's desired integrations; `None` once their
+/// The valid manifests under `paths`, for the targets of `receivers` (a manifest with `!var`
+/// once per target receiving it), as the planner's desired integrations; `None` once their
 /// diagnostics and the error count were told to `talk`.
-pub fn load_desired(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<DesiredIntegration>> {
-    let loaded = intsync_manifest::load(paths);
+pub fn load_desired(
+    paths: &[PathBuf],
+    receivers: &Receivers,
+    talk: &dyn Talk,
+) -> Option<Vec<DesiredIntegration>> {
+    let loaded = intsync_manifest::load_for(paths, receivers);
     talk.diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         talk.say(&format!(
@@ -50,6 +71,15 @@ pub fn load_desired(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<DesiredInt
             .map(DesiredIntegration::from_manifest)
             .collect(),
     )
+}
+
+/// Those of `all` that `target` gets: `metadata.targets` and per-target copies decide (the
+/// planner sets aside the kinds it does not serve).
+#[must_use]
+pub fn for_target(target: &Target, all: Vec<DesiredIntegration>) -> Vec<DesiredIntegration> {
+    all.into_iter()
+        .filter(|d| d.routing.goes_to(&target.name))
+        .collect()
 }
 
 /// Live state being read in the background while the manifests load: a command that needs
@@ -209,16 +239,21 @@ pub async fn compute(
     leftovers: Leftovers,
     talk: &dyn Talk,
 ) -> anyhow::Result<Result<Planned, Unmatched>> {
-    let Connected { target, provider } = connected;
+    let Connected {
+        target, provider, ..
+    } = connected;
     let observed = observing.finish(target, provider, talk).await?;
     let Looked {
         observed,
         secret_lost,
     } = look_for_leftovers(target, provider, secrets, observed, leftovers, talk).await?;
     Ok(match intsync_plan::plan(&target.name, desired, &observed) {
-        Ok(plan) => Ok(Planned {
+        Ok(mut plan) => Ok(Planned {
+            plan: {
+                crate::vars::seal(&mut plan, desired, target);
+                plan
+            },
             observed,
-            plan,
             secret_lost,
         }),
         Err(errors) => Err(Unmatched { errors }),
@@ -275,17 +310,20 @@ fn candidate_lines(error: &PlanError, secrets: &SecretStore) -> Vec<String> {
 }
 
 /// Marks the drift of `plan` against the manifests at git revision `baseline` (read from the
-/// repository holding `paths`); without one, every difference is drift.
+/// repository holding `paths`, for the plan's target as `receivers` load them); without one,
+/// every difference is drift.
 pub fn classify(
     plan: &mut Plan,
     desired: &[DesiredIntegration],
     baseline: Option<&str>,
     paths: &[PathBuf],
+    receivers: &Receivers,
 ) -> anyhow::Result<()> {
     match baseline {
         Some(rev) => {
-            let then = crate::baseline::desired_at(rev, paths)
+            let mut then = crate::baseline::desired_at(rev, paths, receivers)
                 .with_context(|| format!("cannot read the manifests at --baseline `{rev}`"))?;
+            then.retain(|d| d.routing.goes_to(&plan.target));
             let index = intsync_plan::drift::Baseline::new(&then);
             intsync_plan::drift::classify(plan, desired, Some(&index));
         }
@@ -304,8 +342,9 @@ pub fn load_and_plan(
     secrets: &SecretStore,
     talk: &dyn Talk,
 ) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Planned)>> {
-    let (desired, observing) =
-        while_observing(runtime, connected, talk, || load_desired(paths, talk));
+    let (desired, observing) = while_observing(runtime, connected, talk, || {
+        connected.load_desired(paths, talk)
+    });
     let Some(desired) = desired else {
         return Ok(None);
     };
@@ -425,6 +464,7 @@ mod tests {
             spec: spec.as_object().unwrap().clone().into(),
             manifest: "shared.yaml".to_owned(),
             origin: intsync_manifest::Origin::default(),
+            routing: Default::default(),
         }];
         let runtime = runtime().unwrap();
         // Only `a` has it live.

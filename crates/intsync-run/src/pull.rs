@@ -90,7 +90,7 @@ pub fn prepare(
         unreadable: std::mem::take(&mut plan.unreadable),
         rest: "the rest was pulled as said above",
     };
-    classify(&mut plan, &desired, baseline, paths)?;
+    classify(&mut plan, &desired, baseline, paths, &connected.receivers)?;
 
     // The drifted fields (every differing one without a baseline), each at its manifest's origin.
     let pulls = intsync_plan::drift::pulls(&plan, &desired);

@@ -98,7 +98,10 @@ fn entry(target: &Target, manifests: &[Manifest]) -> Entry {
         provider: target.provider.as_str(),
         host,
         state,
-        manifests: manifests.iter().filter(|m| kinds.contains(&m.kind)).count(),
+        manifests: manifests
+            .iter()
+            .filter(|m| m.goes_to(&target.name, &kinds))
+            .count(),
         kinds,
         vars,
     }

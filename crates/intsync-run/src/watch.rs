@@ -49,6 +49,8 @@ struct Watch<'a> {
     options: &'a Options,
     target: &'a Target,
     provider: &'a Arc<Provider>,
+    /// The configuration's targets, as manifests are loaded for them.
+    receivers: &'a intsync_manifest::Receivers,
     control: &'a Control,
     talk: &'a dyn Talk,
 }
@@ -127,7 +129,7 @@ impl Watch<'_> {
     /// The manifests loaded: all of them (`Ok`), or, when some have errors (told), the valid
     /// ones (`Err`).
     fn load(&self) -> Result<Vec<DesiredIntegration>, Vec<DesiredIntegration>> {
-        let loaded = intsync_manifest::load(&self.options.paths);
+        let loaded = intsync_manifest::load_for(&self.options.paths, self.receivers);
         self.talk.diagnostics(&loaded.diagnostics);
         let has_errors = loaded.has_errors();
         if has_errors {
@@ -137,11 +139,14 @@ impl Watch<'_> {
                 plural(loaded.error_count())
             ));
         }
-        let valid = loaded
-            .manifests
-            .into_iter()
-            .map(DesiredIntegration::from_manifest)
-            .collect();
+        let valid = crate::pipeline::for_target(
+            self.target,
+            loaded
+                .manifests
+                .into_iter()
+                .map(DesiredIntegration::from_manifest)
+                .collect(),
+        );
         if has_errors { Err(valid) } else { Ok(valid) }
     }
 
@@ -434,6 +439,7 @@ pub fn run(
         options,
         target: &connected.target,
         provider: &connected.provider,
+        receivers: &connected.receivers,
         control,
         talk,
     };

@@ -79,6 +79,9 @@ pub enum Value {
     String(String),
     Sequence(Vec<Node>),
     Mapping(Vec<(Key, Node)>),
+    /// `!var NAME` (the local tag `!var` on a scalar): a value the caller looks up by `NAME`
+    /// (intsync: a target's var). Left unresolved here; [`Node::to_json`] cannot carry it.
+    Var(String),
 }
 
 impl Value {
@@ -91,6 +94,7 @@ impl Value {
             Value::String(_) => "a string",
             Value::Sequence(_) => "a list",
             Value::Mapping(_) => "a mapping",
+            Value::Var(_) => "a `!var` reference",
         }
     }
 }
@@ -164,6 +168,18 @@ impl Node {
                     .map(|(k, v)| (k.name.clone(), v.to_json()))
                     .collect(),
             ),
+            // A reference has no value of its own: callers resolve every one before this.
+            Value::Var(_) => serde_json::Value::Null,
+        }
+    }
+
+    /// Whether a `!var` reference is this node or under it.
+    pub fn has_var(&self) -> bool {
+        match &self.value {
+            Value::Var(_) => true,
+            Value::Sequence(items) => items.iter().any(Node::has_var),
+            Value::Mapping(pairs) => pairs.iter().any(|(_, v)| v.has_var()),
+            _ => false,
         }
     }
 }
@@ -362,6 +378,12 @@ impl Builder<'_> {
                     // A string key's text moves into the key: no copy.
                     let name = match (node.value, raw) {
                         (Value::String(s), _) => s,
+                        (Value::Var(_), _) => {
+                            return Err(ParseError::tag(
+                                span,
+                                "`!var` stands for a value, not a key: keys are written as they are",
+                            ));
+                        }
                         (_, Some(raw)) => raw.to_owned(),
                         (value, None) => {
                             return Err(ParseError::at(
@@ -548,8 +570,32 @@ fn check_collection_tag(tag: Option<&Tag>, expected: &str, span: Span) -> Result
     match tag {
         None => Ok(()),
         Some(tag) if tag.is_yaml_core_schema_tag(expected) || is_non_specific(tag) => Ok(()),
+        Some(tag) if is_var(tag) => Err(ParseError::tag(
+            span,
+            "`!var` stands for a whole value and names it: `!var NAME`, not a list or a mapping",
+        )),
         Some(tag) => Err(ParseError::tag(span, unsupported_tag(tag))),
     }
+}
+
+/// The local tag `!var`, as written (not through a `%TAG` directive).
+fn is_var(tag: &Tag) -> bool {
+    tag.handle() == "!" && tag.suffix() == "var" && tag.original() == "!var"
+}
+
+/// `!var NAME`: a plain or quoted scalar naming the value, nothing else.
+fn var_reference(text: &str, style: ScalarStyle) -> Result<Option<Value>, ValueProblem> {
+    let name = text.trim();
+    if !matches!(
+        style,
+        ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+    ) || name.is_empty()
+    {
+        return Err(ValueProblem::Tag(
+            "`!var` needs the name of a var on the same line: `!var NAME`".to_owned(),
+        ));
+    }
+    Ok(Some(Value::Var(name.to_owned())))
 }
 
 /// The non-specific tag `!`: a scalar is a string, a collection what it is written as.
@@ -567,7 +613,7 @@ fn unsupported_tag(tag: &Tag) -> String {
         format!(" (here `{}`)", shown(&resolved))
     };
     format!(
-        "unsupported YAML tag `{}`{meaning}: intsync reads only YAML's core tags (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`)",
+        "unsupported YAML tag `{}`{meaning}: intsync reads only YAML's core tags (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`) and `!var NAME`",
         shown(&written)
     )
 }
@@ -590,6 +636,9 @@ fn resolve_scalar(
     };
     if is_non_specific(tag) {
         return Ok(None);
+    }
+    if is_var(tag) {
+        return var_reference(text, style);
     }
     let Some(kind) = tag.core_suffix() else {
         return Err(ValueProblem::Tag(unsupported_tag(tag)));
@@ -1410,5 +1459,43 @@ mod tests {
             error.message,
             format!("`{}…` is not a valid !!int", "x".repeat(40))
         );
+    }
+
+    /// `!var NAME` is read as a reference wherever a whole value stands, at the name's place;
+    /// nowhere else (a key, a collection, a `%TAG` spelling, no name) is it read.
+    #[test]
+    fn var_references_are_whole_values() {
+        let documents = parse_documents(
+            "a: !var url
+b:
+  - !var 'first'
+  - x
+c: {d: !var \"e\"}
+",
+        )
+        .unwrap();
+        let root = &documents[0];
+        let var = |pointer: &str| {
+            root.pointer(pointer)
+                .map(|n| (n.value.clone(), n.span.line, n.span.column))
+        };
+        assert_eq!(var("/a"), Some((Value::Var("url".into()), 1, 9)));
+        assert_eq!(var("/b/0"), Some((Value::Var("first".into()), 3, 10)));
+        assert_eq!(var("/c/d"), Some((Value::Var("e".into()), 5, 13)));
+        assert!(root.has_var());
+        assert!(!root.pointer("/b/1").unwrap().has_var());
+        for (text, message) in [
+            ("!var x: 1\n", "not a key"),
+            ("a: !var [x]\n", "not a list or a mapping"),
+            ("a: !var {x: 1}\n", "not a list or a mapping"),
+            ("a: !var\n", "needs the name"),
+            ("a: !var |\n  x\n", "needs the name"),
+            ("%TAG !v! !va\n---\na: !v!r x\n", "unsupported YAML tag"),
+            ("a: !vars x\n", "unsupported YAML tag"),
+        ] {
+            let error = only_error(parse_documents(text));
+            assert_eq!(error.kind, ParseErrorKind::Tag, "{text}");
+            assert!(error.message.contains(message), "{text}: {}", error.message);
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::vendor::{FieldDef, FieldType, Format};
 use intsync_yaml::{Key, Node, Span, Value};
 
 const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
-const METADATA_KEYS: &[&str] = &["id", "allow"];
+const METADATA_KEYS: &[&str] = &["id", "allow", "targets"];
 
 /// Collects the diagnostics of one document.
 pub(crate) struct Checker<'a> {
@@ -170,6 +170,9 @@ pub(crate) struct Claims {
     pub kind: Kind,
     pub id: Option<(String, Span)>,
     pub name: Option<(String, Span)>,
+    /// The targets that get it (`None`: every target): two claims conflict only when a
+    /// target gets both.
+    pub targets: Option<Vec<String>>,
 }
 
 /// What one document contributes.
@@ -300,6 +303,7 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
             kind,
             id: id.clone(),
             name,
+            targets: None,
         });
     }
 
@@ -335,6 +339,7 @@ pub(crate) fn check_document(file: &Arc<SourceFile>, document: usize, root: &Nod
                     document,
                     line: root.span.line,
                 },
+                routing: crate::Routing::default(),
             })
         }
         _ => None,
@@ -362,9 +367,13 @@ fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> (Option<(String, Sp
     }
     let pairs = metadata.as_mapping().unwrap_or_default();
     checker.unknown_keys(pairs, METADATA_KEYS, "`metadata`", |key| {
-        (key == "name")
-            .then(|| "the name is `spec.name`; `metadata` holds only `id` and `allow`".to_owned())
+        (key == "name").then(|| {
+            "the name is `spec.name`; `metadata` holds only `id`, `allow` and `targets`".to_owned()
+        })
     });
+    if let Some((_, targets)) = metadata.get("targets") {
+        check_targets(checker, targets);
+    }
     let allow = metadata
         .get("allow")
         .map(|(_, node)| check_allow(checker, node))
@@ -387,6 +396,27 @@ fn check_metadata(checker: &mut Checker<'_>, root: &Node) -> (Option<(String, Sp
         }
     };
     (id, allow)
+}
+
+/// `metadata.targets`: a list of target names (held to the configuration when loading).
+fn check_targets(checker: &mut Checker<'_>, node: &Node) {
+    let Some(items) = node.as_sequence() else {
+        checker.wrong_type(node, "a list of target names", "`metadata.targets`");
+        return;
+    };
+    for item in items {
+        match item.as_str() {
+            Some(name) if name.trim().is_empty() => {
+                checker
+                    .error(Code::EmptyString, item.span, "a target name is empty")
+                    .help("name a target of intsync.toml, or remove the item");
+            }
+            Some(_) => {}
+            // Refused where the targets are chosen.
+            None if matches!(item.value, Value::Var(_)) => {}
+            None => checker.wrong_type(item, "a string", "each item of `metadata.targets`"),
+        }
+    }
 }
 
 /// `metadata.allow`: a list of codes of intsync's own rules ([`Code::allowable`]).
