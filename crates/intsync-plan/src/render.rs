@@ -23,6 +23,26 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
+/// What the envelope of several targets' plans says it is (`"kind"`).
+pub const ENVELOPE_KIND: &str = "intsync-plans";
+
+/// `--format json` with several targets (design §11): `{"format_version": 1, "kind":
+/// "intsync-plans", "plans": [...]}`, each plan the document [`json`] writes, keys sorted alike.
+pub fn json_envelope(plans: &[&Plan]) -> String {
+    let plans: Vec<Value> = plans
+        .iter()
+        .map(|plan| serde_json::to_value(plan).unwrap_or(Value::Null))
+        .collect();
+    let envelope = serde_json::json!({
+        "format_version": 1,
+        "kind": ENVELOPE_KIND,
+        "plans": plans,
+    });
+    let mut text = serde_json::to_string_pretty(&sort_document(envelope)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// The keys whose values are payloads, kept in their source order by [`json`].
 const PAYLOADS: [&str; 3] = ["body", "patch", "live"];
 

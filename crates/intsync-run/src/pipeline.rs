@@ -2,12 +2,13 @@
 //! state read while the manifests load, the creates an earlier run left in flight looked for,
 //! then the plan, and with a baseline its drift told from what is pending.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use intsync_apply::SecretStore;
-use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError};
+use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError, Skipped};
 use intsync_provider::{Provider, ProviderError};
 
 use crate::config::{Config, Target};
@@ -24,7 +25,12 @@ pub struct Connected {
 impl Connected {
     /// Target `name` of `config` (`None`: its default target), connected.
     pub fn open(config: &Config, name: Option<&str>) -> anyhow::Result<Connected> {
-        let target = config.target(name)?.clone();
+        Connected::of(config.target(name)?)
+    }
+
+    /// `target`, connected.
+    pub fn of(target: &Target) -> anyhow::Result<Connected> {
+        let target = target.clone();
         let provider = Arc::new(target.provider()?);
         Ok(Connected { target, provider })
     }
@@ -50,6 +56,51 @@ pub fn load_desired(paths: &[PathBuf], talk: &dyn Talk) -> Option<Vec<DesiredInt
             .map(DesiredIntegration::from_manifest)
             .collect(),
     )
+}
+
+/// What one target gets of the desired integrations: those it receives, and those it skips
+/// (listed in its plan).
+pub struct Share<'a> {
+    pub received: Cow<'a, [DesiredIntegration]>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// The one answer to "which desired integrations does `target` get" (design §11): for now those
+/// of the kinds it serves; the others are skipped. Borrows when it gets them all.
+#[must_use]
+pub fn desired_for<'a>(target: &Target, desired: &'a [DesiredIntegration]) -> Share<'a> {
+    let kinds = target.kinds();
+    if desired.iter().all(|want| kinds.contains(&want.kind)) {
+        return Share {
+            received: Cow::Borrowed(desired),
+            skipped: Vec::new(),
+        };
+    }
+    let (received, skipped): (Vec<&DesiredIntegration>, Vec<&DesiredIntegration>) =
+        desired.iter().partition(|want| kinds.contains(&want.kind));
+    Share {
+        received: Cow::Owned(received.into_iter().cloned().collect()),
+        skipped: skipped
+            .into_iter()
+            .map(|want| Skipped {
+                kind: want.kind,
+                name: want.name().map(str::to_owned),
+                manifest: want.manifest.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `desired` planned against `observed` for `target`, what the target skips listed in the plan.
+pub fn plan_for(
+    target: &Target,
+    desired: &[DesiredIntegration],
+    observed: &Observed,
+) -> Result<Plan, Vec<PlanError>> {
+    let share = desired_for(target, desired);
+    let mut plan = intsync_plan::plan(&target.name, &share.received, observed)?;
+    plan.skipped.extend(share.skipped);
+    Ok(plan)
 }
 
 /// Live state being read in the background while the manifests load: a command that needs
@@ -215,7 +266,7 @@ pub async fn compute(
         observed,
         secret_lost,
     } = look_for_leftovers(target, provider, secrets, observed, leftovers, talk).await?;
-    Ok(match intsync_plan::plan(&target.name, desired, &observed) {
+    Ok(match plan_for(target, desired, &observed) {
         Ok(plan) => Ok(Planned {
             observed,
             plan,
@@ -322,17 +373,13 @@ pub fn load_and_plan(
 
 /// A plan file written by `plan --out`, for `target`.
 pub fn read_saved_plan(file: &Path, target: &str) -> anyhow::Result<Plan> {
-    let text = fs_err::read_to_string(file)
-        .with_context(|| format!("cannot read the saved plan `{}`", file.display()))?;
-    let saved: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not an intsync plan", file.display()))?;
-    if saved.format_version != 1 {
-        anyhow::bail!(
-            "`{}` has plan format {}; this intsync reads format 1",
-            file.display(),
-            saved.format_version
-        );
-    }
+    let saved = read_plan_document(file, &read_plan_text(file)?)?;
+    check_saved_target(file, &saved, target)?;
+    Ok(saved)
+}
+
+/// Refuses `saved` (read from `file`) unless it was planned for `target`.
+pub fn check_saved_target(file: &Path, saved: &Plan, target: &str) -> anyhow::Result<()> {
     if saved.target != target {
         anyhow::bail!(
             "`{}` was planned for target `{}`, not `{target}`; pass --target {}",
@@ -341,12 +388,75 @@ pub fn read_saved_plan(file: &Path, target: &str) -> anyhow::Result<Plan> {
             saved.target
         );
     }
+    Ok(())
+}
+
+/// A plan file as `plan --out` writes it: one target's plan document, or the envelope of
+/// several targets' (design §11).
+pub enum Saved {
+    One(Plan),
+    Several(Vec<Plan>),
+}
+
+/// Reads `file`, either form ([`Saved`]).
+pub fn read_saved_plans(file: &Path) -> anyhow::Result<Saved> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        kind: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        format_version: u32,
+        plans: Vec<Plan>,
+    }
+    let text = read_plan_text(file)?;
+    let probe: Option<Probe> = serde_json::from_str(&text).ok();
+    if probe.and_then(|p| p.kind).as_deref() != Some(intsync_plan::render::ENVELOPE_KIND) {
+        return Ok(Saved::One(read_plan_document(file, &text)?));
+    }
+    let envelope: Envelope = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not an envelope of intsync plans", file.display()))?;
+    check_format(file, envelope.format_version)?;
+    for plan in &envelope.plans {
+        check_format(file, plan.format_version)?;
+    }
+    Ok(Saved::Several(envelope.plans))
+}
+
+fn read_plan_text(file: &Path) -> anyhow::Result<String> {
+    fs_err::read_to_string(file)
+        .with_context(|| format!("cannot read the saved plan `{}`", file.display()))
+}
+
+fn read_plan_document(file: &Path, text: &str) -> anyhow::Result<Plan> {
+    let saved: Plan = serde_json::from_str(text)
+        .with_context(|| format!("`{}` is not an intsync plan", file.display()))?;
+    check_format(file, saved.format_version)?;
     Ok(saved)
+}
+
+fn check_format(file: &Path, format_version: u32) -> anyhow::Result<()> {
+    if format_version != 1 {
+        anyhow::bail!(
+            "`{}` has plan format {format_version}; this intsync reads format 1",
+            file.display(),
+        );
+    }
+    Ok(())
 }
 
 /// Writes `plan` as JSON to `path`, whole or not at all.
 pub fn write_plan_file(plan: &Plan, path: &Path) -> anyhow::Result<()> {
-    crate::files::write_atomically(path, intsync_plan::render::json(plan).as_bytes())
+    write_json(path, &intsync_plan::render::json(plan))
+}
+
+/// Writes the envelope of several targets' `plans` as JSON to `path`, whole or not at all.
+pub fn write_plans_file(plans: &[&Plan], path: &Path) -> anyhow::Result<()> {
+    write_json(path, &intsync_plan::render::json_envelope(plans))
+}
+
+fn write_json(path: &Path, json: &str) -> anyhow::Result<()> {
+    crate::files::write_atomically(path, json.as_bytes())
         .with_context(|| format!("cannot write the plan to `{}`", path.display()))
 }
 
