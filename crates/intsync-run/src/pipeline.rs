@@ -515,6 +515,51 @@ mod tests {
         }
     }
 
+    /// A target gets the desired integrations of the kinds it serves (borrowed when that is
+    /// all of them); the others are listed as skipped in its plan, in manifest order.
+    #[test]
+    fn a_target_gets_its_kinds_and_its_plan_lists_the_rest_as_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(
+            "[targets.crm]\nprovider = \"truto\"\nbase_url = \"https://api.truto.one\"\ntoken_env = \"T\"\n",
+            &dir.path().join("intsync.toml"),
+        )
+        .unwrap();
+        let want = |kind, name: &str, manifest: &str| {
+            let spec = intsync_plan::testing::creatable(kind, serde_json::json!({"name": name}));
+            DesiredIntegration {
+                kind,
+                id: None,
+                spec: spec.as_object().unwrap().clone().into(),
+                manifest: manifest.to_owned(),
+                origin: intsync_manifest::Origin::default(),
+            }
+        };
+        use intsync_manifest::Kind::{AdaPlatformIntegration as Ada, TrutoIntegration as Truto};
+        let desired = vec![
+            want(Ada, "Shop", "a.yaml"),
+            want(Truto, "crm", "t.yaml"),
+            want(Ada, "Desk", "b.yaml"),
+        ];
+        let crm = &config.targets["crm"];
+        let share = desired_for(crm, &desired);
+        let received: Vec<&str> = share.received.iter().map(|d| d.manifest.as_str()).collect();
+        assert_eq!(received, ["t.yaml"]);
+        let local = &config.targets["local"];
+        assert!(matches!(
+            desired_for(local, &desired).received,
+            Cow::Borrowed(_)
+        ));
+        let observed = Observed {
+            kinds: vec![Truto],
+            ..Observed::default()
+        };
+        let plan = plan_for(crm, &desired, &observed).unwrap();
+        let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.manifest.as_str()).collect();
+        assert_eq!(skipped, ["a.yaml", "b.yaml"]);
+        assert_eq!(plan.summary.create, 1);
+    }
+
     /// Two targets of one configuration plan at once on one runtime, each from its own live
     /// state: nothing is shared between them but the runtime.
     #[test]
