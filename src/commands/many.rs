@@ -111,24 +111,14 @@ pub fn in_order(plans: &[Each<Plan>]) -> Vec<&Each<Plan>> {
     ordered
 }
 
-/// Every target's plan in `format`: a section each (text, markdown), or the JSON envelope of
-/// the plans made, in selection order.
+/// Every target's plan in `format`: a section each (text; markdown, the whole within GitHub's
+/// limit on a comment), or the JSON envelope of the plans made, in selection order.
 pub fn rendered(plans: &[Each<Plan>], format: PlanFormat, what: &str) -> String {
-    let mut out = String::new();
     match format {
-        PlanFormat::Json => return render::json_envelope(&made(plans)),
-        PlanFormat::Text => {
-            for each in in_order(plans) {
-                out.push_str(&text_section(each));
-            }
-        }
-        PlanFormat::Markdown => {
-            for each in in_order(plans) {
-                out.push_str(&markdown_section(each, what));
-            }
-        }
+        PlanFormat::Json => render::json_envelope(&made(plans)),
+        PlanFormat::Text => in_order(plans).into_iter().map(text_section).collect(),
+        PlanFormat::Markdown => markdown(plans, what),
     }
-    out
 }
 
 fn made(plans: &[Each<Plan>]) -> Vec<&Plan> {
@@ -157,9 +147,28 @@ fn text_section(each: &Each<Plan>) -> String {
     }
 }
 
-fn markdown_section(each: &Each<Plan>, what: &str) -> String {
+/// One comment: GitHub's limit shared between the plans made, once the failed targets'
+/// sections (short) are counted.
+fn markdown(plans: &[Each<Plan>], what: &str) -> String {
+    let failed: usize = plans
+        .iter()
+        .filter(|each| each.outcome.is_err())
+        .map(|each| failed_markdown(each, what).chars().count())
+        .sum();
+    let made = made(plans).len().max(1);
+    let budget = render::MARKDOWN_LIMIT.saturating_sub(failed + made) / made;
+    in_order(plans)
+        .into_iter()
+        .map(|each| match &each.outcome {
+            Ok(plan) => format!("{}\n", render::markdown_within(plan, what, budget)),
+            Err(_) => failed_markdown(each, what),
+        })
+        .collect()
+}
+
+fn failed_markdown(each: &Each<Plan>, what: &str) -> String {
     match &each.outcome {
-        Ok(plan) => format!("{}\n", render::markdown_titled(plan, what)),
+        Ok(_) => String::new(),
         Err(failure) => {
             let body: String = failure
                 .lines
@@ -202,4 +211,67 @@ pub fn write_plans_file(plans: &[Each<Plan>], path: &Path) -> anyhow::Result<()>
         targets.join(",")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use intsync_manifest::Kind;
+    use intsync_plan::testing::creatable;
+    use intsync_plan::{DesiredIntegration, Observed};
+
+    use super::*;
+
+    /// A plan of `n` creates for `target`, each with a long description.
+    fn creates(target: &str, n: usize) -> Plan {
+        let kind = Kind::AdaPlatformIntegration;
+        let desired: Vec<DesiredIntegration> = (0..n)
+            .map(|i| {
+                let spec = creatable(
+                    kind,
+                    serde_json::json!({"name": format!("Shop {i}"), "description": "x".repeat(400)}),
+                );
+                DesiredIntegration {
+                    kind,
+                    id: None,
+                    spec: spec.as_object().unwrap().clone().into(),
+                    manifest: format!("m{i}.yaml"),
+                    origin: intsync_manifest::Origin::default(),
+                }
+            })
+            .collect();
+        let observed = Observed {
+            kinds: vec![kind],
+            ..Observed::default()
+        };
+        intsync_plan::plan(target, &desired, &observed).unwrap()
+    }
+
+    /// Several targets' plans in one comment stay within GitHub's limit together, each saying
+    /// what it left out; a failed target keeps its section.
+    #[test]
+    fn several_plans_share_one_comment_limit() {
+        let plans: Vec<Each<Plan>> = ["a", "b", "c"]
+            .into_iter()
+            .map(|target| Each {
+                target: target.to_owned(),
+                outcome: Ok(creates(target, 120)),
+            })
+            .chain(std::iter::once(Each {
+                target: "down".to_owned(),
+                outcome: Err(Failure {
+                    verdict: Verdict::Failed,
+                    lines: vec!["error: cannot connect".to_owned()],
+                }),
+            }))
+            .collect();
+        let one = render::markdown(plans[0].outcome.as_ref().unwrap());
+        assert!(
+            one.chars().count() > render::MARKDOWN_LIMIT / 2,
+            "big enough"
+        );
+        let comment = rendered(&plans, PlanFormat::Markdown, "plan");
+        assert!(comment.chars().count() <= render::MARKDOWN_LIMIT);
+        assert_eq!(comment.matches("**Left out: ").count(), 3, "{comment}");
+        assert!(comment.contains("### intsync plan for `down`: failed"));
+    }
 }

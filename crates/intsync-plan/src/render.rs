@@ -634,6 +634,15 @@ fn chars(text: &str) -> usize {
 /// fit, the heading, table and notes stay, and the blocks that fit, in order (a block is never
 /// cut); a line says how many were left out, before the summary line.
 pub fn markdown_titled(plan: &Plan, what: &str) -> String {
+    let out = markdown_within(plan, what, MARKDOWN_LIMIT);
+    debug_assert!(chars(&out) <= MARKDOWN_LIMIT);
+    out
+}
+
+/// [`markdown_titled`] within `limit` characters instead of [`MARKDOWN_LIMIT`] (one comment
+/// holding several targets' plans shares the limit between them). The heading, table, notes
+/// and summary always stay, even when they alone pass `limit`.
+pub fn markdown_within(plan: &Plan, what: &str, limit: usize) -> String {
     let s = &plan.summary;
     let mut head = String::new();
     let _ = writeln!(head, "### intsync {what} for {}\n", code_span(&plan.target));
@@ -694,7 +703,7 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
         + unmanaged.as_deref().map_or(0, chars)
         + chars(&ignored)
         + chars(&summary);
-    if whole <= MARKDOWN_LIMIT {
+    if whole <= limit {
         for block in &blocks {
             out.push_str(block);
         }
@@ -705,8 +714,8 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
     }
     // Room for the blocks once the longest left-out line is reserved.
     let longest = left_out_line(what, blocks.len(), blocks.len(), Some(plan.unmanaged.len()));
-    let mut room = MARKDOWN_LIMIT
-        .saturating_sub(chars(&out) + chars(&ignored) + chars(&summary) + chars(&longest));
+    let mut room =
+        limit.saturating_sub(chars(&out) + chars(&ignored) + chars(&summary) + chars(&longest));
     let mut kept = 0;
     for block in &blocks {
         let size = chars(block);
@@ -733,6 +742,5 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
         unmanaged_left,
     ));
     out.push_str(&summary);
-    debug_assert!(chars(&out) <= MARKDOWN_LIMIT);
     out
 }
