@@ -190,6 +190,18 @@ fn default_target_as_a_list_selects_each() {
         plans(&json(&stdout)),
         [("green".to_owned(), 2), ("blue".to_owned(), 2)]
     );
+    // `intsync targets` says so: the list as JSON, each marked default for a person.
+    let (code, stdout, _) = work.run(&["targets", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        json(&stdout)["default_target"],
+        serde_json::json!(["green", "blue"])
+    );
+    let (_, text, _) = work.run(&["targets"]);
+    assert!(
+        text.contains("blue (default): ") && text.contains("green (default): "),
+        "{text}"
+    );
     let work = two_targets("default_target = [\"green\", \"nope\"]\n");
     let (code, _, stderr) = work.run(&["plan"]);
     assert_eq!(code, 1);
@@ -236,4 +248,19 @@ fn export_of_several_targets_writes_a_directory_each() {
         !work.path().join("out/green").exists()
             || common::walk(&work.path().join("out/green")).is_empty()
     );
+}
+
+/// `drift` of several targets: an envelope of one drift plan each, its exit code folded (2:
+/// the target not applied yet differs).
+#[test]
+fn drift_of_several_targets_folds_to_changes() {
+    let work = two_targets("");
+    let (code, _, stderr) = work.run(&["apply", "--target", "blue", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = work.run(&["drift", "--all-targets", "--format", "json"]);
+    assert_eq!(code, 2, "{stderr}");
+    let targets: Vec<String> = plans(&json(&stdout)).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(targets, ["blue", "green"]);
+    let (code, _, stderr) = work.run(&["drift", "--target", "blue"]);
+    assert_eq!(code, 0, "{stderr}");
 }

@@ -515,16 +515,20 @@ mod tests {
         }
     }
 
+    /// `toml` as the configuration of a fresh directory.
+    fn configured(toml: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(toml, &dir.path().join("intsync.toml")).unwrap();
+        (dir, config)
+    }
+
     /// A target gets the desired integrations of the kinds it serves (borrowed when that is
     /// all of them); the others are listed as skipped in its plan, in manifest order.
     #[test]
     fn a_target_gets_its_kinds_and_its_plan_lists_the_rest_as_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(
+        let (_dir, config) = configured(
             "[targets.crm]\nprovider = \"truto\"\nbase_url = \"https://api.truto.one\"\ntoken_env = \"T\"\n",
-            &dir.path().join("intsync.toml"),
-        )
-        .unwrap();
+        );
         let want = |kind, name: &str, manifest: &str| {
             let spec = intsync_plan::testing::creatable(kind, serde_json::json!({"name": name}));
             DesiredIntegration {
@@ -564,12 +568,9 @@ mod tests {
     /// state: nothing is shared between them but the runtime.
     #[test]
     fn two_targets_plan_at_once_each_from_its_own_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(
+        let (dir, config) = configured(
             "[targets.a]\nprovider = \"local\"\nstate = \"a.json\"\n[targets.b]\nprovider = \"local\"\nstate = \"b.json\"\n",
-            &dir.path().join("intsync.toml"),
-        )
-        .unwrap();
+        );
         let a = Connected::open(&config, Some("a")).unwrap();
         let b = Connected::open(&config, Some("b")).unwrap();
         let kind = intsync_manifest::Kind::TrutoIntegration;
