@@ -264,3 +264,49 @@ fn drift_of_several_targets_folds_to_changes() {
     let (code, _, stderr) = work.run(&["drift", "--target", "blue"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// A blocked change on one target refuses the apply for every target: nothing is written
+/// anywhere (exit 3); with `--skip-blocked` the other target is written.
+#[test]
+fn a_blocked_change_on_one_target_writes_nothing_anywhere() {
+    let frozen = common::Emulator::start();
+    let open = common::Emulator::start();
+    let id = frozen.seed_ada("Cool Shop", "live text");
+    frozen.set_status(&id, "approved");
+    let seeded = frozen.writes().len();
+    let work = Workdir::new();
+    let target = |name: &str, emulator: &common::Emulator| {
+        format!(
+            "[targets.{name}]\nprovider = \"ada\"\nbase_url = \"{}\"\ntoken_env = \"TEST_ADA_TOKEN\"\nrate_limit = \"off\"\n",
+            emulator.base_url()
+        )
+    };
+    std::fs::write(
+        work.path().join("intsync.toml"),
+        format!("{}{}", target("frozen", &frozen), target("open", &open)),
+    )
+    .unwrap();
+    work.manifest("shop.yaml", &ada_manifest("Cool Shop", "new text"));
+    let (code, stdout, stderr) = work.run(&["apply", "--all-targets", "--auto-approve"]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("nothing was written to any target"),
+        "{stderr}"
+    );
+    // Blocked first in the output.
+    let (frozen_at, open_at) = (
+        stdout.find("=== target `frozen` ===").expect(&stdout),
+        stdout.find("=== target `open` ===").expect(&stdout),
+    );
+    assert!(frozen_at < open_at, "{stdout}");
+    assert!(open.writes().is_empty() && frozen.writes().len() == seeded);
+    let (code, _, stderr) =
+        work.run(&["apply", "--all-targets", "--auto-approve", "--skip-blocked"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(open.ada_live().len(), 1);
+    assert_eq!(
+        frozen.writes().len(),
+        seeded,
+        "the blocked one is never written"
+    );
+}
