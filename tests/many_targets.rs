@@ -234,14 +234,23 @@ fn hostile_target_names_stay_inert_in_headings() {
     assert!(!text.contains("\n## owned"), "{text}");
 }
 
-/// Several targets export into a directory each, named after the target.
+/// Several targets export into a directory each, named after the target; with `--kind`, a
+/// target that does not serve it is skipped (never contacted: its port is closed).
 #[test]
 fn export_of_several_targets_writes_a_directory_each() {
-    let work = two_targets("");
+    let work = two_targets(&format!(
+        "[targets.ada]\nprovider = \"ada\"\nbase_url = \"http://127.0.0.1:{}\"\ntoken_env = \"TEST_ADA_TOKEN\"\nretry = {{ attempts = 1 }}\n",
+        closed_port()
+    ));
     let (code, _, stderr) = work.run(&["apply", "--target", "blue", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) = work.run(&["export", "--all-targets", "--dir", "out"]);
+    let (code, _, stderr) = work.run(&["export", "--target", "blue,green", "--dir", "out"]);
     assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        work.run(&["export", "--all-targets", "--kind", "truto", "--dir", "crm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("Skipping target `ada`"), "{stderr}");
+    assert_eq!(common::walk(&work.path().join("crm/blue")).len(), 1);
     let blue = common::walk(&work.path().join("out/blue"));
     assert_eq!(blue.len(), 2, "{blue:?}");
     assert!(

@@ -25,7 +25,17 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Verdict> 
         Err(several) => several,
     };
     let mut verdicts = Vec::new();
+    let only = options(args, &args.dir).kind;
     for Each { target, outcome } in intsync_run::many::connect(&config, &selection)? {
+        if let Ok(connected) = &outcome
+            && only.is_some_and(|kind| !connected.target.kinds().contains(&kind))
+        {
+            eprintln!(
+                "Skipping target `{}`: it does not serve that kind.",
+                intsync_plan::inert::visible(&target)
+            );
+            continue;
+        }
         let dir = args.dir.join(intsync_apply::secrets::file_stem(&target));
         eprintln!(
             "Exporting target `{}` into {}...",
