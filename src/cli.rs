@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use intsync_run::config::Selection;
 
 /// Keep SaaS platform integrations (Ada, Truto) in line with YAML manifests in git.
 #[derive(Debug, Parser)]
@@ -43,6 +44,38 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
     Man(ManArgs),
+}
+
+/// Which targets a command runs against (design §11).
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The targets, comma-separated and repeatable (`--target a,b --target c`; default:
+    /// `default_target` of the configuration).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Every target the configuration declares, in name order.
+    #[arg(long, conflicts_with = "target")]
+    pub all_targets: bool,
+}
+
+impl TargetArgs {
+    /// What the flags select: several names in their order (each once), all, or the default.
+    pub fn selection(&self) -> Selection {
+        if self.all_targets {
+            return Selection::All;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for name in &self.target {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        if names.is_empty() {
+            Selection::Default
+        } else {
+            Selection::Named(names)
+        }
+    }
 }
 
 /// Where client secrets go unless `--secrets-dir` says otherwise.
@@ -89,9 +122,8 @@ pub struct PlanArgs {
     /// Manifest files or directories.
     #[arg(default_value = "manifests")]
     pub paths: Vec<PathBuf>,
-    /// The target to plan against (default: `default_target` of the configuration).
-    #[arg(long)]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// Also write the plan as JSON to this file (for `apply --plan`).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -112,9 +144,8 @@ pub struct DriftArgs {
     /// Manifest files or directories.
     #[arg(default_value = "manifests")]
     pub paths: Vec<PathBuf>,
-    /// The target (default: `default_target` of the configuration).
-    #[arg(long)]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// The git revision last applied: differences git made since are pending, not drift.
     /// Without it every difference is drift.
     #[arg(long, value_name = "REV")]
@@ -132,9 +163,8 @@ pub struct PullArgs {
     /// Manifest files or directories.
     #[arg(default_value = "manifests")]
     pub paths: Vec<PathBuf>,
-    /// The target (default: `default_target` of the configuration).
-    #[arg(long)]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// The git revision last applied: pull only the drifted fields, not those git changed since.
     /// Without it every differing managed field is pulled.
     #[arg(long, value_name = "REV")]
@@ -167,9 +197,8 @@ pub struct ApplyArgs {
     /// live state moved since it was made.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    /// The target (default: `default_target` of the configuration).
-    #[arg(long)]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// Do not ask for confirmation (required off a terminal, e.g. in CI).
     #[arg(long)]
     pub auto_approve: bool,
@@ -193,9 +222,8 @@ pub struct WatchArgs {
     /// Manifest files or directories to watch.
     #[arg(default_value = "manifests")]
     pub paths: Vec<PathBuf>,
-    /// The target (default: `default_target` of the configuration).
-    #[arg(long)]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// Apply changes to integrations in development after each save (blocked ones are only
     /// reported).
     #[arg(long)]
@@ -221,9 +249,8 @@ pub struct WatchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The target to read (default: `default_target` of the configuration).
-    #[arg(long)]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// Where to write the manifests.
     #[arg(long, default_value = "manifests")]
     pub dir: PathBuf,
@@ -345,6 +372,36 @@ mod tests {
         for bad in ["", "s", "5x", "-1s", "1.5s", "99999999999999999999h"] {
             assert!(super::parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    fn selection(args: &[&str]) -> intsync_run::config::Selection {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Command::Plan(plan) = cli.command else {
+            panic!("not plan");
+        };
+        plan.targets.selection()
+    }
+
+    #[test]
+    fn targets_comma_separated_and_repeated_select_alike() {
+        use intsync_run::config::Selection;
+        let named =
+            |names: &[&str]| Selection::Named(names.iter().map(|n| (*n).to_owned()).collect());
+        assert_eq!(
+            selection(&["intsync", "plan", "--target", "a,b", "--target", "c"]),
+            named(&["a", "b", "c"])
+        );
+        assert_eq!(
+            selection(&["intsync", "plan", "--target", "a", "--target", "b,c,a"]),
+            named(&["a", "b", "c"])
+        );
+        assert_eq!(selection(&["intsync", "plan"]), Selection::Default);
+        assert_eq!(
+            selection(&["intsync", "plan", "--all-targets"]),
+            Selection::All
+        );
+        let both = Cli::try_parse_from(["intsync", "plan", "--all-targets", "--target", "a"]);
+        assert!(both.is_err(), "--all-targets conflicts with --target");
     }
 
     #[test]

@@ -163,15 +163,38 @@ api_key = {{ env = "INTSYNC_VAR_CRM_KEY", sensitive = true }}
     };
     let (code, _, stderr) = run(&["validate"], secret);
     assert_eq!(code, 0, "{stderr}");
-    for target in ["local", "sandbox", "production", "crm"] {
-        let (code, _, stderr) = run(&["apply", "--target", target, "--auto-approve"], secret);
-        assert_eq!(code, 0, "{target}: {stderr}");
-    }
-    for target in ["local", "sandbox", "production", "crm"] {
-        let (code, stdout, stderr) =
-            run(&["plan", "--target", target, "--detailed-exitcode"], secret);
-        assert_eq!(code, 0, "{target}: {stdout}{stderr}");
-    }
+    // One run writes every target, each with its own values; then nothing is left to do.
+    let (code, stdout, stderr) = run(&["plan", "--all-targets", "--detailed-exitcode"], secret);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let (code, _, stderr) = run(&["apply", "--all-targets", "--auto-approve"], secret);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(
+        &[
+            "plan",
+            "--all-targets",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+        ],
+        secret,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let envelope: Value = serde_json::from_str(&stdout).unwrap();
+    let planned: Vec<(&str, u64)> = envelope["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["target"].as_str().unwrap(),
+                p["summary"]["noop"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        [("crm", 1), ("local", 1), ("production", 1), ("sandbox", 1)]
+    );
     // Each account holds its own values.
     let callback = |emulator: &common::Emulator| {
         emulator.ada_live()[0]["oauth_callback_url"]

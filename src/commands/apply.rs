@@ -3,26 +3,50 @@
 
 use std::io::IsTerminal as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use intsync_apply::{Outcome, SecretStore, engine};
-use intsync_plan::render;
+use intsync_plan::{Plan, render};
 use intsync_run::apply::{Ready, Source};
+use intsync_run::pipeline::{Connected, Saved, check_saved_target, read_saved_plans};
 use intsync_run::pipeline::{runtime, while_observing};
 use intsync_run::writer::take_lock;
 use intsync_run::{Ended, Verdict, words};
 
 use crate::cli::ApplyArgs;
-use crate::commands::{Stderr, connect, end};
+use crate::commands::{Stderr, apply_many, end, load_config};
 use crate::output::{self, plural};
 use crate::signals::{self, Idle};
 
 pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Verdict> {
-    let connected = connect(config, args.target.as_deref())?;
-    let target = &connected.target;
+    let config = load_config(config)?;
+    let selection = args.targets.selection();
+    let selected = config.select(&selection)?;
     let saved = match &args.plan {
-        Some(file) => Some(intsync_run::pipeline::read_saved_plan(file, &target.name)?),
+        Some(file) => Some((file, read_saved_plans(file)?)),
         None => None,
     };
+    let receivers = Arc::new(config.receivers());
+    let saved = match (selected.as_slice(), saved) {
+        ([target], None) => return apply_one(Connected::of(target, &receivers)?, None, args),
+        ([target], Some((file, Saved::One(plan)))) => {
+            let connected = Connected::of(target, &receivers)?;
+            check_saved_target(file, &plan, &target.name)?;
+            return apply_one(connected, Some(plan), args);
+        }
+        (_, None) => None,
+        (several, Some((file, saved))) => Some(apply_many::saved_plans(file, saved, several)?),
+    };
+    apply_many::run(&config, &selection, saved, args)
+}
+
+/// `apply` against one target (`saved`: its plan from `--plan`).
+fn apply_one(
+    connected: Connected,
+    saved: Option<Plan>,
+    args: &ApplyArgs,
+) -> anyhow::Result<Verdict> {
+    let target = &connected.target;
     let runtime = runtime()?;
     // One writer per target, from before live state is read until the writes are verified: two
     // appliers planning from one reading would each create what the other creates.
@@ -64,7 +88,7 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Verdict> {
 /// failed at the end when live integrations could not be read.
 fn show_and_write(
     runtime: &tokio::runtime::Runtime,
-    connected: &intsync_run::pipeline::Connected,
+    connected: &Connected,
     ready: Ready,
     args: &ApplyArgs,
     control: &intsync_run::control::Control,
@@ -95,29 +119,11 @@ fn show_and_write(
     let batch = match engine::prepare(&ready.plan, args.skip_blocked) {
         Ok(batch) => batch,
         Err(refused) => {
-            let n = refused.blocked.len();
-            let rule = refused.blocked[0].kind().profile().frozen_rule;
-            eprintln!(
-                "error: {n} change{} blocked ({rule}); nothing was written. Use --skip-blocked to apply the rest.",
-                if n == 1 { " is" } else { "s are" }
-            );
+            eprintln!("{}", blocked_error(&refused));
             return Ok(finish(Verdict::Blocked, planned));
         }
     };
-    if !batch.skipped_blocked.is_empty() {
-        eprintln!(
-            "Skipping {} blocked change{}:",
-            batch.skipped_blocked.len(),
-            plural(batch.skipped_blocked.len())
-        );
-        for action in &batch.skipped_blocked {
-            eprintln!(
-                "  - {} ({})",
-                words::label(action),
-                intsync_plan::inert::visible(action.id().unwrap_or("-"))
-            );
-        }
-    }
+    say_skipped(&batch, "");
     if batch.writes.is_empty() {
         eprintln!("Nothing to apply.");
         return Ok(finish(earlier_failed(Verdict::Ok), planned));
@@ -142,11 +148,40 @@ fn show_and_write(
     ))
 }
 
+/// Why nothing is written: changes are blocked.
+pub fn blocked_error(refused: &engine::Refused) -> String {
+    let n = refused.blocked.len();
+    let rule = refused.blocked[0].kind().profile().frozen_rule;
+    format!(
+        "error: {n} change{} blocked ({rule}); nothing was written. Use --skip-blocked to apply the rest.",
+        if n == 1 { " is" } else { "s are" }
+    )
+}
+
+/// Lists the blocked changes `batch` set aside (`--skip-blocked`), each line after `prefix`.
+pub fn say_skipped(batch: &engine::Batch, prefix: &str) {
+    if batch.skipped_blocked.is_empty() {
+        return;
+    }
+    eprintln!(
+        "{prefix}Skipping {} blocked change{}:",
+        batch.skipped_blocked.len(),
+        plural(batch.skipped_blocked.len())
+    );
+    for action in &batch.skipped_blocked {
+        eprintln!(
+            "{prefix}  - {} ({})",
+            words::label(action),
+            intsync_plan::inert::visible(action.id().unwrap_or("-"))
+        );
+    }
+}
+
 /// The writes, a progress bar on a terminal (plain lines otherwise: CI logs), then the report.
 /// A signal now stops new writes and lets these finish.
 fn write(
     runtime: &tokio::runtime::Runtime,
-    connected: &intsync_run::pipeline::Connected,
+    connected: &Connected,
     batch: engine::Batch,
     ready: Ready,
     args: &ApplyArgs,

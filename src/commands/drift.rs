@@ -3,51 +3,82 @@
 
 use std::path::Path;
 
+use intsync_plan::{DesiredIntegration, Plan};
+use intsync_run::pipeline::classify;
 use intsync_run::{Ended, Verdict};
 
 use crate::cli::{DriftArgs, PlanFormat};
-use crate::commands::end;
-use crate::commands::plan::{load_and_plan, rendered, write_plan_file};
+use crate::commands::plan::{load_and_plan, one_or_several, rendered, write_plan_file};
+use crate::commands::{end, many};
 use crate::output;
 
 pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    let Some((desired, mut plan, receivers)) =
-        load_and_plan(config, args.target.as_deref(), &args.paths)?
-    else {
-        return Ok(Verdict::Failed);
+    // What a baseline's manifests are loaded for.
+    let receivers = intsync_run::config::Config::load(config)?.receivers();
+    let finish = |mut plan: Plan, desired: &[DesiredIntegration]| {
+        classify(
+            &mut plan,
+            desired,
+            args.baseline.as_deref(),
+            &args.paths,
+            &receivers,
+        )?;
+        let drift = intsync_plan::drift::only_drift(plan);
+        let verdict = if drift.has_changes {
+            Verdict::Changes
+        } else {
+            Verdict::Ok
+        };
+        Ok((drift, verdict))
     };
-    intsync_run::pipeline::classify(
-        &mut plan,
-        &desired,
-        args.baseline.as_deref(),
-        &args.paths,
-        &receivers,
-    )?;
-    let mut drift = intsync_plan::drift::only_drift(plan);
-    let text = match args.format {
-        PlanFormat::Markdown => intsync_plan::render::markdown_titled(&drift, "drift"),
-        format => rendered(&drift, format),
+    let verdict = match one_or_several(config, &args.targets)? {
+        Ok(connected) => {
+            let Some((desired, plan)) = load_and_plan(&connected, &args.paths)? else {
+                return Ok(Verdict::Failed);
+            };
+            let (mut drift, verdict) = finish(plan, &desired)?;
+            let text = match args.format {
+                PlanFormat::Markdown => intsync_plan::render::markdown_titled(&drift, "drift"),
+                format => rendered(&drift, format),
+            };
+            output::print_stdout(&text)?;
+            if let Some(out) = &args.out {
+                write_plan_file(&drift, out)?;
+            }
+            note(args);
+            end(&Ended {
+                verdict,
+                target: drift.target.clone(),
+                unreadable: std::mem::take(&mut drift.unreadable),
+                rest: REST,
+            })
+        }
+        Err((config, selection)) => {
+            let report = many::Report {
+                paths: &args.paths,
+                format: args.format,
+                out: args.out.as_deref(),
+                what: "drift",
+                rest: REST,
+            };
+            let verdict = many::run(&config, &selection, &report, finish)?;
+            note(args);
+            verdict
+        }
     };
-    output::print_stdout(&text)?;
-    if let Some(out) = &args.out {
-        write_plan_file(&drift, out)?;
-    }
+    Ok(verdict)
+}
+
+/// What became of the rest when live integrations could not be read.
+const REST: &str = "drift was looked for in the rest";
+
+fn note(args: &DriftArgs) {
     if args.baseline.is_none() {
         eprintln!(
             "note: without --baseline every difference counts as drift (a manifest change not applied yet too); give the last applied commit to tell them apart"
         );
     }
-    Ok(end(&Ended {
-        verdict: if drift.has_changes {
-            Verdict::Changes
-        } else {
-            Verdict::Ok
-        },
-        target: drift.target.clone(),
-        unreadable: std::mem::take(&mut drift.unreadable),
-        rest: "drift was looked for in the rest",
-    }))
 }

@@ -2,10 +2,12 @@
 //! out.
 
 pub mod apply;
+pub mod apply_many;
 pub mod docs;
 pub mod drift;
 pub mod emulator;
 pub mod export;
+pub mod many;
 pub mod plan;
 pub mod pull;
 pub mod schema;
@@ -19,6 +21,7 @@ use intsync_run::config::Config;
 use intsync_run::pipeline::Connected;
 use intsync_run::{Ended, Talk, Verdict};
 
+use crate::cli::TargetArgs;
 use crate::output;
 
 /// A run's talk on stderr, its data on stdout.
@@ -49,9 +52,11 @@ pub fn load_config(config: Option<&Path>) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// `--config` read and `--target` connected.
-pub fn connect(config: Option<&Path>, target: Option<&str>) -> anyhow::Result<Connected> {
-    Connected::open(&load_config(config)?, target)
+/// `--config` read and the one target `--target` selects connected (several are refused:
+/// the command serves one).
+pub fn connect(config: Option<&Path>, targets: &TargetArgs) -> anyhow::Result<Connected> {
+    let config = load_config(config)?;
+    Connected::within(&config, config.only(&targets.selection())?)
 }
 
 /// Says what could not be read, last; the run's verdict.

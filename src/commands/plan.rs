@@ -1,38 +1,44 @@
 //! `intsync plan`: list live state, compute the plan, print it. Sends only GET requests.
 
 use std::path::Path;
-use std::sync::Arc;
-
-use intsync_manifest::Receivers;
 
 use intsync_apply::SecretStore;
 use intsync_plan::{DesiredIntegration, Plan, render};
-use intsync_run::pipeline::{self, Planned};
+use intsync_run::config::{Config, Selection};
+use intsync_run::pipeline::{self, Connected, Planned};
 use intsync_run::{Ended, Verdict};
 
-use crate::cli::{DEFAULT_SECRETS_DIR, PlanArgs, PlanFormat};
-use crate::commands::{Stderr, connect, end};
+use crate::cli::{DEFAULT_SECRETS_DIR, PlanArgs, PlanFormat, TargetArgs};
+use crate::commands::{Stderr, end, load_config, many};
 use crate::output;
 
-/// The desired integrations, their plan, and the targets they were loaded for.
-pub type Loaded = (Vec<DesiredIntegration>, Plan, Arc<Receivers>);
-
-/// The manifests under `paths`, planned against `target` (`None`: the default target), and
-/// the targets they were loaded for (what a baseline is read with). `None` when the manifests
-/// or their identities are wrong (what is wrong was said).
+/// The manifests under `paths`, planned against `connected`. `None` when the manifests or
+/// their identities are wrong (what is wrong was said).
 pub fn load_and_plan(
-    config: Option<&Path>,
-    target: Option<&str>,
+    connected: &Connected,
     paths: &[std::path::PathBuf],
-) -> anyhow::Result<Option<Loaded>> {
-    let connected = connect(config, target)?;
+) -> anyhow::Result<Option<(Vec<DesiredIntegration>, Plan)>> {
     let secrets = SecretStore::new(DEFAULT_SECRETS_DIR);
     let runtime = pipeline::runtime()?;
-    let planned = pipeline::load_and_plan(&runtime, &connected, paths, &secrets, &Stderr)?;
+    let planned = pipeline::load_and_plan(&runtime, connected, paths, &secrets, &Stderr)?;
     Ok(planned.map(|(desired, Planned { observed, plan, .. })| {
         output::keep_until_exit(observed);
-        (desired, plan, Arc::clone(&connected.receivers))
+        (desired, plan)
     }))
+}
+
+/// The targets `targets` selects: `Ok` the one connected, `Err` several (with the
+/// configuration), for `crate::commands::many`.
+pub fn one_or_several(
+    config: Option<&Path>,
+    targets: &TargetArgs,
+) -> anyhow::Result<Result<Connected, (Config, Selection)>> {
+    let config = load_config(config)?;
+    let selection = targets.selection();
+    if let [target] = config.select(&selection)?.as_slice() {
+        return Ok(Ok(Connected::within(&config, target)?));
+    }
+    Ok(Err((config, selection)))
 }
 
 /// `plan` in the chosen format.
@@ -59,31 +65,56 @@ pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    let Some((desired, mut plan, receivers)) =
-        load_and_plan(config, args.target.as_deref(), &args.paths)?
-    else {
+    // What a baseline's manifests are loaded for.
+    let receivers = Config::load(config)?.receivers();
+    let finish = |mut plan: Plan, desired: &[DesiredIntegration]| {
+        if let Some(rev) = &args.baseline {
+            pipeline::classify(&mut plan, desired, Some(rev), &args.paths, &receivers)?;
+        }
+        let verdict = verdict(args.detailed_exitcode, &plan);
+        Ok((plan, verdict))
+    };
+    let connected = match one_or_several(config, &args.targets)? {
+        Ok(connected) => connected,
+        Err((config, selection)) => {
+            let report = many::Report {
+                paths: &args.paths,
+                format: args.format,
+                out: args.out.as_deref(),
+                what: "plan",
+                rest: REST,
+            };
+            return many::run(&config, &selection, &report, finish);
+        }
+    };
+    let Some((desired, plan)) = load_and_plan(&connected, &args.paths)? else {
         return Ok(Verdict::Failed);
     };
-    if let Some(rev) = &args.baseline {
-        pipeline::classify(&mut plan, &desired, Some(rev), &args.paths, &receivers)?;
-    }
+    let (mut plan, verdict) = finish(plan, &desired)?;
     output::print_stdout(&rendered(&plan, args.format))?;
     if let Some(out) = &args.out {
         write_plan_file(&plan, out)?;
     }
-    let verdict = match (args.detailed_exitcode, plan.has_blocked(), plan.has_changes) {
-        (false, _, _) | (true, false, false) => Verdict::Ok,
-        (true, true, _) => Verdict::Blocked,
-        (true, false, true) => Verdict::Changes,
-    };
     // Live integrations that cannot be read: the plan of the rest is printed, then they are
     // said, and the command fails.
     let ended = Ended {
         verdict,
         target: plan.target.clone(),
         unreadable: std::mem::take(&mut plan.unreadable),
-        rest: "the rest was planned",
+        rest: REST,
     };
     output::keep_until_exit((desired, plan));
     Ok(end(&ended))
+}
+
+/// What became of the rest when live integrations could not be read.
+const REST: &str = "the rest was planned";
+
+/// A plan's verdict: with `--detailed-exitcode`, blocked or changes.
+fn verdict(detailed_exitcode: bool, plan: &Plan) -> Verdict {
+    match (detailed_exitcode, plan.has_blocked(), plan.has_changes) {
+        (false, _, _) | (true, false, false) => Verdict::Ok,
+        (true, true, _) => Verdict::Blocked,
+        (true, false, true) => Verdict::Changes,
+    }
 }

@@ -17,7 +17,7 @@ pub fn run(config: Option<&Path>, args: &PullArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    let connected = connect(config, args.target.as_deref())?;
+    let connected = connect(config, &args.targets)?;
     let runtime = runtime()?;
     // One writer per target: no apply changes live state between this reading and the files
     // written from it.

@@ -14,7 +14,7 @@ use crate::output;
 use crate::signals::{self, Idle};
 
 pub fn run(config: Option<&Path>, args: &WatchArgs) -> anyhow::Result<Verdict> {
-    let connected = connect(config, args.target.as_deref())?;
+    let connected = connect(config, &args.targets)?;
     let options = Options {
         paths: args.paths.clone(),
         apply: args.apply,

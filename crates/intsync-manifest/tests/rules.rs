@@ -161,7 +161,7 @@ fn example_manifests_are_valid_without_warnings() {
     let ada = loaded
         .manifests
         .iter()
-        .filter(|m| m.kind == intsync_manifest::Kind::AdaPlatformIntegration)
+        .filter(|m| m.kind == Kind::AdaPlatformIntegration)
         .count();
     assert_eq!(ada, 3);
 }

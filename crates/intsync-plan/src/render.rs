@@ -23,6 +23,26 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
+/// What the envelope of several targets' plans says it is (`"kind"`).
+pub const ENVELOPE_KIND: &str = "intsync-plans";
+
+/// `--format json` with several targets (design §11): `{"format_version": 1, "kind":
+/// "intsync-plans", "plans": [...]}`, each plan the document [`json`] writes, keys sorted alike.
+pub fn json_envelope(plans: &[&Plan]) -> String {
+    let plans: Vec<Value> = plans
+        .iter()
+        .map(|plan| serde_json::to_value(plan.masked()).unwrap_or(Value::Null))
+        .collect();
+    let envelope = serde_json::json!({
+        "format_version": 1,
+        "kind": ENVELOPE_KIND,
+        "plans": plans,
+    });
+    let mut text = serde_json::to_string_pretty(&sort_document(envelope)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// The keys whose values are payloads, kept in their source order by [`json`].
 const PAYLOADS: [&str; 3] = ["body", "patch", "live"];
 
@@ -615,6 +635,15 @@ fn chars(text: &str) -> usize {
 /// fit, the heading, table and notes stay, and the blocks that fit, in order (a block is never
 /// cut); a line says how many were left out, before the summary line.
 pub fn markdown_titled(plan: &Plan, what: &str) -> String {
+    let out = markdown_within(plan, what, MARKDOWN_LIMIT);
+    debug_assert!(chars(&out) <= MARKDOWN_LIMIT);
+    out
+}
+
+/// [`markdown_titled`] within `limit` characters instead of [`MARKDOWN_LIMIT`] (one comment
+/// holding several targets' plans shares the limit between them). The heading, table, notes
+/// and summary always stay, even when they alone pass `limit`.
+pub fn markdown_within(plan: &Plan, what: &str, limit: usize) -> String {
     let plan = &*plan.masked();
     let s = &plan.summary;
     let mut head = String::new();
@@ -676,7 +705,7 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
         + unmanaged.as_deref().map_or(0, chars)
         + chars(&ignored)
         + chars(&summary);
-    if whole <= MARKDOWN_LIMIT {
+    if whole <= limit {
         for block in &blocks {
             out.push_str(block);
         }
@@ -687,8 +716,8 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
     }
     // Room for the blocks once the longest left-out line is reserved.
     let longest = left_out_line(what, blocks.len(), blocks.len(), Some(plan.unmanaged.len()));
-    let mut room = MARKDOWN_LIMIT
-        .saturating_sub(chars(&out) + chars(&ignored) + chars(&summary) + chars(&longest));
+    let mut room =
+        limit.saturating_sub(chars(&out) + chars(&ignored) + chars(&summary) + chars(&longest));
     let mut kept = 0;
     for block in &blocks {
         let size = chars(block);
@@ -715,6 +744,5 @@ pub fn markdown_titled(plan: &Plan, what: &str) -> String {
         unmanaged_left,
     ));
     out.push_str(&summary);
-    debug_assert!(chars(&out) <= MARKDOWN_LIMIT);
     out
 }

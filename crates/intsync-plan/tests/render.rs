@@ -409,3 +409,31 @@ fn fences_outlast_backticks_in_values() {
     );
     assert!(fences_balanced(&markdown), "{markdown}");
 }
+
+/// Several targets' plans as JSON: one envelope, its keys sorted like a plan document's, each
+/// plan exactly the document `render::json` writes for it (payloads in source order).
+#[test]
+fn envelope_holds_each_plan_document_as_it_is() {
+    let mut a = one_leaf();
+    a.target = "a".to_owned();
+    let fresh = creatable(
+        Kind::AdaPlatformIntegration,
+        json!({"name": "Fresh", "configuration_fields": form()}),
+    );
+    let mut b = planned(&[ada("b.yaml", fresh)], vec![]);
+    b.target = "b".to_owned();
+    let envelope: Value = serde_json::from_str(&render::json_envelope(&[&a, &b])).unwrap();
+    let keys: Vec<&String> = envelope.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["format_version", "kind", "plans"]);
+    assert_eq!(envelope["format_version"], 1);
+    assert_eq!(envelope["kind"], render::ENVELOPE_KIND);
+    for (i, plan) in [&a, &b].into_iter().enumerate() {
+        let alone: Value = serde_json::from_str(&render::json(plan)).unwrap();
+        assert_eq!(envelope["plans"][i], alone);
+        // Same text, key order included.
+        assert_eq!(
+            serde_json::to_string(&envelope["plans"][i]).unwrap(),
+            serde_json::to_string(&alone).unwrap()
+        );
+    }
+}

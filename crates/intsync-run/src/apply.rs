@@ -108,7 +108,9 @@ pub async fn ready(
                 Some(planned) => Ok(Ready {
                     plan: planned.plan,
                     observed: planned.observed,
-                    desired: Some(desired),
+                    // Verified against the target's own copies: another target's copy of a
+                    // manifest claims the same integration by name.
+                    desired: Some(crate::pipeline::for_target(&connected.target, desired)),
                     secret_lost: planned.secret_lost,
                 }),
                 None => Err(Verdict::Failed),

@@ -19,9 +19,31 @@ const DEFAULT_LOCAL_STATE: &str = ".intsync/local-state.json";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    default_target: Option<String>,
+    default_target: Option<DefaultTarget>,
     #[serde(default)]
     targets: BTreeMap<String, TargetFile>,
+}
+
+/// `default_target`: one name, or a list of them (each used when no target is selected).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DefaultTarget {
+    One(String),
+    Several(Vec<String>),
+}
+
+/// Which targets a command runs against: `--target a,b` (repeatable), `--all-targets`, or
+/// neither (`default_target`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// `default_target` of the configuration (one name or a list).
+    #[default]
+    Default,
+    /// These names, in this order (a name given twice counts once, where it first came).
+    Named(Vec<String>),
+    /// Every target the configuration declares, in name order (the built-in `local` only
+    /// when it declares none).
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -255,8 +277,12 @@ pub struct Config {
     /// never read (it may belong to another repository, with other targets), only mentioned
     /// ([`Config::note`]).
     pub unread: Option<PathBuf>,
-    pub default_target: String,
+    /// The targets used when none is selected, in order: at least one.
+    pub default_targets: Vec<String>,
     pub targets: BTreeMap<String, Target>,
+    /// The targets `intsync.toml` declares, in name order (what `--all-targets` selects);
+    /// without any, the built-in `local`.
+    pub declared: Vec<String>,
 }
 
 impl Target {
@@ -485,8 +511,9 @@ impl Config {
             return Ok(Config {
                 path: None,
                 unread: ancestor_config(),
-                default_target: "local".to_owned(),
+                default_targets: vec!["local".to_owned()],
                 targets,
+                declared: vec!["local".to_owned()],
             });
         };
         let text = fs_err::read_to_string(&path)
@@ -505,6 +532,10 @@ impl Config {
             .to_owned();
         let mut targets = BTreeMap::new();
         targets.insert("local".to_owned(), built_in_local(&base));
+        let mut declared: Vec<String> = file.targets.keys().cloned().collect();
+        if declared.is_empty() {
+            declared.push("local".to_owned());
+        }
         for (name, t) in file.targets {
             let endpoint = match t.provider {
                 ProviderName::Local => {
@@ -616,19 +647,13 @@ impl Config {
                 },
             );
         }
-        let default_target = file.default_target.unwrap_or_else(|| "local".to_owned());
-        if !targets.contains_key(&default_target) {
-            bail!(
-                "`{}`: default_target `{default_target}` is not one of the targets ({})",
-                path.display(),
-                targets.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
+        let default_targets = default_targets(file.default_target, &targets, path)?;
         Ok(Config {
             path: Some(path.to_owned()),
             unread: None,
-            default_target,
+            default_targets,
             targets,
+            declared,
         })
     }
 
@@ -648,9 +673,44 @@ impl Config {
         intsync_manifest::Receivers::new(self.targets.values().map(Target::receiver).collect())
     }
 
-    /// `--target NAME`, else `default_target`.
+    /// `--target NAME`, else the default target (a list of several is refused).
     pub fn target(&self, name: Option<&str>) -> anyhow::Result<&Target> {
-        let name = name.unwrap_or(&self.default_target);
+        self.only(&match name {
+            Some(name) => Selection::Named(vec![name.to_owned()]),
+            None => Selection::Default,
+        })
+    }
+
+    /// The one target `selection` picks; several are refused (`watch` serves one target).
+    pub fn only(&self, selection: &Selection) -> anyhow::Result<&Target> {
+        match self.select(selection)?.as_slice() {
+            [one] => Ok(one),
+            several => bail!(
+                "this command serves one target, and {} are selected ({}); pick one with --target",
+                several.len(),
+                names(several)
+            ),
+        }
+    }
+
+    /// The targets `selection` names, in its order, each once; an unknown name is an error
+    /// that lists the known ones.
+    pub fn select(&self, selection: &Selection) -> anyhow::Result<Vec<&Target>> {
+        let names = match selection {
+            Selection::Default => &self.default_targets,
+            Selection::Named(names) if !names.is_empty() => names,
+            Selection::Named(_) => &self.default_targets,
+            Selection::All => &self.declared,
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        names
+            .iter()
+            .filter(|name| seen.insert(name.as_str()))
+            .map(|name| self.named(name))
+            .collect()
+    }
+
+    fn named(&self, name: &str) -> anyhow::Result<&Target> {
         self.targets.get(name).with_context(|| {
             let known = self.targets.keys().cloned().collect::<Vec<_>>().join(", ");
             match &self.path {
@@ -661,9 +721,88 @@ impl Config {
     }
 }
 
+/// `name`, `name`, ... of `targets`, inert.
+fn names(targets: &[&Target]) -> String {
+    targets
+        .iter()
+        .map(|t| format!("`{}`", intsync_plan::inert::visible(&t.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `default_target` of the file at `path`: each a target of `targets`, at least one (`local`
+/// when it is not given).
+fn default_targets(
+    given: Option<DefaultTarget>,
+    targets: &BTreeMap<String, Target>,
+    path: &Path,
+) -> anyhow::Result<Vec<String>> {
+    let names = match given {
+        None => vec!["local".to_owned()],
+        Some(DefaultTarget::One(name)) => vec![name],
+        Some(DefaultTarget::Several(names)) if names.is_empty() => bail!(
+            "`{}`: default_target is an empty list; name at least one target, or leave it out for `local`",
+            path.display()
+        ),
+        Some(DefaultTarget::Several(names)) => names,
+    };
+    if let Some(unknown) = names.iter().find(|name| !targets.contains_key(*name)) {
+        bail!(
+            "`{}`: default_target `{unknown}` is not one of the targets ({})",
+            path.display(),
+            targets.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TWO: &str = "[targets.b]\nprovider = \"local\"\nstate = \"b.json\"\n[targets.a]\nprovider = \"local\"\nstate = \"a.json\"\n";
+
+    fn names(config: &Config, selection: &Selection) -> Vec<String> {
+        config
+            .select(selection)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn default_target_may_be_a_list() {
+        let config = parse(&format!("default_target = [\"b\", \"a\"]\n{TWO}")).unwrap();
+        assert_eq!(names(&config, &Selection::Default), ["b", "a"]);
+        let e = parse(&format!("default_target = [\"a\", \"prod\"]\n{TWO}")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("intsync.toml`: default_target `prod`"),
+            "{e:#}"
+        );
+        let e = parse(&format!("default_target = []\n{TWO}")).unwrap_err();
+        assert!(format!("{e:#}").contains("empty list"), "{e:#}");
+        let e = config.target(None).unwrap_err();
+        assert!(format!("{e:#}").contains("one target"), "{e:#}");
+    }
+
+    #[test]
+    fn a_selection_keeps_its_order_once_each_and_all_is_every_declared_target() {
+        let config = parse(TWO).unwrap();
+        let named = Selection::Named(vec!["b".into(), "a".into(), "b".into()]);
+        assert_eq!(names(&config, &named), ["b", "a"]);
+        assert_eq!(names(&config, &Selection::All), ["a", "b"]);
+        assert_eq!(names(&config, &Selection::Default), ["local"]);
+        let e = config
+            .select(&Selection::Named(vec!["a".into(), "c".into()]))
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("no target `c` in `intsync.toml` (known: a, b, local)"),
+            "{e:#}"
+        );
+        let only_local = parse("").unwrap();
+        assert_eq!(names(&only_local, &Selection::All), ["local"]);
+    }
 
     fn parse(text: &str) -> anyhow::Result<Config> {
         Config::parse(text, Path::new("intsync.toml"))
@@ -690,7 +829,7 @@ token_env = "TRUTO_API_TOKEN"
 "#,
         )
         .unwrap();
-        assert_eq!(config.default_target, "local");
+        assert_eq!(config.default_targets, ["local"]);
         let truto = config.target(Some("truto")).unwrap();
         assert_eq!(
             truto.rate_limit.unwrap().per_10_seconds,

@@ -15,6 +15,8 @@
 //! - [`watch`]: one watch cycle: plan, and with `--apply` write what the saves changed.
 //! - [`words`]: how an apply's results read, for `apply` and `watch --apply` alike.
 //! - [`targets`]: what each target is and receives (`intsync targets`).
+//! - [`many`]: several targets in one run, at once, each failing alone; verdicts fold
+//!   ([`Verdict::fold`]).
 //!
 //! Contracts: nothing here prints, prompts or exits the process. What a person must be told
 //! while a run goes on (a wait, a note on a create left in flight) goes to a [`Talk`] the caller
@@ -29,6 +31,7 @@ pub mod control;
 pub mod export;
 pub mod files;
 pub mod local;
+pub mod many;
 pub mod pipeline;
 pub mod pull;
 pub mod targets;
@@ -70,6 +73,30 @@ impl Verdict {
             _ => self,
         }
     }
+
+    /// The verdict of a run over several targets, from each target's (issue #24): a signal
+    /// outranks everything (what was in flight finished, and that is what it says), then a
+    /// failure (the others were still reported), then stale, blocked, changes, and `Ok` only
+    /// when every target ended `Ok` (or there was none).
+    #[must_use]
+    pub fn fold(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        verdicts
+            .into_iter()
+            .max_by_key(|verdict| verdict.rank())
+            .unwrap_or(Verdict::Ok)
+    }
+
+    /// How much a verdict weighs in [`Verdict::fold`].
+    fn rank(self) -> u8 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::Changes => 1,
+            Verdict::Blocked => 2,
+            Verdict::Stale => 3,
+            Verdict::Failed => 4,
+            Verdict::Stopped(_) => 5,
+        }
+    }
 }
 
 /// A run's end: its verdict, and the live integrations of its target that could not be read,
@@ -108,6 +135,30 @@ pub trait Talk: Sync {
     fn diagnostics(&self, diagnostics: &[intsync_manifest::Diagnostic]);
 }
 
+/// What a run about one of several targets tells (they run at once): each line to `talk`,
+/// headed by the target's name (inert: names come from the configuration).
+pub struct About<'a> {
+    pub target: &'a str,
+    pub talk: &'a dyn Talk,
+}
+
+impl Talk for About<'_> {
+    fn say(&self, line: &str) {
+        self.talk.say(&format!(
+            "[{}] {line}",
+            intsync_plan::inert::visible(self.target)
+        ));
+    }
+
+    fn show(&self, data: &str) {
+        self.talk.show(data);
+    }
+
+    fn diagnostics(&self, diagnostics: &[intsync_manifest::Diagnostic]) {
+        self.talk.diagnostics(diagnostics);
+    }
+}
+
 /// Tells no one: for callers that only want the data.
 pub struct Quiet;
 
@@ -133,5 +184,21 @@ mod tests {
         assert_eq!(Verdict::Changes.failed_if(false), Verdict::Changes);
         let stopped = Verdict::Stopped(StopReason::Terminate);
         assert_eq!(stopped.failed_if(true), stopped);
+    }
+
+    #[test]
+    fn several_targets_fold_failed_then_blocked_then_changes() {
+        use Verdict::{Blocked, Changes, Failed, Ok};
+        assert_eq!(Verdict::fold([]), Ok);
+        assert_eq!(Verdict::fold([Ok, Ok]), Ok);
+        assert_eq!(Verdict::fold([Ok, Changes, Ok]), Changes);
+        assert_eq!(Verdict::fold([Changes, Blocked]), Blocked);
+        assert_eq!(Verdict::fold([Blocked, Changes]), Blocked);
+        assert_eq!(Verdict::fold([Blocked, Failed, Changes]), Failed);
+        assert_eq!(Verdict::fold([Failed, Ok]), Failed);
+        assert_eq!(Verdict::fold([Verdict::Stale, Blocked]), Verdict::Stale);
+        assert_eq!(Verdict::fold([Failed, Verdict::Stale]), Failed);
+        let stopped = Verdict::Stopped(StopReason::Interrupt);
+        assert_eq!(Verdict::fold([Failed, stopped, Ok]), stopped);
     }
 }

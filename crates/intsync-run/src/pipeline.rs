@@ -2,13 +2,14 @@
 //! state read while the manifests load, the creates an earlier run left in flight looked for,
 //! then the plan, and with a baseline its drift told from what is pending.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use intsync_apply::SecretStore;
 use intsync_manifest::Receivers;
-use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError};
+use intsync_plan::{DesiredIntegration, Observed, Plan, PlanError, Skipped};
 use intsync_provider::{Provider, ProviderError};
 
 use crate::config::{Config, Target};
@@ -27,12 +28,22 @@ pub struct Connected {
 impl Connected {
     /// Target `name` of `config` (`None`: its default target), connected.
     pub fn open(config: &Config, name: Option<&str>) -> anyhow::Result<Connected> {
-        let target = config.target(name)?.clone();
+        Connected::within(config, config.target(name)?)
+    }
+
+    /// `target` of `config`, connected.
+    pub fn within(config: &Config, target: &Target) -> anyhow::Result<Connected> {
+        Connected::of(target, &Arc::new(config.receivers()))
+    }
+
+    /// `target`, connected; `receivers`: every target of its configuration.
+    pub fn of(target: &Target, receivers: &Arc<Receivers>) -> anyhow::Result<Connected> {
+        let target = target.clone();
         let provider = Arc::new(target.provider()?);
         Ok(Connected {
             target,
             provider,
-            receivers: Arc::new(config.receivers()),
+            receivers: Arc::clone(receivers),
         })
     }
 
@@ -73,13 +84,65 @@ pub fn load_desired(
     )
 }
 
-/// Those of `all` that `target` gets: `metadata.targets` and per-target copies decide (the
-/// planner sets aside the kinds it does not serve).
+/// Those of `all` that `target` gets by `metadata.targets` and per-target copies (the kinds it
+/// does not serve are still skipped by [`desired_for`]): a target's own copies, which the
+/// plan's manifests name alone.
 #[must_use]
 pub fn for_target(target: &Target, all: Vec<DesiredIntegration>) -> Vec<DesiredIntegration> {
     all.into_iter()
         .filter(|d| d.routing.goes_to(&target.name))
         .collect()
+}
+
+/// What one target gets of the desired integrations: those it receives, and those it skips
+/// (listed in its plan).
+pub struct Share<'a> {
+    pub received: Cow<'a, [DesiredIntegration]>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// The one answer to "which desired integrations does `target` get" (design §11): those
+/// `metadata.targets` and per-target copies give it, of the kinds it serves; those of other
+/// kinds are skipped. Borrows when it gets them all.
+#[must_use]
+pub fn desired_for<'a>(target: &Target, desired: &'a [DesiredIntegration]) -> Share<'a> {
+    let kinds = target.kinds();
+    if desired
+        .iter()
+        .all(|want| kinds.contains(&want.kind) && want.routing.goes_to(&target.name))
+    {
+        return Share {
+            received: Cow::Borrowed(desired),
+            skipped: Vec::new(),
+        };
+    }
+    let (received, skipped): (Vec<&DesiredIntegration>, Vec<&DesiredIntegration>) = desired
+        .iter()
+        .filter(|want| want.routing.goes_to(&target.name))
+        .partition(|want| kinds.contains(&want.kind));
+    Share {
+        received: Cow::Owned(received.into_iter().cloned().collect()),
+        skipped: skipped
+            .into_iter()
+            .map(|want| Skipped {
+                kind: want.kind,
+                name: want.name().map(str::to_owned),
+                manifest: want.manifest.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `desired` planned against `observed` for `target`, what the target skips listed in the plan.
+pub fn plan_for(
+    target: &Target,
+    desired: &[DesiredIntegration],
+    observed: &Observed,
+) -> Result<Plan, Vec<PlanError>> {
+    let share = desired_for(target, desired);
+    let mut plan = intsync_plan::plan(&target.name, &share.received, observed)?;
+    plan.skipped.extend(share.skipped);
+    Ok(plan)
 }
 
 /// Live state being read in the background while the manifests load: a command that needs
@@ -247,7 +310,7 @@ pub async fn compute(
         observed,
         secret_lost,
     } = look_for_leftovers(target, provider, secrets, observed, leftovers, talk).await?;
-    Ok(match intsync_plan::plan(&target.name, desired, &observed) {
+    Ok(match plan_for(target, desired, &observed) {
         Ok(mut plan) => Ok(Planned {
             plan: {
                 crate::vars::seal(&mut plan, desired, target);
@@ -319,6 +382,18 @@ pub fn classify(
     paths: &[PathBuf],
     receivers: &Receivers,
 ) -> anyhow::Result<()> {
+    // The plan's target's own copies: another target's copy of a manifest has its name.
+    let desired: Cow<'_, [DesiredIntegration]> =
+        if desired.iter().all(|d| d.routing.goes_to(&plan.target)) {
+            Cow::Borrowed(desired)
+        } else {
+            desired
+                .iter()
+                .filter(|d| d.routing.goes_to(&plan.target))
+                .cloned()
+                .collect()
+        };
+    let desired = &*desired;
     match baseline {
         Some(rev) => {
             let mut then = crate::baseline::desired_at(rev, paths, receivers)
@@ -361,17 +436,13 @@ pub fn load_and_plan(
 
 /// A plan file written by `plan --out`, for `target`.
 pub fn read_saved_plan(file: &Path, target: &str) -> anyhow::Result<Plan> {
-    let text = fs_err::read_to_string(file)
-        .with_context(|| format!("cannot read the saved plan `{}`", file.display()))?;
-    let saved: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not an intsync plan", file.display()))?;
-    if saved.format_version != 1 {
-        anyhow::bail!(
-            "`{}` has plan format {}; this intsync reads format 1",
-            file.display(),
-            saved.format_version
-        );
-    }
+    let saved = read_plan_document(file, &read_plan_text(file)?)?;
+    check_saved_target(file, &saved, target)?;
+    Ok(saved)
+}
+
+/// Refuses `saved` (read from `file`) unless it was planned for `target`.
+pub fn check_saved_target(file: &Path, saved: &Plan, target: &str) -> anyhow::Result<()> {
     if saved.target != target {
         anyhow::bail!(
             "`{}` was planned for target `{}`, not `{target}`; pass --target {}",
@@ -380,12 +451,75 @@ pub fn read_saved_plan(file: &Path, target: &str) -> anyhow::Result<Plan> {
             saved.target
         );
     }
+    Ok(())
+}
+
+/// A plan file as `plan --out` writes it: one target's plan document, or the envelope of
+/// several targets' (design §11).
+pub enum Saved {
+    One(Plan),
+    Several(Vec<Plan>),
+}
+
+/// Reads `file`, either form ([`Saved`]).
+pub fn read_saved_plans(file: &Path) -> anyhow::Result<Saved> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        kind: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        format_version: u32,
+        plans: Vec<Plan>,
+    }
+    let text = read_plan_text(file)?;
+    let probe: Option<Probe> = serde_json::from_str(&text).ok();
+    if probe.and_then(|p| p.kind).as_deref() != Some(intsync_plan::render::ENVELOPE_KIND) {
+        return Ok(Saved::One(read_plan_document(file, &text)?));
+    }
+    let envelope: Envelope = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not an envelope of intsync plans", file.display()))?;
+    check_format(file, envelope.format_version)?;
+    for plan in &envelope.plans {
+        check_format(file, plan.format_version)?;
+    }
+    Ok(Saved::Several(envelope.plans))
+}
+
+fn read_plan_text(file: &Path) -> anyhow::Result<String> {
+    fs_err::read_to_string(file)
+        .with_context(|| format!("cannot read the saved plan `{}`", file.display()))
+}
+
+fn read_plan_document(file: &Path, text: &str) -> anyhow::Result<Plan> {
+    let saved: Plan = serde_json::from_str(text)
+        .with_context(|| format!("`{}` is not an intsync plan", file.display()))?;
+    check_format(file, saved.format_version)?;
     Ok(saved)
+}
+
+fn check_format(file: &Path, format_version: u32) -> anyhow::Result<()> {
+    if format_version != 1 {
+        anyhow::bail!(
+            "`{}` has plan format {format_version}; this intsync reads format 1",
+            file.display(),
+        );
+    }
+    Ok(())
 }
 
 /// Writes `plan` as JSON to `path`, whole or not at all.
 pub fn write_plan_file(plan: &Plan, path: &Path) -> anyhow::Result<()> {
-    crate::files::write_atomically(path, intsync_plan::render::json(plan).as_bytes())
+    write_json(path, &intsync_plan::render::json(plan))
+}
+
+/// Writes the envelope of several targets' `plans` as JSON to `path`, whole or not at all.
+pub fn write_plans_file(plans: &[&Plan], path: &Path) -> anyhow::Result<()> {
+    write_json(path, &intsync_plan::render::json_envelope(plans))
+}
+
+fn write_json(path: &Path, json: &str) -> anyhow::Result<()> {
+    crate::files::write_atomically(path, json.as_bytes())
         .with_context(|| format!("cannot write the plan to `{}`", path.display()))
 }
 
@@ -444,16 +578,63 @@ mod tests {
         }
     }
 
+    /// `toml` as the configuration of a fresh directory.
+    fn configured(toml: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(toml, &dir.path().join("intsync.toml")).unwrap();
+        (dir, config)
+    }
+
+    /// A target gets the desired integrations of the kinds it serves (borrowed when that is
+    /// all of them); the others are listed as skipped in its plan, in manifest order.
+    #[test]
+    fn a_target_gets_its_kinds_and_its_plan_lists_the_rest_as_skipped() {
+        let (_dir, config) = configured(
+            "[targets.crm]\nprovider = \"truto\"\nbase_url = \"https://api.truto.one\"\ntoken_env = \"T\"\n",
+        );
+        let want = |kind, name: &str, manifest: &str| {
+            let spec = intsync_plan::testing::creatable(kind, serde_json::json!({"name": name}));
+            DesiredIntegration {
+                kind,
+                id: None,
+                spec: spec.as_object().unwrap().clone().into(),
+                manifest: manifest.to_owned(),
+                origin: intsync_manifest::Origin::default(),
+                routing: Default::default(),
+            }
+        };
+        use intsync_manifest::Kind::{AdaPlatformIntegration as Ada, TrutoIntegration as Truto};
+        let desired = vec![
+            want(Ada, "Shop", "a.yaml"),
+            want(Truto, "crm", "t.yaml"),
+            want(Ada, "Desk", "b.yaml"),
+        ];
+        let crm = &config.targets["crm"];
+        let share = desired_for(crm, &desired);
+        let received: Vec<&str> = share.received.iter().map(|d| d.manifest.as_str()).collect();
+        assert_eq!(received, ["t.yaml"]);
+        let local = &config.targets["local"];
+        assert!(matches!(
+            desired_for(local, &desired).received,
+            Cow::Borrowed(_)
+        ));
+        let observed = Observed {
+            kinds: vec![Truto],
+            ..Observed::default()
+        };
+        let plan = plan_for(crm, &desired, &observed).unwrap();
+        let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.manifest.as_str()).collect();
+        assert_eq!(skipped, ["a.yaml", "b.yaml"]);
+        assert_eq!(plan.summary.create, 1);
+    }
+
     /// Two targets of one configuration plan at once on one runtime, each from its own live
     /// state: nothing is shared between them but the runtime.
     #[test]
     fn two_targets_plan_at_once_each_from_its_own_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(
+        let (dir, config) = configured(
             "[targets.a]\nprovider = \"local\"\nstate = \"a.json\"\n[targets.b]\nprovider = \"local\"\nstate = \"b.json\"\n",
-            &dir.path().join("intsync.toml"),
-        )
-        .unwrap();
+        );
         let a = Connected::open(&config, Some("a")).unwrap();
         let b = Connected::open(&config, Some("b")).unwrap();
         let kind = intsync_manifest::Kind::TrutoIntegration;

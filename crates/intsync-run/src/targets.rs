@@ -11,8 +11,9 @@ use crate::config::{Config, Endpoint, Target, VarSource};
 #[derive(Debug, Serialize)]
 pub struct Listing {
     pub format_version: u32,
-    /// The target a command uses without `--target`.
-    pub default_target: String,
+    /// The target a command uses without `--target`: a name, or a list of names when
+    /// `default_target` is a list.
+    pub default_target: serde_json::Value,
     pub targets: Vec<Entry>,
 }
 
@@ -51,7 +52,10 @@ pub const MASK: &str = "(sensitive)";
 pub fn list(config: &Config, manifests: &[Manifest]) -> Listing {
     Listing {
         format_version: 1,
-        default_target: config.default_target.clone(),
+        default_target: match config.default_targets.as_slice() {
+            [one] => serde_json::Value::from(one.as_str()),
+            several => serde_json::Value::from(several.to_vec()),
+        },
         targets: config
             .targets
             .values()
@@ -122,11 +126,11 @@ impl Listing {
     pub fn text(&self) -> String {
         let mut out = String::new();
         for t in &self.targets {
-            let default = if t.name == self.default_target {
-                " (default)"
-            } else {
-                ""
+            let is_default = match &self.default_target {
+                serde_json::Value::Array(names) => names.iter().any(|n| *n == t.name.as_str()),
+                one => *one == t.name.as_str(),
             };
+            let default = if is_default { " (default)" } else { "" };
             let place = match (&t.host, &t.state) {
                 (Some(host), _) => visible(host).into_owned(),
                 (None, Some(state)) => format!("state {}", visible(state)),

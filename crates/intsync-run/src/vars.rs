@@ -77,12 +77,13 @@ fn hash(target: &Target, var: &str, value: &serde_json::Value) -> String {
     hmac_sha256(&key(target), &message)
 }
 
-/// Fills the hash of every sensitive value of `plan`, made from `desired` for `target`.
+/// Fills the hash of every sensitive value of `plan`, made from `desired` (`target`'s copies
+/// among them) for `target`.
 pub fn seal(plan: &mut Plan, desired: &[DesiredIntegration], target: &Target) {
     for sensitive in &mut plan.sensitive {
         let value = desired
             .iter()
-            .find(|d| d.manifest == sensitive.manifest)
+            .find(|d| d.manifest == sensitive.manifest && d.routing.goes_to(&target.name))
             .and_then(|d| {
                 let spec = d.spec.to_map();
                 let mut spec = spec;

@@ -110,7 +110,7 @@ impl Watch<'_> {
     /// reading (someone changed it outside this watch) are shown as drift.
     fn report_drift(&self, held: &Held, fresh: &Observed) {
         let Some(desired) = &held.desired else { return };
-        let Ok(mut plan) = intsync_plan::plan(&self.target.name, desired, fresh) else {
+        let Ok(mut plan) = crate::pipeline::plan_for(self.target, desired, fresh) else {
             return;
         };
         intsync_plan::drift::classify_moved(&mut plan, &held.observed);
@@ -204,7 +204,7 @@ impl Watch<'_> {
     /// `writes`) writes the part of it that the saves made.
     async fn plan_cycle(&self, held: &mut Held, desired: Vec<DesiredIntegration>, writes: Writes) {
         held.desired = Some(desired.clone());
-        let plan = match intsync_plan::plan(&self.target.name, &desired, &held.observed) {
+        let plan = match crate::pipeline::plan_for(self.target, &desired, &held.observed) {
             Ok(plan) => plan,
             Err(errors) => {
                 for error in &errors {
