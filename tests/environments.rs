@@ -82,8 +82,17 @@ fn a_var_reading_a_token_is_refused_before_anything_runs() {
     let work = Workdir::new();
     let config = format!("{CONFIG}[targets.crm.vars]\nleak = {{ env = \"TEST_ADA_TOKEN\" }}\n");
     std::fs::write(work.path().join("intsync.toml"), config).unwrap();
-    work.manifest("t.yaml", &truto_manifest("my_crm", "crm"));
-    for args in [&["targets"][..], &["plan", "--target", "crm"]] {
+    // The pull request's manifest uses it.
+    work.manifest(
+        "t.yaml",
+        &truto_manifest("my_crm", "crm").replace("timeout: 30", "token: !var leak"),
+    );
+    for args in [
+        &["targets"][..],
+        &["validate"],
+        &["plan", "--target", "crm"],
+        &["plan", "--all-targets", "--format", "markdown"],
+    ] {
         let (code, stdout, stderr) = output(intsync(work.path()).args(args));
         assert_eq!(code, 1, "{args:?}: {stderr}");
         assert_eq!(stdout, "", "{args:?}");

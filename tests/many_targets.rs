@@ -259,6 +259,29 @@ fn export_of_several_targets_writes_a_directory_each() {
     );
 }
 
+/// Two accounts holding the same integrations (each its own ids), exported in one run: each
+/// manifest is limited to the target it came from (`metadata.targets`), so the export plans
+/// with nothing to do on both targets, instead of each target being given the other's ids.
+#[test]
+fn an_export_of_several_targets_plans_clean_on_each() {
+    let work = two_targets("");
+    let (code, _, stderr) = work.run(&["apply", "--target", "blue,green", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = work.run(&["export", "--target", "blue,green", "--dir", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    let exported = common::walk(&work.path().join("out/green"));
+    let text = std::fs::read_to_string(&exported[0]).unwrap();
+    assert!(text.contains("  targets: [green]\n"), "{text}");
+    let (code, stdout, stderr) = work.run(&[
+        "plan",
+        "--target",
+        "blue,green",
+        "--detailed-exitcode",
+        "out",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
 /// `drift` of several targets: an envelope of one drift plan each, its exit code folded (2:
 /// the target not applied yet differs).
 #[test]

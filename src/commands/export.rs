@@ -18,14 +18,14 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Verdict> 
         Ok(connected) => {
             return Ok(end(&export(
                 &connected,
-                &options(args, &args.dir),
+                &options(args, &args.dir, false),
                 &Stderr,
             )?));
         }
         Err(several) => several,
     };
     let mut verdicts = Vec::new();
-    let only = options(args, &args.dir).kind;
+    let only = options(args, &args.dir, true).kind;
     for Each { target, outcome } in intsync_run::many::connect(&config, &selection)? {
         if let Ok(connected) = &outcome
             && only.is_some_and(|kind| !connected.target.kinds().contains(&kind))
@@ -45,7 +45,7 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Verdict> 
         let exported = outcome
             .map_err(|failure| failure.lines)
             .and_then(|connected| {
-                export(&connected, &options(args, &dir), &Stderr)
+                export(&connected, &options(args, &dir, true), &Stderr)
                     .map_err(|error| intsync_run::many::Failure::of(&error).lines)
             });
         verdicts.push(match exported {
@@ -61,8 +61,10 @@ pub fn run(config: Option<&Path>, args: &ExportArgs) -> anyhow::Result<Verdict> 
     Ok(Verdict::fold(verdicts))
 }
 
-fn options<'a>(args: &ExportArgs, dir: &'a Path) -> Options<'a> {
+/// `pin_target`: several targets are exported, each manifest limited to its own.
+fn options<'a>(args: &ExportArgs, dir: &'a Path, pin_target: bool) -> Options<'a> {
     Options {
+        pin_target,
         dir,
         kind: args.kind.map(|kind| match kind {
             KindArg::Ada => Kind::AdaPlatformIntegration,

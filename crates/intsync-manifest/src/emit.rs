@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use intsync_yaml::emit::{block_mapping, scalar};
+use intsync_yaml::emit::{block_mapping, flow_scalar, scalar};
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Code;
@@ -18,7 +18,7 @@ pub fn manifest_yaml(
     id: Option<&str>,
     spec: &Map<String, Value>,
 ) -> String {
-    manifest_yaml_allowing(header, kind, id, &[], spec)
+    manifest_yaml_allowing(header, kind, id, &[], &[], spec)
 }
 
 /// The manifest `intsync export` writes for a live integration: [`manifest_yaml`], plus a
@@ -30,9 +30,10 @@ pub fn adopted_manifest_yaml(
     header: &[String],
     kind: Kind,
     id: Option<&str>,
+    targets: &[String],
     spec: &Map<String, Value>,
 ) -> (String, Vec<Code>) {
-    let plain = manifest_yaml(header, kind, id, spec);
+    let plain = manifest_yaml_allowing(header, kind, id, targets, &[], spec);
     let loaded = crate::load_source("exported.yaml", &plain);
     let mut allow: Vec<Code> = loaded
         .diagnostics
@@ -45,15 +46,17 @@ pub fn adopted_manifest_yaml(
     if allow.is_empty() {
         return (plain, allow);
     }
-    let text = manifest_yaml_allowing(header, kind, id, &allow, spec);
+    let text = manifest_yaml_allowing(header, kind, id, targets, &allow, spec);
     (text, allow)
 }
 
-/// [`manifest_yaml`] with a `metadata.allow` list (written only when not empty).
+/// [`manifest_yaml`] with `metadata.targets` and `metadata.allow` lists (each written only when
+/// not empty).
 fn manifest_yaml_allowing(
     header: &[String],
     kind: Kind,
     id: Option<&str>,
+    targets: &[String],
     allow: &[Code],
     spec: &Map<String, Value>,
 ) -> String {
@@ -63,11 +66,15 @@ fn manifest_yaml_allowing(
     }
     let _ = writeln!(out, "apiVersion: {API_VERSION}");
     let _ = writeln!(out, "kind: {kind}");
-    if id.is_some() || !allow.is_empty() {
+    if id.is_some() || !targets.is_empty() || !allow.is_empty() {
         let _ = writeln!(out, "metadata:");
     }
     if let Some(id) = id {
         let _ = writeln!(out, "  id: {}", scalar(id));
+    }
+    if !targets.is_empty() {
+        let names: Vec<String> = targets.iter().map(|t| flow_scalar(t)).collect();
+        let _ = writeln!(out, "  targets: [{}]", names.join(", "));
     }
     if !allow.is_empty() {
         let codes: Vec<&str> = allow.iter().map(|c| c.as_str()).collect();
@@ -124,7 +131,7 @@ mod tests {
         });
         let spec = spec.as_object().unwrap();
         let (text, allow) =
-            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), spec);
+            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &[], spec);
         assert_eq!(
             allow,
             [Code::RequiredNotInProperties, Code::IdentifierNotRequired],
@@ -154,11 +161,11 @@ mod tests {
         clean["configuration_fields"]["properties"]["credentials"]["required"] =
             json!(["secretKey"]);
         let (text, allow) =
-            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &clean);
+            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &[], &clean);
         assert!(allow.is_empty() && !text.contains("allow"), "{text}");
         clean["name"] = json!("n".repeat(161));
         let (text, allow) =
-            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &clean);
+            adopted_manifest_yaml(&[], Kind::AdaPlatformIntegration, Some("abc"), &[], &clean);
         assert!(allow.is_empty(), "{text}");
         assert!(crate::load_source("x.yaml", &text).has_errors());
     }

@@ -74,6 +74,9 @@ pub struct Options<'a> {
     pub kind: Option<Kind>,
     /// Replace files of the exported integrations that hold other content.
     pub force: bool,
+    /// Write `metadata.targets: [<this target>]` in each manifest: several targets exported
+    /// into one repository, each manifest goes only to the target it came from.
+    pub pin_target: bool,
 }
 
 /// Exports the live integrations of `connected`'s target to manifest files in `options.dir`
@@ -135,6 +138,11 @@ pub fn export(connected: &Connected, options: &Options, talk: &dyn Talk) -> anyh
     let mut elsewhere = 0;
     // The files that allow some of intsync's own rules: a reviewer should see them.
     let mut allowing = Vec::new();
+    let pinned = if options.pin_target {
+        vec![target.name.clone()]
+    } else {
+        Vec::new()
+    };
     // Said once the export is sure to write: a refusal is all a refused run says.
     let mut notes = Vec::new();
     for (integration, declared) in live.iter().zip(&directory.declared) {
@@ -159,7 +167,7 @@ pub fn export(connected: &Connected, options: &Options, talk: &dyn Talk) -> anyh
                 continue;
             }
         };
-        let (text, allows) = manifest_text(&header, integration);
+        let (text, allows) = manifest_text(&header, integration, &pinned);
         if allows {
             allowing.push(path.clone());
         }
@@ -252,11 +260,16 @@ pub fn export(connected: &Connected, options: &Options, talk: &dyn Talk) -> anyh
 /// The manifest text of one live integration, as export writes it, with a `metadata.allow`
 /// for each of intsync's own rules the live values already break (design §4); and whether it
 /// has one.
-fn manifest_text(header: &[String], integration: &ObservedIntegration) -> (String, bool) {
+fn manifest_text(
+    header: &[String],
+    integration: &ObservedIntegration,
+    targets: &[String],
+) -> (String, bool) {
     let (text, allowed) = intsync_manifest::adopted_manifest_yaml(
         header,
         integration.kind,
         Some(&integration.id),
+        targets,
         &spec_of(integration),
     );
     (text, !allowed.is_empty())
