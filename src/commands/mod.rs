@@ -29,7 +29,8 @@ pub struct Stderr;
 
 impl Talk for Stderr {
     fn say(&self, line: &str) {
-        eprintln!("{line}");
+        // Every known secret and sensitive value scrubbed, whatever the line quotes.
+        eprintln!("{}", intsync_provider::redact(line));
     }
 
     fn show(&self, data: &str) {

@@ -461,6 +461,9 @@ fn check_for_targets(
         let checked = rules::check_document(file, index, &resolved);
         for mut d in checked.diagnostics {
             if let Some(used) = uses.iter().find(|u| u.span == d.span) {
+                if used.sensitive {
+                    receivers::mask_in(&mut d, receiver.vars.get(&used.name));
+                }
                 d.message.push_str(&format!(
                     " (`!var {}` of target `{}`)",
                     used.name, receiver.name

@@ -376,6 +376,40 @@ fn substitute(
     }
 }
 
+/// `diagnostic` about a sensitive var's value, with every text of the value in its words
+/// replaced by `(sensitive)` (a rule may quote the value it refuses).
+pub(crate) fn mask_in(diagnostic: &mut Diagnostic, value: Option<&VarValue>) {
+    fn texts(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) if !s.is_empty() => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| texts(v, out)),
+            serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::String(_) => {
+            }
+            other => out.push(other.to_string()),
+        }
+    }
+    let Some(VarValue::Known { value, .. }) = value else {
+        return;
+    };
+    let mut secret = Vec::new();
+    texts(value, &mut secret);
+    // Longest first, so that a text inside another is not left half shown.
+    secret.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for text in &secret {
+        let mask = |words: &mut String| {
+            if words.contains(text.as_str()) {
+                *words = words.replace(text.as_str(), "(sensitive)");
+            }
+        };
+        mask(&mut diagnostic.message);
+        mask(&mut diagnostic.label);
+        if let Some(help) = &mut diagnostic.help {
+            mask(help);
+        }
+    }
+}
+
 /// RFC 6901 pointer of `tokens`.
 fn pointer(tokens: &[String]) -> String {
     tokens

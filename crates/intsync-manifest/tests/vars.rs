@@ -256,3 +256,28 @@ fn unchecked_loading_refuses_vars() {
     assert_eq!(codes(&loaded)[0].0, Code::UnknownVar);
     assert!(loaded.manifests.is_empty());
 }
+
+/// A rule refusing a sensitive value does not quote it.
+#[test]
+fn a_refused_sensitive_value_is_not_quoted() {
+    let receivers = Receivers::new(vec![receiver(
+        "sandbox",
+        &[Kind::AdaPlatformIntegration],
+        &[(
+            "url",
+            VarValue::Known {
+                value: json!("secret-not-a-url"),
+                sensitive: true,
+            },
+        )],
+    )]);
+    let text = "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nmetadata:\n  id: abc\nspec:\n  oauth_callback_url: !var url\n";
+    let loaded = load_source_for("ada.yaml", text, &receivers);
+    let found = codes(&loaded);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Code::InvalidUrl);
+    let d = &loaded.diagnostics[0];
+    let words = format!("{} {} {:?}", d.message, d.label, d.help);
+    assert!(!words.contains("secret-not-a-url"), "{words}");
+    assert!(d.message.contains("(sensitive)"), "{words}");
+}
