@@ -9,7 +9,7 @@ use intsync_manifest::Kind;
 use intsync_plan::{Ignored, Observed, ObservedIntegration, Unreadable};
 use serde_json::{Map, Value};
 
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryBudget, RetryPolicy};
 use crate::stop::Stop;
 use crate::transport::{BoxError, Reply, Transport, TransportError};
 use crate::wire;
@@ -170,6 +170,8 @@ pub struct Provider {
     /// Where a 401 should send the user (`check that ADA_API_TOKEN ...`).
     auth_hint: String,
     limiter: Option<std::sync::Arc<crate::limiter::RateLimiter>>,
+    /// Shared with every provider of the same API and token, like `limiter` (issue #24).
+    budget: std::sync::Arc<RetryBudget>,
     requests: AtomicU64,
     /// Truto: the team whose integrations this target manages, from the target (`team_id`) or
     /// learned once from `GET /environment`.
@@ -210,6 +212,7 @@ impl Provider {
             retry,
             auth_hint: auth_hint.into(),
             limiter: None,
+            budget: std::sync::Arc::new(RetryBudget::new()),
             requests: AtomicU64::new(0),
             team: tokio::sync::OnceCell::new(),
         }
@@ -284,6 +287,25 @@ impl Provider {
         self
     }
 
+    /// After a 429, every request waits as long as `budget` says, its own retry included: the
+    /// budget of every target with the same API and token (issue #24).
+    #[must_use]
+    pub fn with_retry_budget(mut self, budget: std::sync::Arc<RetryBudget>) -> Provider {
+        self.budget = budget;
+        self
+    }
+
+    /// The rate limiter this provider's requests wait under, if any (shared by the targets of
+    /// one API and token).
+    pub fn rate_limiter(&self) -> Option<&std::sync::Arc<crate::limiter::RateLimiter>> {
+        self.limiter.as_ref()
+    }
+
+    /// The retry budget this provider's requests share.
+    pub fn retry_budget(&self) -> &std::sync::Arc<RetryBudget> {
+        &self.budget
+    }
+
     pub fn target(&self) -> &str {
         &self.target
     }
@@ -341,19 +363,26 @@ impl Provider {
                 attempts: attempt - 1,
                 last: last.clone(),
             };
-            match (stop, &self.limiter) {
-                (Some(stop), _) if stop.reason().is_some() => return Err(stopped()),
-                (Some(stop), Some(limiter)) => {
+            // Its turn: after any hold a 429 put on this API and token, under the rate limit.
+            let turn = async {
+                self.budget.wait().await;
+                if let Some(limiter) = &self.limiter {
+                    limiter.acquire().await;
+                }
+            };
+            match stop {
+                Some(stop) if stop.reason().is_some() => return Err(stopped()),
+                Some(stop) => {
                     tokio::select! {
                         biased;
                         _ = stop.requested() => return Err(stopped()),
-                        () = limiter.acquire() => {}
+                        () = turn => {}
                     }
                 }
-                (None, Some(limiter)) => limiter.acquire().await,
-                (_, None) => {}
+                None => turn.await,
             }
             let started = Instant::now();
+            let mut throttled = false;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let result = self.transport.send(method.clone(), path, body).await;
             let elapsed = started.elapsed().as_millis();
@@ -373,6 +402,7 @@ impl Provider {
                         }
                         429 => {
                             last = "429 Too Many Requests".to_owned();
+                            throttled = true;
                             reply.retry_after
                         }
                         500..=599 if idempotent => {
@@ -417,6 +447,10 @@ impl Provider {
             };
             if attempt < self.retry.attempts {
                 let wait = self.retry.delay(attempt, retry_after);
+                if throttled {
+                    // The quota is the token's: every request on it waits, not this one only.
+                    self.budget.hold_for(wait);
+                }
                 tracing::debug!(target: "intsync::http", method = %method, path, wait_ms = wait.as_millis() as u64, "retrying");
                 match stop {
                     Some(stop) => tokio::select! {

@@ -28,6 +28,25 @@ impl Connected {
         let provider = Arc::new(target.provider()?);
         Ok(Connected { target, provider })
     }
+
+    /// Targets `names` of `config`, connected for one run: those of one API and token share
+    /// one rate limiter and one retry budget (design §11, [`crate::config::Connections`]), the others run in
+    /// parallel.
+    pub fn open_many(config: &Config, names: &[&str]) -> anyhow::Result<Vec<Connected>> {
+        let targets = names
+            .iter()
+            .map(|name| config.target(Some(name)))
+            .collect::<anyhow::Result<Vec<&Target>>>()?;
+        let providers = Config::providers(&targets)?;
+        Ok(targets
+            .into_iter()
+            .zip(providers)
+            .map(|(target, provider)| Connected {
+                target: target.clone(),
+                provider: Arc::new(provider),
+            })
+            .collect())
+    }
 }
 
 /// The valid manifests under `paths`, as the planner's desired integrations; `None` once their
