@@ -1,43 +1,49 @@
 //! `intsync plan` for 10,000 manifests against 10,000 live integrations over loopback, against a
-//! server that answers from memory (issue #4: under 2 s wall and 300 MB peak on 2 cores, with one
-//! request per page; issue #16: the figure is the client's alone).
+//! server in another process that answers from memory (issue #4: under 2 s wall and 300 MB peak
+//! on 2 cores, with one request per page; issue #16: the figure is the client's alone; issue
+//! #24: within 1.2× the limit measured in the same run).
 //!
 //! The emulator (its own process, release build, state in memory) is seeded with 10,000 Ada
 //! integrations, one in a hundred with a different description, so the plan has 100 updates and
 //! 9,900 noops. Every list page is then read from it once, following the cursor exactly as the
 //! client does (the provider's own `wire::page` finds the next page), and kept as bytes keyed by
 //! request target; the emulator is stopped. Its random ids are then replaced, in the bytes, by
-//! ids numbered by name (same length), so every bench run serves, and plans, the same state. The runs are served by a minimal HTTP/1.1 server in
-//! this process, on its own thread (a single-threaded tokio runtime): keep-alive, the cached page
-//! for a cached target, 404 for anything else, nothing computed per request. So the 2 cores are
-//! not shared with a server serialising JSON, and the figure measures the CLI.
+//! ids numbered by name (same length), so every bench run serves, and plans, the same state.
+//! The pages are written to `target/bench-pages/` and served by this bench's own executable
+//! started as `--serve-pages` (`benches/common/pages.rs`): another process, blocking std
+//! code, keep-alive, the cached answer for a cached target, 404 for anything else, nothing
+//! computed per request.
 //!
-//! Each run of the real CLI is timed with `/usr/bin/time` (wall time and peak RSS); the server's
-//! request log is checked after each: only GETs, each with the bearer token, exactly
-//! ceil(10,000 / 100) of them. The plan each run prints is compared with the first;
+//! Each round times, with `/usr/bin/time` (wall time and peak RSS), three processes in turn:
+//! the plainest client of the same pages (this executable as `--fetch-pages`: one connection,
+//! each next request sent as soon as the cursor is found in the bytes), `intsync validate` of
+//! the same manifests, and `intsync plan`. The limit is the larger of the first two; the
+//! figure is plan's best of the first 3 rounds against the limit's, from the same run. The
+//! page server's request log is checked after each plan: only GETs, each with the bearer token,
+//! exactly ceil(10,000 / 100) of them. The plan each run prints is compared with the first;
 //! `target/bench-plan-output.json` keeps it, so a later change can be checked to print a
 //! byte-identical plan (`cmp` it with the file a run before the change left).
 //!
-//! `PLAN_BENCH_BINARY=/path/to/an/older/intsync` times that binary instead (the emulator is
-//! still this build's), and keeps its plan in `target/bench-plan-output-other.json`: the
-//! before/after figures of `docs/performance.md` and the byte-identity check come from one
-//! bench, on the same pages.
+//! `PLAN_BENCH_BINARY=/path/to/an/older/intsync` times that binary instead (for `validate`
+//! and `plan`; the emulator is still this build's), and keeps its plan in
+//! `target/bench-plan-output-other.json`: the before/after figures of `docs/performance.md`
+//! and the byte-identity check come from one bench, on the same pages.
 //!
 //! Run: `cargo bench --bench plan`
 
 #[path = "common/corpus.rs"]
 mod corpus;
+#[path = "common/pages.rs"]
+mod pages;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use intsync_manifest::Kind;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "bench-token";
 const RUNS: usize = 5;
@@ -46,6 +52,21 @@ const PAGE_SIZE: usize = 100;
 const CHANGE_EVERY: usize = 100;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // The helpers this bench runs as processes of their own (`benches/common/pages.rs`).
+    if let Some(at) = args.iter().position(|a| a == "--serve-pages") {
+        let latency = args.get(at + 3).map_or(0, |ms| ms.parse().unwrap());
+        pages::serve(
+            Path::new(&args[at + 1]),
+            &args[at + 2],
+            Duration::from_millis(latency),
+        );
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--fetch-pages") {
+        pages::fetch(&args[at + 1], &args[at + 2], &args[at + 3]);
+        return;
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let manifests = corpus::ada_corpus();
     let binary = env!("CARGO_BIN_EXE_intsync");
@@ -55,57 +76,90 @@ fn main() {
     } else {
         "target/bench-plan-output-other.json"
     };
-    let pages = cache_pages(binary, &manifests);
+    let cached = cache_pages(binary, &manifests);
     let pages_per_run = corpus::MANIFESTS.div_ceil(PAGE_SIZE);
     assert_eq!(
-        pages.len(),
+        cached.len(),
         pages_per_run,
         "one page per {PAGE_SIZE} live integrations"
     );
+    let page_bytes: usize = cached.values().map(Vec::len).sum();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-pages");
+    pages::write(&dir, &cached);
+    drop(cached);
 
-    let server = CachedServer::start(pages);
-    let base = format!("http://{}", server.addr);
+    let server = PageServer::start(&dir, TOKEN, 0);
+    let base = server.base.clone();
+    let first = format!(
+        "{}?limit={PAGE_SIZE}",
+        intsync_provider::wire::collection_path(Kind::AdaPlatformIntegration)
+    );
     let work = tempfile::tempdir().unwrap();
     std::fs::write(
         work.path().join("intsync.toml"),
         format!("[targets.bench]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"BENCH_TOKEN\"\nrate_limit = \"off\"\npage_size = {PAGE_SIZE}\n"),
     )
     .unwrap();
+    let this = std::env::current_exe().unwrap();
+    let mut fetches = Vec::new();
+    let mut validates = Vec::new();
     let mut walls = Vec::new();
     let mut peak = 0u64;
     let mut first_plan: Option<Vec<u8>> = None;
     for run in 0..RUNS {
-        server.take_log();
-        let timing = work.path().join("time.txt");
-        let plan_path = work.path().join("plan.json");
-        let status = Command::new("/usr/bin/time")
-            .args(["-f", "%e %M", "-o"])
-            .arg(&timing)
-            .arg(&timed)
-            .args([
-                "plan",
-                "--target",
-                "bench",
-                "--format",
-                "json",
-                "--detailed-exitcode",
-            ])
-            .arg(&manifests)
-            .current_dir(work.path())
-            .env("BENCH_TOKEN", TOKEN)
-            // A file, not a pipe: the bench reads nothing while the CLI runs.
-            .stdout(std::fs::File::create(&plan_path).unwrap())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert_eq!(status.code(), Some(2), "changes present");
-        let text = std::fs::read_to_string(&timing).unwrap();
-        // GNU time writes "Command exited with non-zero status 2" first: the figures are last.
-        let mut parts = text.lines().last().unwrap_or_default().split_whitespace();
-        walls.push(parts.next().unwrap().parse::<f64>().unwrap());
-        peak = peak.max(parts.next().unwrap().parse::<u64>().unwrap());
+        // The limit, measured in the same round: the plainest client of the same pages...
+        let _ = pages::take_log(&base);
+        let fetch = timed_run(
+            work.path(),
+            &this,
+            |c| {
+                c.args(["--fetch-pages", &base, &first, TOKEN]);
+            },
+            Stdio::null(),
+            0,
+        );
+        fetches.push(fetch.0);
+        assert_eq!(
+            pages::take_log(&base).len(),
+            pages_per_run,
+            "the plain client reads every page once"
+        );
+        // ... and `validate` of the same manifests.
+        let validate = timed_run(
+            work.path(),
+            Path::new(&timed),
+            |c| {
+                c.args(["validate", "--format", "json"]).arg(&manifests);
+            },
+            Stdio::null(),
+            0,
+        );
+        validates.push(validate.0);
 
-        let log = server.take_log();
+        let plan_path = work.path().join("plan.json");
+        let (wall, rss) = timed_run(
+            work.path(),
+            Path::new(&timed),
+            |c| {
+                c.args([
+                    "plan",
+                    "--target",
+                    "bench",
+                    "--format",
+                    "json",
+                    "--detailed-exitcode",
+                ])
+                .arg(&manifests)
+                .env("BENCH_TOKEN", TOKEN);
+            },
+            // A file, not a pipe: the bench reads nothing while the CLI runs.
+            std::fs::File::create(&plan_path).unwrap().into(),
+            2,
+        );
+        walls.push(wall);
+        peak = peak.max(rss);
+
+        let log = pages::take_log(&base);
         assert!(
             log.iter().all(|r| r.method == "GET"),
             "plan sends only GETs: {:?}",
@@ -142,23 +196,118 @@ fn main() {
         }
     }
     drop(server);
-    let best_of_3 = walls[..3.min(RUNS)]
-        .iter()
-        .copied()
-        .fold(f64::INFINITY, f64::min);
-    walls.sort_by(f64::total_cmp);
+    let best = |times: &[f64]| {
+        times[..3.min(RUNS)]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+    };
+    let median = |times: &[f64]| {
+        let mut sorted = times.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[RUNS / 2]
+    };
+    let limit = best(&fetches).max(best(&validates));
     println!(
-        "{timed}: intsync plan, {} manifests vs {} live ({} changed) over loopback from memory, {RUNS} runs: median {:.2} s wall (fastest {:.2} s, best of first 3 {:.2} s), peak RSS {} MB, {} GET requests per run, plan {} bytes",
+        "pages: {pages_per_run} pages, {page_bytes} bytes, served by another process; each figure best of the first 3 rounds (median of {RUNS})"
+    );
+    println!(
+        "plain client, following the cursor: {:.3} s ({:.3} s)",
+        best(&fetches),
+        median(&fetches)
+    );
+    println!(
+        "intsync validate, the same manifests: {:.3} s ({:.3} s)",
+        best(&validates),
+        median(&validates)
+    );
+    println!(
+        "{timed}: intsync plan, {} manifests vs {} live ({} changed): {:.3} s ({:.3} s), peak RSS {} MB, {} GET requests per run, plan {} bytes",
         corpus::MANIFESTS,
         corpus::MANIFESTS,
         corpus::MANIFESTS.div_ceil(CHANGE_EVERY),
-        walls[RUNS / 2],
-        walls[0],
-        best_of_3,
+        best(&walls),
+        median(&walls),
         peak / 1024,
         pages_per_run,
         first_plan.map_or(0, |p| p.len()),
     );
+    println!(
+        "plan / max(plain client, validate) = {:.3} / {:.3} = {:.2}x (target: 1.2x)",
+        best(&walls),
+        limit,
+        best(&walls) / limit
+    );
+}
+
+/// Runs `program` with what `args` adds (arguments, environment) in `dir` under
+/// `/usr/bin/time`, its stdout to `stdout`, checks its exit code, and returns its wall time (s)
+/// and peak RSS (KB).
+fn timed_run(
+    dir: &Path,
+    program: &Path,
+    args: impl FnOnce(&mut Command),
+    stdout: Stdio,
+    code: i32,
+) -> (f64, u64) {
+    let timing = dir.join("time.txt");
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .args(["-f", "%e %M", "-o"])
+        .arg(&timing)
+        .arg(program)
+        .current_dir(dir)
+        .stdout(stdout)
+        .stderr(Stdio::null());
+    args(&mut command);
+    let status = command.status().unwrap();
+    assert_eq!(status.code(), Some(code), "{command:?}");
+    let text = std::fs::read_to_string(&timing).unwrap();
+    // GNU time writes "Command exited with non-zero status 2" first: the figures are last.
+    let mut parts = text.lines().last().unwrap_or_default().split_whitespace();
+    (
+        parts.next().unwrap().parse::<f64>().unwrap(),
+        parts.next().unwrap().parse::<u64>().unwrap(),
+    )
+}
+
+/// The page server (`--serve-pages`), a process of its own; stopped on drop.
+struct PageServer {
+    base: String,
+    child: KillOnDrop,
+}
+
+impl PageServer {
+    fn start(dir: &Path, token: &str, latency_ms: u64) -> PageServer {
+        let mut child = KillOnDrop(
+            Command::new(std::env::current_exe().unwrap())
+                .arg("--serve-pages")
+                .arg(dir)
+                .arg(token)
+                .arg(latency_ms.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        let mut base = String::new();
+        BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut base)
+            .unwrap();
+        PageServer {
+            base: base.trim().to_owned(),
+            child,
+        }
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        // Closing its stdin ends it; the kill of `KillOnDrop` is the fallback.
+        drop(self.child.0.stdin.take());
+        let _ = self.child.0.wait();
+    }
 }
 
 /// Seeds an emulator with the corpus (one in a hundred with a changed description), reads every
@@ -324,195 +473,6 @@ fn deterministic_ids(pages: HashMap<String, Vec<u8>>) -> HashMap<String, Vec<u8>
         "every id renamed, the JSON intact"
     );
     pages
-}
-
-/// One request the cached server answered.
-struct Logged {
-    method: String,
-    target: String,
-    /// `Authorization: Bearer bench-token` was sent.
-    authorized: bool,
-    /// The target was a cached page (answered 200, not 404).
-    found: bool,
-}
-
-/// A minimal HTTP/1.1 server answering cached pages from memory, on its own thread with a
-/// single-threaded tokio runtime. Stopped (and its thread joined) on drop.
-struct CachedServer {
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<Logged>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl CachedServer {
-    fn start(pages: HashMap<String, Vec<u8>>) -> CachedServer {
-        // Whole answers, head and body, built once: a request costs a lookup and a write.
-        let answers: HashMap<String, Vec<u8>> = pages
-            .into_iter()
-            .map(|(target, body)| (target, answer("200 OK", &body)))
-            .collect();
-        let answers = Arc::new(answers);
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, bound) = std::sync::mpsc::channel();
-        let thread = {
-            let log = Arc::clone(&log);
-            std::thread::Builder::new()
-                .name("cached-server".into())
-                .spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_io()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(async move {
-                        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                        ready.send(listener.local_addr().unwrap()).unwrap();
-                        tokio::pin!(stopped);
-                        loop {
-                            tokio::select! {
-                                _ = &mut stopped => break,
-                                accepted = listener.accept() => {
-                                    let Ok((stream, _)) = accepted else { continue };
-                                    tokio::spawn(serve(stream, Arc::clone(&answers), Arc::clone(&log)));
-                                }
-                            }
-                        }
-                    });
-                })
-                .unwrap()
-        };
-        CachedServer {
-            addr: bound.recv().unwrap(),
-            log,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    /// The requests answered since the last call.
-    fn take_log(&self) -> Vec<Logged> {
-        std::mem::take(&mut *self.log.lock().unwrap())
-    }
-}
-
-impl Drop for CachedServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// A complete answer: status line, `Content-Type`, `Content-Length`, body.
-fn answer(status: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-/// Requests on one connection, in order, until the client closes it (or asks to).
-async fn serve(
-    mut stream: tokio::net::TcpStream,
-    answers: Arc<HashMap<String, Vec<u8>>>,
-    log: Arc<Mutex<Vec<Logged>>>,
-) {
-    const MAX_HEAD: usize = 64 * 1024;
-    let not_found = answer(
-        "404 Not Found",
-        br#"{"errors":[{"message":"not a cached page"}]}"#,
-    );
-    let bad_request = answer(
-        "400 Bad Request",
-        br#"{"errors":[{"message":"unreadable request"}]}"#,
-    );
-    let _ = stream.set_nodelay(true);
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut scanned = 0;
-    loop {
-        // The head: everything up to the first blank line.
-        let head_end = loop {
-            if let Some(at) = buf[scanned..].windows(4).position(|w| w == b"\r\n\r\n") {
-                break scanned + at + 4;
-            }
-            scanned = buf.len().saturating_sub(3);
-            if buf.len() > MAX_HEAD {
-                let _ = stream.write_all(&bad_request).await;
-                return;
-            }
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        };
-        let Ok(head) = std::str::from_utf8(&buf[..head_end]) else {
-            let _ = stream.write_all(&bad_request).await;
-            return;
-        };
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let (Some(method), Some(target), Some(version)) = (
-            request_line.next(),
-            request_line.next(),
-            request_line.next(),
-        ) else {
-            let _ = stream.write_all(&bad_request).await;
-            return;
-        };
-        let mut authorized = false;
-        let mut body_len = 0usize;
-        let mut close = version != "HTTP/1.1";
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("authorization") {
-                authorized = value == format!("Bearer {TOKEN}");
-            } else if name.eq_ignore_ascii_case("content-length") {
-                body_len = value.parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.eq_ignore_ascii_case("close");
-            }
-        }
-        let reply = answers.get(target);
-        log.lock().unwrap().push(Logged {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            authorized,
-            found: reply.is_some(),
-        });
-        let reply = match reply {
-            Some(reply) if method == "GET" => reply,
-            _ => &not_found,
-        };
-        if stream.write_all(reply).await.is_err() {
-            return;
-        }
-        if close {
-            let _ = stream.shutdown().await;
-            return;
-        }
-        // The body (GETs have none) is skipped, not read; what follows is the next request.
-        let mut discard = head_end + body_len;
-        while buf.len() < discard {
-            discard -= buf.len();
-            buf.clear();
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-        buf.drain(..discard);
-        scanned = 0;
-    }
 }
 
 /// Stops the emulator however the benchmark ends.

@@ -83,6 +83,46 @@ impl Fields {
         }
     }
 
+    /// The fields of `pairs` (keys unique, in their order), each value given as the text
+    /// serde_json writes for it (the caller checked: `intsync_plan::compact`), so nothing is
+    /// parsed or written again: a live integration's fields taken from its page (issue #24).
+    pub fn from_compact(pairs: &[(&str, &str)]) -> Fields {
+        let mut text = String::with_capacity(
+            2 + pairs
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>(),
+        );
+        let mut entries = Vec::with_capacity(pairs.len());
+        let mut name = None;
+        text.push('{');
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            let key_start = text.len();
+            // Writing JSON into a String cannot fail.
+            text.push_str(&serde_json::to_string(key).unwrap_or_default());
+            let key_end = text.len();
+            text.push(':');
+            let value_start = text.len();
+            text.push_str(value);
+            entries.push(Entry {
+                key: (offset(key_start + 1), offset(key_end - 1)),
+                value: (offset(value_start), offset(text.len())),
+            });
+            if *key == "name" {
+                name = serde_json::from_str::<String>(value).ok().map(Box::from);
+            }
+        }
+        text.push('}');
+        Fields {
+            text: text.into_boxed_str(),
+            entries: entries.into_boxed_slice(),
+            name,
+        }
+    }
+
     /// The whole object as JSON text.
     pub fn as_json(&self) -> &str {
         &self.text

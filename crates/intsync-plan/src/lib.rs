@@ -5,6 +5,7 @@
 //! is the same, byte for byte once rendered. The planner does not know the vendors' wire JSON
 //! either: providers (`intsync-provider`) turn responses into [`ObservedIntegration`]s first.
 
+pub mod compact;
 pub mod decimal;
 mod diff;
 pub mod drift;

@@ -85,6 +85,30 @@ impl ObservedIntegration {
         }
     }
 
+    /// [`ObservedIntegration::new`] of fields already held as text: each value as serde_json
+    /// writes it ([`Fields::from_compact`]), so that the fingerprint is written from the text,
+    /// with no value built ([`crate::compact`]). `None` when a value is not as serde_json
+    /// writes it: read it with [`ObservedIntegration::new`].
+    pub fn from_compact(
+        kind: Kind,
+        id: String,
+        status: Option<String>,
+        version: Option<u64>,
+        fields: Fields,
+    ) -> Option<ObservedIntegration> {
+        let fingerprint =
+            crate::planner::fingerprint_of_compact(kind, &id, status.as_deref(), version, &fields)?;
+        Some(ObservedIntegration {
+            kind,
+            id,
+            status,
+            version,
+            fields,
+            fingerprint,
+            created: None,
+        })
+    }
+
     /// The same integration, with the creation time the vendor gave it.
     #[must_use]
     pub fn with_created(mut self, created: Option<String>) -> ObservedIntegration {

@@ -175,6 +175,34 @@ pub fn write_fields(
     out.write_all(b"}")
 }
 
+/// [`write_fields`] of fields held as compact text, written from the text
+/// ([`crate::compact::write_canonical`]; a set-valued field, short, through its value); `None`
+/// when a value is not as serde_json writes it.
+pub fn write_compact_fields(
+    kind: Kind,
+    fields: &intsync_manifest::Fields,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let mut entries: Vec<_> = fields.iter_raw().collect();
+    entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    out.push(b'{');
+    for (i, (name, raw)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, &name).ok()?;
+        out.push(b':');
+        if is_set_field(kind, &name) {
+            let value: Value = serde_json::from_str(raw).ok()?;
+            write_canonical(&field(kind, &name, &value), out).ok()?;
+        } else {
+            crate::compact::write_canonical(raw.as_bytes(), out)?;
+        }
+    }
+    out.push(b'}');
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,35 @@ pub(crate) fn fingerprint_of(
     version: Option<u64>,
     fields: &Map<String, Value>,
 ) -> String {
+    // Writing into a Vec cannot fail.
+    hashed(kind, id, status, version, |text| {
+        normalize::write_fields(kind, fields, text).ok()
+    })
+    .unwrap_or_default()
+}
+
+/// [`fingerprint`] of an integration's parts, its fields as compact text
+/// ([`crate::compact`]); `None` when a value is not as serde_json writes it.
+pub(crate) fn fingerprint_of_compact(
+    kind: Kind,
+    id: &str,
+    status: Option<&str>,
+    version: Option<u64>,
+    fields: &Fields,
+) -> Option<String> {
+    hashed(kind, id, status, version, |text| {
+        normalize::write_compact_fields(kind, fields, text)
+    })
+}
+
+/// The hash of the canonical header of an integration and of what `fields` writes after it.
+fn hashed(
+    kind: Kind,
+    id: &str,
+    status: Option<&str>,
+    version: Option<u64>,
+    fields: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+) -> Option<String> {
     let header = json!({
         "kind": kind.as_str(),
         "id": id,
@@ -36,17 +65,17 @@ pub(crate) fn fingerprint_of(
         "version": version,
     });
     // The canonical text, written into one buffer and hashed at once (small writes straight
-    // into the hasher cost more than the hashing). Writing into a Vec cannot fail.
+    // into the hasher cost more than the hashing).
     let mut text = Vec::with_capacity(4096);
-    let _ = normalize::write_canonical(&header, &mut text);
-    let _ = normalize::write_fields(kind, fields, &mut text);
+    normalize::write_canonical(&header, &mut text).ok()?;
+    fields(&mut text)?;
     let digest = Sha256::digest(&text);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
     for byte in digest {
         let _ = write!(out, "{byte:02x}");
     }
-    out
+    Some(out)
 }
 
 /// The minimal PATCH body: every managed field whose normalized value differs, with its whole

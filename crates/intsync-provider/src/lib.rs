@@ -19,7 +19,7 @@ pub mod wire;
 
 pub use limiter::RateLimiter;
 pub use provider::{Created, Listing, Provider, ProviderError};
-pub use retry::RetryPolicy;
+pub use retry::{RetryBudget, RetryPolicy};
 pub use secret::{Secret, redact, without_userinfo};
 pub use stop::{Stop, StopReason};
 pub use transport::{

@@ -10,6 +10,7 @@ const MARGIN: Duration = Duration::from_millis(25);
 
 #[derive(Debug)]
 pub struct RateLimiter {
+    stated: Vec<(Duration, u32)>,
     windows: Vec<(Duration, u32)>,
     sent: Mutex<VecDeque<Instant>>,
 }
@@ -21,14 +22,23 @@ impl RateLimiter {
     /// server with varying delays, so two requests sent exactly one window apart can arrive less
     /// than one window apart, and the server would count both.
     pub fn new(windows: Vec<(Duration, u32)>) -> RateLimiter {
+        let stated: Vec<(Duration, u32)> = windows
+            .into_iter()
+            .filter(|(w, l)| !w.is_zero() && *l > 0)
+            .collect();
         RateLimiter {
-            windows: windows
-                .into_iter()
-                .filter(|(w, l)| !w.is_zero() && *l > 0)
-                .map(|(w, l)| (w + (w / 100).max(MARGIN), l))
+            windows: stated
+                .iter()
+                .map(|(w, l)| (*w + (*w / 100).max(MARGIN), *l))
                 .collect(),
+            stated,
             sent: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The `(window, limit)` pairs as stated (without the margin), in the order given.
+    pub fn stated_windows(&self) -> &[(Duration, u32)] {
+        &self.stated
     }
 
     /// How long to wait before a request may go at `now`, or `None` if it may go (and is counted).

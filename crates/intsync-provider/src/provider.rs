@@ -9,7 +9,7 @@ use intsync_manifest::Kind;
 use intsync_plan::{Ignored, Observed, ObservedIntegration, Unreadable};
 use serde_json::{Map, Value};
 
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryBudget, RetryPolicy};
 use crate::stop::Stop;
 use crate::transport::{BoxError, Reply, Transport, TransportError};
 use crate::wire;
@@ -170,6 +170,8 @@ pub struct Provider {
     /// Where a 401 should send the user (`check that ADA_API_TOKEN ...`).
     auth_hint: String,
     limiter: Option<std::sync::Arc<crate::limiter::RateLimiter>>,
+    /// Shared with every provider of the same API and token, like `limiter` (issue #24).
+    budget: std::sync::Arc<RetryBudget>,
     requests: AtomicU64,
     /// Truto: the team whose integrations this target manages, from the target (`team_id`) or
     /// learned once from `GET /environment`.
@@ -193,6 +195,47 @@ pub struct Listing {
 /// Safety net against a server whose cursors never end.
 const MAX_PAGES: usize = 1_000_000;
 
+/// How many answers the fetcher may hold ahead of the reading ([`Provider::listing`]).
+const FETCHED_AHEAD: usize = 8;
+
+/// A list page's answer as the fetcher hands it to the reading ([`Provider::listing`]): its
+/// path, the answer (or why there is none), and its reading, started.
+type Fetched = (String, Result<Reply, ProviderError>, Option<Reading>);
+
+/// A list page being read on a blocking thread.
+type Reading = tokio::task::JoinHandle<Result<(Listing, Option<String>), wire::PageError>>;
+
+/// Starts reading the list page `reply` answered for `path` on a blocking thread
+/// ([`wire::read_page`]), its items split by `team`.
+fn read_page_apart(
+    kind: Kind,
+    reply: &Reply,
+    team: Option<&str>,
+    path: &str,
+    page_size: usize,
+) -> Reading {
+    let (body, team, path) = (reply.body.clone(), team.map(str::to_owned), path.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let read = wire::read_page(kind, &body, team.as_deref(), page_size)?;
+        let mut listing = Listing::default();
+        for item in read.items {
+            match item {
+                wire::PageItem::Ours(observed) => listing.integrations.push(observed),
+                wire::PageItem::Others(id) => listing.ignored.push(Ignored { kind, id }),
+                wire::PageItem::Unreadable(unreadable) => listing.unreadable.push(Unreadable {
+                    kind,
+                    id: unreadable.id,
+                    name: unreadable.name,
+                    page: path.clone(),
+                    reason: unreadable.reason,
+                    set_aside: Vec::new(),
+                }),
+            }
+        }
+        Ok((listing, read.next))
+    })
+}
+
 impl Provider {
     pub fn new(
         target: impl Into<String>,
@@ -210,6 +253,7 @@ impl Provider {
             retry,
             auth_hint: auth_hint.into(),
             limiter: None,
+            budget: std::sync::Arc::new(RetryBudget::new()),
             requests: AtomicU64::new(0),
             team: tokio::sync::OnceCell::new(),
         }
@@ -284,6 +328,25 @@ impl Provider {
         self
     }
 
+    /// After a 429, every request waits as long as `budget` says, its own retry included: the
+    /// budget of every target with the same API and token (issue #24).
+    #[must_use]
+    pub fn with_retry_budget(mut self, budget: std::sync::Arc<RetryBudget>) -> Provider {
+        self.budget = budget;
+        self
+    }
+
+    /// The rate limiter this provider's requests wait under, if any (shared by the targets of
+    /// one API and token).
+    pub fn rate_limiter(&self) -> Option<&std::sync::Arc<crate::limiter::RateLimiter>> {
+        self.limiter.as_ref()
+    }
+
+    /// The retry budget this provider's requests share.
+    pub fn retry_budget(&self) -> &std::sync::Arc<RetryBudget> {
+        &self.budget
+    }
+
     pub fn target(&self) -> &str {
         &self.target
     }
@@ -341,19 +404,26 @@ impl Provider {
                 attempts: attempt - 1,
                 last: last.clone(),
             };
-            match (stop, &self.limiter) {
-                (Some(stop), _) if stop.reason().is_some() => return Err(stopped()),
-                (Some(stop), Some(limiter)) => {
+            // Its turn: after any hold a 429 put on this API and token, under the rate limit.
+            let turn = async {
+                self.budget.wait().await;
+                if let Some(limiter) = &self.limiter {
+                    limiter.acquire().await;
+                }
+            };
+            match stop {
+                Some(stop) if stop.reason().is_some() => return Err(stopped()),
+                Some(stop) => {
                     tokio::select! {
                         biased;
                         _ = stop.requested() => return Err(stopped()),
-                        () = limiter.acquire() => {}
+                        () = turn => {}
                     }
                 }
-                (None, Some(limiter)) => limiter.acquire().await,
-                (_, None) => {}
+                None => turn.await,
             }
             let started = Instant::now();
+            let mut throttled = false;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let result = self.transport.send(method.clone(), path, body).await;
             let elapsed = started.elapsed().as_millis();
@@ -373,6 +443,7 @@ impl Provider {
                         }
                         429 => {
                             last = "429 Too Many Requests".to_owned();
+                            throttled = true;
                             reply.retry_after
                         }
                         500..=599 if idempotent => {
@@ -417,6 +488,10 @@ impl Provider {
             };
             if attempt < self.retry.attempts {
                 let wait = self.retry.delay(attempt, retry_after);
+                if throttled {
+                    // The quota is the token's: every request on it waits, not this one only.
+                    self.budget.hold_for(wait);
+                }
                 tracing::debug!(target: "intsync::http", method = %method, path, wait_ms = wait.as_millis() as u64, "retrying");
                 match stop {
                     Some(stop) => tokio::select! {
@@ -487,129 +562,172 @@ impl Provider {
 
     /// Every live integration of `kind`, those this target manages apart from those it does not
     /// own (Truto lists its own and other teams' shared ones too: design §5).
+    ///
+    /// Pages follow a cursor, so they are asked for one after another; but each next request
+    /// leaves as soon as its cursor is found in the bytes of the answer before it
+    /// ([`wire::next_page`]), by a fetcher running ahead of the reading (issue #24). Each
+    /// answer is read apart, on a blocking thread ([`wire::read_page`]), while the next ones
+    /// arrive; the read's own `next` is the one that counts: when the fetcher went elsewhere
+    /// (a cursor it could not find, or a different one), its answers are dropped and the pages
+    /// are asked for here, one by one, as the reading finds them.
     pub async fn listing(&self, kind: Kind) -> Result<Listing, ProviderError> {
         let team = match kind {
             Kind::TrutoIntegration => Some(self.team().await?),
             Kind::AdaPlatformIntegration => None,
         };
-        let mut path = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
-        let mut seen_pages = HashSet::new();
-        // The page each id was listed on: an id listed twice is an error, not two integrations.
-        let mut listed_on: HashMap<String, String> = HashMap::new();
-        let mut listing = Listing::default();
-        // The next page's answer, asked for while this page's items were read.
-        let mut prefetched: Option<(String, Reply)> = None;
-        for _ in 0..MAX_PAGES {
-            let reply = match prefetched.take() {
-                Some((fetched, reply)) if fetched == path => reply,
-                _ => self.execute(Method::GET, &path, None, true, None).await?,
-            };
-            // Pages follow a cursor, so they are sequential; but the cursor is known before
-            // the items are read: the next request leaves first, then this page is read.
-            let ahead = (reply.status == 200)
-                .then(|| wire::next_page(kind, &reply.body, self.page_size))
-                .flatten()
-                .filter(|next| *next != path && !seen_pages.contains(next));
-            let (read, fetched) = match ahead {
-                Some(next) => {
-                    let (fetched, read) = tokio::join!(
-                        self.execute(Method::GET, &next, None, true, None),
-                        self.page(kind, team, &path, reply),
-                    );
-                    (read, Some((next, fetched)))
+        let first = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
+        // Answers fetched ahead, in order: a few pages' worth, so a slow read does not let the
+        // fetcher fill memory.
+        let (ahead, mut fetched) = tokio::sync::mpsc::channel(FETCHED_AHEAD);
+        let fetching = self.fetch_ahead(kind, team, first.clone(), ahead);
+        let reading = async {
+            let mut path = first;
+            let mut seen_pages = HashSet::new();
+            // The page each id was listed on: an id listed twice is an error, not two
+            // integrations.
+            let mut listed_on: HashMap<String, String> = HashMap::new();
+            let mut listing = Listing::default();
+            for _ in 0..MAX_PAGES {
+                // The fetcher's answer when it is this page's; else this page is asked for here
+                // (and the fetcher, gone elsewhere, is not listened to again).
+                let (reply, reading) = match fetched.recv().await {
+                    Some((fetched_path, reply, reading)) if fetched_path == path => {
+                        (reply?, reading)
+                    }
+                    _ => {
+                        fetched.close();
+                        let reply = self.execute(Method::GET, &path, None, true, None).await?;
+                        (reply, None)
+                    }
+                };
+                let (page, next) = self.page(kind, team, &path, reply, reading).await?;
+                let ids = page.integrations.iter().map(|i| i.id.as_str());
+                let ids = ids
+                    .chain(page.ignored.iter().map(|i| i.id.as_str()))
+                    .chain(page.unreadable.iter().filter_map(|u| u.id.as_deref()));
+                for id in ids {
+                    if id.is_empty() {
+                        continue;
+                    }
+                    if let Some(first) = listed_on.insert(id.to_owned(), path.clone()) {
+                        return Err(self.bad(
+                            &Method::GET,
+                            &path,
+                            200,
+                            listed_twice(id, &first, &path),
+                        ));
+                    }
                 }
-                None => (self.page(kind, team, &path, reply).await, None),
-            };
-            let (page, next) = read?;
-            let ids = page.integrations.iter().map(|i| i.id.as_str());
-            let ids = ids
-                .chain(page.ignored.iter().map(|i| i.id.as_str()))
-                .chain(page.unreadable.iter().filter_map(|u| u.id.as_deref()));
-            for id in ids {
-                if id.is_empty() {
-                    continue;
-                }
-                if let Some(first) = listed_on.insert(id.to_owned(), path.clone()) {
-                    return Err(self.bad(
-                        &Method::GET,
-                        &path,
-                        200,
-                        listed_twice(id, &first, &path),
-                    ));
+                listing.integrations.extend(page.integrations);
+                listing.ignored.extend(page.ignored);
+                listing.unreadable.extend(page.unreadable);
+                seen_pages.insert(path.clone());
+                match next {
+                    None => return Ok(listing),
+                    Some(next) if seen_pages.contains(&next) => {
+                        return Err(self.bad(
+                            &Method::GET,
+                            &path,
+                            200,
+                            format!("the next page `{next}` was already read (a pagination loop)"),
+                        ));
+                    }
+                    Some(next) => path = next,
                 }
             }
-            listing.integrations.extend(page.integrations);
-            listing.ignored.extend(page.ignored);
-            listing.unreadable.extend(page.unreadable);
-            seen_pages.insert(path.clone());
-            if let Some((fetched_path, fetched)) = fetched
-                && next.as_ref() == Some(&fetched_path)
-            {
-                prefetched = Some((fetched_path, fetched?));
-            }
-            match next {
-                None => return Ok(listing),
-                Some(next) if seen_pages.contains(&next) => {
-                    return Err(self.bad(
-                        &Method::GET,
-                        &path,
-                        200,
-                        format!("the next page `{next}` was already read (a pagination loop)"),
-                    ));
-                }
-                Some(next) => path = next,
+            Err(self.bad(
+                &Method::GET,
+                &path,
+                200,
+                format!("more than {MAX_PAGES} pages"),
+            ))
+        };
+        // The reading decides; the fetcher is dropped with whatever it was doing once it has.
+        tokio::pin!(fetching, reading);
+        let mut fetcher_done = false;
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut reading => return result,
+                () = &mut fetching, if !fetcher_done => fetcher_done = true,
             }
         }
-        Err(self.bad(
-            &Method::GET,
-            &path,
-            200,
-            format!("more than {MAX_PAGES} pages"),
-        ))
+    }
+
+    /// Asks for `first`, then for each next page as soon as its cursor is found in the answer
+    /// before it, handing every answer (or why there is none) to `ahead`, until a page names no
+    /// next one, names one already asked for, or the reader stops listening.
+    async fn fetch_ahead(
+        &self,
+        kind: Kind,
+        team: Option<&str>,
+        first: String,
+        ahead: tokio::sync::mpsc::Sender<Fetched>,
+    ) {
+        let mut path = first;
+        let mut asked = HashSet::new();
+        while asked.insert(path.clone()) && asked.len() <= MAX_PAGES {
+            let reply = self.execute(Method::GET, &path, None, true, None).await;
+            let (next, reading) = match &reply {
+                Ok(reply) if reply.status == 200 => (
+                    wire::next_page(kind, &reply.body, self.page_size),
+                    // Read at once, on a blocking thread: pages are read side by side.
+                    Some(read_page_apart(kind, reply, team, &path, self.page_size)),
+                ),
+                _ => (None, None),
+            };
+            if ahead.send((path, reply, reading)).await.is_err() {
+                return;
+            }
+            match next {
+                Some(next) => path = next,
+                None => return,
+            }
+        }
     }
 
     /// One list page, split into the integrations of `team` (all of them without one), the
-    /// others, and those of `team` that cannot be read. A page with unreadable integrations is
-    /// asked for again under the retry policy, like an unreadable page (a flaky proxy or a
-    /// deploy in progress may answer so); when the last attempt still has some, they are kept
-    /// as [`Listing::unreadable`] and the page is read.
+    /// others, and those of `team` that cannot be read, read on a blocking thread
+    /// ([`read_page_apart`]; `reading`: that of `answer`, already started). A page with
+    /// unreadable integrations is asked for again under the retry policy, like an unreadable
+    /// page (a flaky proxy or a deploy in progress may answer so); when the last attempt still
+    /// has some, they are kept as [`Listing::unreadable`] and the page is read.
     async fn page(
         &self,
         kind: Kind,
         team: Option<&str>,
         path: &str,
         answer: Reply,
+        reading: Option<Reading>,
     ) -> Result<(Listing, Option<String>), ProviderError> {
+        let reading = std::sync::Mutex::new(reading);
+        let reading = &reading;
         self.read_until(
             kind,
             path,
             Some(answer),
-            |body| {
-                let (page, next) = wire::page(kind, body, self.page_size)?;
-                let mut listing = Listing::default();
-                for item in page {
-                    // Ownership first: another team's integration is never read as ours, even
-                    // when its answer is stripped (Truto leaves out their `config`).
-                    if let Some(team) = team
-                        && wire::team_id(&item) != Some(team)
-                    {
-                        let id = item.as_object().and_then(wire::id).unwrap_or_default();
-                        listing.ignored.push(Ignored { kind, id });
-                        continue;
-                    }
-                    match wire::item(kind, item) {
-                        Ok(observed) => listing.integrations.push(observed),
-                        Err(unreadable) => listing.unreadable.push(Unreadable {
-                            kind,
-                            id: unreadable.id,
-                            name: unreadable.name,
-                            page: path.to_owned(),
-                            reason: unreadable.reason,
-                            set_aside: Vec::new(),
-                        }),
+            |reply: Reply| async move {
+                let started = reading
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                let read = started
+                    .unwrap_or_else(|| read_page_apart(kind, &reply, team, path, self.page_size))
+                    .await
+                    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()));
+                match read {
+                    Ok(read) => Ok(read),
+                    // Not JSON: said the way every answer that is not JSON is said.
+                    Err(wire::PageError::NotJson) => Err(self
+                        .json(&Method::GET, path, &reply)
+                        .err()
+                        .unwrap_or_else(|| {
+                            self.bad(&Method::GET, path, 200, "not JSON".to_owned())
+                        })),
+                    Err(wire::PageError::Unreadable(reason)) => {
+                        Err(self.bad(&Method::GET, path, 200, reason.0))
                     }
                 }
-                Ok((listing, next))
             },
             |(listing, _)| listing.unreadable.is_empty(),
         )
@@ -626,19 +744,30 @@ impl Provider {
         answer: Option<Reply>,
         read: impl Fn(Value) -> Result<T, wire::Unreadable>,
     ) -> Result<T, ProviderError> {
+        let read = |reply: Reply| {
+            let read = &read;
+            async move {
+                self.json(&Method::GET, path, &reply).and_then(|body| {
+                    read(body).map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))
+                })
+            }
+        };
         self.read_until(kind, path, answer, read, |_| true).await
     }
 
     /// [`Provider::read`], where an answer read but not `whole` is asked for again too, while
     /// attempts remain; the last one is taken as it is.
-    async fn read_until<T>(
+    async fn read_until<T, F>(
         &self,
         kind: Kind,
         path: &str,
         mut answer: Option<Reply>,
-        read: impl Fn(Value) -> Result<T, wire::Unreadable>,
+        read: impl Fn(Reply) -> F,
         whole: impl Fn(&T) -> bool,
-    ) -> Result<T, ProviderError> {
+    ) -> Result<T, ProviderError>
+    where
+        F: Future<Output = Result<T, ProviderError>>,
+    {
         let mut attempt = 1;
         loop {
             // `answer`: the first attempt's, already received.
@@ -649,9 +778,7 @@ impl Provider {
             if reply.status != 200 {
                 return Err(self.refused(kind, Method::GET, path, &reply));
             }
-            let result = self.json(&Method::GET, path, &reply).and_then(|body| {
-                read(body).map_err(|reason| self.bad(&Method::GET, path, 200, reason.0))
-            });
+            let result = read(reply).await;
             let again = attempt < self.retry.attempts;
             match result {
                 Ok(value) if whole(&value) || !again => return Ok(value),

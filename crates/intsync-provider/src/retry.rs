@@ -78,6 +78,60 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
     )
 }
 
+/// What every request to one API with one token shares when the server says "too many"
+/// (issue #24): after a 429, no request of that API and token is sent before the wait the
+/// retry was given (its `Retry-After`, or the backoff) has passed, whichever target it serves.
+/// Without it, a target sharing the token with one that was just refused would go on sending
+/// into the same exhausted quota. Shared like the [`RateLimiter`](crate::RateLimiter): one
+/// per API and token, held by every provider of those (`intsync_run::config::Connections`).
+/// The attempts of each request stay its own ([`RetryPolicy::attempts`]).
+#[derive(Debug, Default)]
+pub struct RetryBudget {
+    resume_at: std::sync::Mutex<Option<tokio::time::Instant>>,
+    holds: std::sync::atomic::AtomicU64,
+}
+
+impl RetryBudget {
+    pub fn new() -> RetryBudget {
+        RetryBudget::default()
+    }
+
+    /// A 429 was answered: nothing is sent for `wait` from now (a later end wins).
+    pub fn hold_for(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut resume_at = self
+            .resume_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if resume_at.is_none_or(|at| at < until) {
+            *resume_at = Some(until);
+        }
+        self.holds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// When requests may be sent again, if a hold is running.
+    pub fn resume_at(&self) -> Option<tokio::time::Instant> {
+        let resume_at = *self
+            .resume_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        resume_at.filter(|at| *at > tokio::time::Instant::now())
+    }
+
+    /// Waits until no hold is running.
+    pub async fn wait(&self) {
+        while let Some(at) = self.resume_at() {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// How many 429s held the requests so far.
+    pub fn holds(&self) -> u64 {
+        self.holds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

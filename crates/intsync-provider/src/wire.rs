@@ -130,6 +130,38 @@ pub fn item(kind: Kind, value: Value) -> Result<ObservedIntegration, UnreadableI
             reason: format!("is {}, not an object", type_name(&value)),
         });
     };
+    let (id, status, version) = identity(kind, &object, |key| object.contains_key(key))?;
+    // Moved, not copied: pages of large forms add up. Kept as compact text, with the
+    // fingerprint computed now, from these values (issue #16).
+    let fields: Map<String, Value> = kind
+        .fields()
+        .iter()
+        .filter_map(|f| object.remove(f.name).map(|v| (f.name.to_owned(), v)))
+        .collect();
+    Ok(ObservedIntegration::new(kind, id, status, version, fields)
+        .with_created(created(kind, &object)))
+}
+
+/// The keys of a listed integration [`identity`], [`created`] and the ownership check read;
+/// the others are its fields, or ignored.
+const READ_KEYS: [&str; 7] = [
+    "id",
+    "name",
+    "status",
+    "version",
+    "created",
+    "created_at",
+    "team_id",
+];
+
+/// A listed integration's `id`, Ada `status` and Truto `version`, or why it cannot be read:
+/// see [`item`]. `object` holds at least [`READ_KEYS`]; `has` says which keys the whole
+/// integration has.
+fn identity(
+    kind: Kind,
+    object: &Map<String, Value>,
+    has: impl Fn(&str) -> bool,
+) -> Result<(String, Option<String>, Option<u64>), UnreadableItem> {
     let name = object
         .get("name")
         .and_then(Value::as_str)
@@ -139,7 +171,7 @@ pub fn item(kind: Kind, value: Value) -> Result<ObservedIntegration, UnreadableI
         name: name.clone(),
         reason,
     };
-    let Some(id) = id(&object) else {
+    let Some(id) = id(object) else {
         return Err(unreadable(None, "has no `id`".to_owned()));
     };
     if let Some(other) = object.get("name").filter(|n| !n.is_string()) {
@@ -166,27 +198,123 @@ pub fn item(kind: Kind, value: Value) -> Result<ObservedIntegration, UnreadableI
     if let Some(missing) = kind
         .fields()
         .iter()
-        .find(|f| f.required_on_create && !object.contains_key(f.name))
+        .find(|f| f.required_on_create && !has(f.name))
     {
         return Err(unreadable(
             Some(&id),
             format!("has no `{}`, which the API always returns", missing.name),
         ));
     }
-    // Moved, not copied: pages of large forms add up. Kept as compact text, with the
-    // fingerprint computed now, from these values (issue #16).
-    let fields: Map<String, Value> = kind
-        .fields()
-        .iter()
-        .filter_map(|f| object.remove(f.name).map(|v| (f.name.to_owned(), v)))
-        .collect();
-    let created = match kind {
+    Ok((id, status, version))
+}
+
+/// When a listed integration was created, as its vendor says.
+fn created(kind: Kind, object: &Map<String, Value>) -> Option<String> {
+    match kind {
         Kind::AdaPlatformIntegration => object.get("created"),
         Kind::TrutoIntegration => object.get("created_at"),
     }
     .and_then(Value::as_str)
-    .map(str::to_owned);
-    Ok(ObservedIntegration::new(kind, id, status, version, fields).with_created(created))
+    .map(str::to_owned)
+}
+
+/// [`read_page`] of a page as serde_json writes it (compact, its own escapes): each item's
+/// fields are taken as their text and its fingerprint written from it, no value built but
+/// the few keys [`identity`] reads (issue #24). `None` for any other page, or a page whose
+/// envelope is not the documented one: [`read_page`] then reads it by serde_json, and its
+/// answer (or error) is the one that counts.
+fn read_compact_page(
+    kind: Kind,
+    body: &[u8],
+    team: Option<&str>,
+    page_size: usize,
+) -> Option<ReadPage> {
+    use intsync_plan::compact;
+    let text = std::str::from_utf8(body).ok()?;
+    let bytes = text.as_bytes();
+    let items_key = match kind {
+        Kind::AdaPlatformIntegration => "data",
+        Kind::TrutoIntegration => "result",
+    };
+    let mut keys = Map::new();
+    let mut items = None;
+    for (key, (start, end)) in compact::object_entries(bytes)? {
+        if key == items_key {
+            items = Some((start, end));
+        } else if key == "meta" || key == "next_cursor" {
+            keys.insert(
+                key.to_owned(),
+                serde_json::from_str(&text[start..end]).ok()?,
+            );
+        }
+    }
+    let (start, end) = items?;
+    let next = next_of(kind, &keys, page_size).ok()?;
+    if bytes[start] != b'[' {
+        return None;
+    }
+    let mut read = Vec::new();
+    let mut at = start + 1;
+    if bytes[at] != b']' {
+        loop {
+            let item_end = compact::value_end(bytes, at)?;
+            read.push(compact_item(kind, &text[at..item_end], team)?);
+            at = item_end;
+            if at + 1 >= end || bytes[at] == b']' {
+                break;
+            }
+            at += 1;
+        }
+    }
+    Some(ReadPage { items: read, next })
+}
+
+/// One item of [`read_compact_page`]: [`item`] and the ownership check of [`read_page`], from
+/// the item's text.
+fn compact_item(kind: Kind, text: &str, team: Option<&str>) -> Option<PageItem> {
+    let entries = intsync_plan::compact::object_entries(text.as_bytes())?;
+    let raw = |key: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, (start, end))| &text[*start..*end])
+    };
+    let mut object = Map::new();
+    for key in READ_KEYS {
+        if let Some(value) = raw(key) {
+            object.insert(key.to_owned(), serde_json::from_str(value).ok()?);
+        }
+    }
+    let object = Value::Object(object);
+    if let Some(team) = team
+        && team_id(&object) != Some(team)
+    {
+        return Some(PageItem::Others(
+            object.as_object().and_then(id).unwrap_or_default(),
+        ));
+    }
+    let Value::Object(object) = object else {
+        return None;
+    };
+    let (id, status, version) = match identity(kind, &object, |key| raw(key).is_some()) {
+        Ok(identity) => identity,
+        Err(unreadable) => return Some(PageItem::Unreadable(unreadable)),
+    };
+    let fields: Vec<(&str, &str)> = kind
+        .fields()
+        .iter()
+        .filter_map(|f| raw(f.name).map(|value| (f.name, value)))
+        .collect();
+    let observed = ObservedIntegration::from_compact(
+        kind,
+        id,
+        status,
+        version,
+        intsync_manifest::Fields::from_compact(&fields),
+    )?;
+    Some(PageItem::Ours(
+        observed.with_created(created(kind, &object)),
+    ))
 }
 
 /// An integration's `id` (a non-empty string, or a number), if it has one.
@@ -255,6 +383,76 @@ pub fn page(
     };
     let next = next_of(kind, &body, page_size)?;
     Ok((items, next))
+}
+
+/// One item of a list page, as [`read_page`] read it.
+#[derive(Debug, PartialEq)]
+pub enum PageItem {
+    /// An integration of the token's team (every one without a team), read.
+    Ours(ObservedIntegration),
+    /// Another team's, or Truto's own: by its id only (never matched, exported or written).
+    Others(String),
+    /// One of the team's that cannot be read.
+    Unreadable(UnreadableItem),
+}
+
+/// A list page as [`read_page`] read it: its items in order, and the next page's path.
+#[derive(Debug, PartialEq)]
+pub struct ReadPage {
+    pub items: Vec<PageItem>,
+    pub next: Option<String>,
+}
+
+/// Why a list page cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageError {
+    /// The answer is not JSON.
+    NotJson,
+    /// JSON, but not the documented envelope.
+    Unreadable(Unreadable),
+}
+
+/// A list answer's bytes, read: its items split by `team` (Truto: those of another team, or
+/// none, are [`PageItem::Others`]; without a team every item is read), and where the next page
+/// is.
+pub fn read_page(
+    kind: Kind,
+    body: &[u8],
+    team: Option<&str>,
+    page_size: usize,
+) -> Result<ReadPage, PageError> {
+    match read_compact_page(kind, body, team, page_size) {
+        Some(read) => Ok(read),
+        None => read_value_page(kind, body, team, page_size),
+    }
+}
+
+/// [`read_page`] by serde_json: the page parsed as a value, each item read by [`item`].
+fn read_value_page(
+    kind: Kind,
+    body: &[u8],
+    team: Option<&str>,
+    page_size: usize,
+) -> Result<ReadPage, PageError> {
+    let body: Value = serde_json::from_slice(body).map_err(|_| PageError::NotJson)?;
+    let (items, next) = page(kind, body, page_size).map_err(PageError::Unreadable)?;
+    let items = items
+        .into_iter()
+        .map(|item| {
+            // Ownership first: another team's integration is never read as ours, even when its
+            // answer is stripped (Truto leaves out their `config`).
+            if let Some(team) = team
+                && team_id(&item) != Some(team)
+            {
+                return PageItem::Others(item.as_object().and_then(id).unwrap_or_default());
+            }
+            match self::item(kind, item) {
+                Ok(observed) => PageItem::Ours(observed),
+                Err(unreadable) => PageItem::Unreadable(unreadable),
+            }
+        })
+        .collect();
+    Ok(ReadPage { items, next })
 }
 
 /// The next page's path of a list answer, read without building its items, so that the next
@@ -393,6 +591,83 @@ fn truncate(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Issue #24: a page as serde_json writes it is read from its text, with no value built
+    /// for its fields, into exactly what reading it as a value gives (fields' text, ids,
+    /// fingerprints, creation times, unreadable items and their reasons, other teams'
+    /// integrations, the next page); a page written otherwise is declined and read as a value.
+    #[test]
+    fn a_page_read_from_its_text_is_the_page_read_as_a_value() {
+        let ada = Kind::AdaPlatformIntegration;
+        let truto = Kind::TrutoIntegration;
+        let form = json!({"title": "Connect", "type": "object", "required": ["b", "a"],
+            "properties": {"b": {"type": "string", "enum": ["x", "y"], "minLength": 3},
+                           "a": {"type": "number", "maximum": 1.50, "minimum": -0.0, "default": 1E2}}});
+        let ada_item = |i: usize| {
+            json!({"id": format!("{i:024x}"), "name": format!("Hub \"{i}\" é ☃\n"),
+                "description": "Sync\tarticles", "author": "A", "contact": "a@b.example",
+                "configuration_fields": form, "tags": ["b", "a", "a"], "scopes": [],
+                "status": "development", "created": "2026-01-01T00:00:00Z",
+                "updated": "2026-01-02T00:00:00Z", "unknown": {"deep": [1, 2, {"x": null}]}})
+        };
+        let mut unreadable = vec![
+            json!({"name": "no id", "status": "development"}),
+            json!({"id": "n1", "name": 5, "status": "development"}),
+            json!({"id": "n2", "name": "no status"}),
+            json!({"id": 77, "name": "numeric id, no author", "status": "approved", "description": "d", "contact": "c", "configuration_fields": {}}),
+        ];
+        let mut items: Vec<Value> = (0..5).map(ada_item).collect();
+        items.append(&mut unreadable);
+        let ada_pages = [
+            json!({"data": items, "meta": {"next_page_url": "https://x/api/v2/platform-integrations/?cursor=c1&limit=2"}}),
+            json!({"meta": {"next_page_url": null}, "data": []}),
+            json!({"data": [ada_item(9)]}),
+        ];
+        let truto_item = |i: usize, team: &str| {
+            json!({"id": format!("t{i}"), "name": format!("T{i}"), "category": "crm",
+                "config": {"label": "L", "resources": {"a": {"b": [1, 2.5e-3]}}},
+                "is_beta": false, "sharing": "allow", "team_id": team, "version": i,
+                "created_at": "2026-01-01T00:00:00Z"})
+        };
+        let truto_pages = [
+            json!({"result": [truto_item(1, "mine"), truto_item(2, "theirs"),
+            json!({"id": "t3", "name": "T3", "team_id": "mine"}), json!({"id": "t4", "name": "no team"})],
+            "next_cursor": "a b/c", "limit": 2}),
+        ];
+        let cases = ada_pages
+            .iter()
+            .map(|p| (ada, p, None))
+            .chain(truto_pages.iter().map(|p| (truto, p, Some("mine"))));
+        for (kind, page, team) in cases {
+            let text = serde_json::to_vec(page).unwrap();
+            let from_text = read_compact_page(kind, &text, team, 2)
+                .unwrap_or_else(|| panic!("read from its text: {page}"));
+            let as_value = read_value_page(kind, &text, team, 2).unwrap();
+            assert_eq!(from_text, as_value, "{page}");
+            assert!(!from_text.items.is_empty() || page.to_string().contains("[]"));
+        }
+        // Written otherwise: declined, and read as a value all the same.
+        for text in [
+            br#"{"data": [], "meta": {}}"#.as_slice(),
+            br#"{"data":[{"id":"a","name":"\u00e9","status":"development","description":"d","author":"a","contact":"c","configuration_fields":{}}]}"#,
+            br#"{"data":[{"id":"a","id":"b","name":"x","status":"development"}]}"#,
+            br#"{"data":[5]}"#,
+        ] {
+            assert!(read_compact_page(ada, text, None, 2).is_none());
+            assert_eq!(
+                read_page(ada, text, None, 2).unwrap(),
+                read_value_page(ada, text, None, 2).unwrap()
+            );
+        }
+        assert_eq!(
+            read_page(ada, b"not json", None, 2),
+            Err(PageError::NotJson)
+        );
+        assert!(matches!(
+            read_page(ada, br#"{"items":[]}"#, None, 2),
+            Err(PageError::Unreadable(_))
+        ));
+    }
 
     /// The next page read ahead (items skipped) is the one the full read finds, for both
     /// vendors, wherever the keys are; an answer it cannot read names none.

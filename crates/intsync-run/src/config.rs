@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use intsync_manifest::Kind;
-use intsync_provider::{Provider, RetryPolicy, Secret, Timeouts, Transport};
+use intsync_provider::{Provider, RetryBudget, RetryPolicy, Secret, Timeouts, Transport};
 use serde::Deserialize;
 
 pub const CONFIG_FILE: &str = "intsync.toml";
@@ -351,9 +351,127 @@ impl Target {
         }
     }
 
-    /// Connects: reads the token from its variable, builds the transport.
+    /// Connects: reads the token from its variable, builds the transport. The provider has a
+    /// rate limiter and retry budget of its own; targets run together get theirs from one
+    /// [`Connections`] ([`Config::providers`]), so that those of one API and token share them.
     pub fn provider(&self) -> anyhow::Result<Provider> {
-        let (transport, hint) = match &self.endpoint {
+        Connections::new(&[self])?.provider(self)
+    }
+
+    /// The token, read from `token_env` by `env` (`None` for the `local` target).
+    fn token(&self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<Secret>> {
+        let Endpoint::Remote { token_env, .. } = &self.endpoint else {
+            return Ok(None);
+        };
+        match env(token_env) {
+            Some(token) if !token.trim().is_empty() => Ok(Some(Secret::new(token.trim()))),
+            Some(_) => bail!(
+                "the target `{}` reads its token from {token_env}, which is empty; export {token_env}=<API token>",
+                self.name
+            ),
+            None => bail!(
+                "the target `{}` reads its token from {token_env}, which is not set; export {token_env}=<API token>",
+                self.name
+            ),
+        }
+    }
+}
+
+/// The API and token a target's requests count against (issue #24): the origin of its
+/// `base_url` (scheme, lower-case host, port unless the scheme's default) and a keyed hash of
+/// its token. The token itself is never kept here, so neither `Debug` nor a log can show it;
+/// the hash's key is drawn per [`Connections`], so the fingerprint means nothing outside one.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct LimitKey {
+    origin: String,
+    token: u64,
+}
+
+impl std::fmt::Debug for LimitKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (token #{:016x})", self.origin, self.token)
+    }
+}
+
+/// What targets of one API and token share: one rate limiter (the strictest of their limits)
+/// and one retry budget.
+#[derive(Debug)]
+struct Shared {
+    limiter: Option<Arc<intsync_provider::RateLimiter>>,
+    budget: Arc<RetryBudget>,
+}
+
+/// The rate limiters and retry budgets of the targets of one run, one per API and token
+/// (design §11: targets sharing `base_url` and token share one rate limiter and retry budget;
+/// different tokens go in parallel). Owned by the run, not the process: two runs in one
+/// process (tests, a reconciler) do not slow each other. When targets sharing a key configure
+/// different rate limits, the strictest of each window is kept (`per_second`, `per_10_seconds`,
+/// `per_minute` each the lowest any of them sets; `"off"` only when all are off): a quota
+/// belongs to the token, and the strictest target may know it best.
+#[derive(Debug)]
+pub struct Connections {
+    hasher: std::hash::RandomState,
+    /// Each remote target's token and key, by target name.
+    tokens: BTreeMap<String, (Secret, LimitKey)>,
+    shared: std::collections::HashMap<LimitKey, Shared>,
+}
+
+impl Connections {
+    /// Reads the token of each of `targets` from its variable and gives each API and token one
+    /// limiter (under the strictest of their rate limits) and one retry budget.
+    pub fn new(targets: &[&Target]) -> anyhow::Result<Connections> {
+        Connections::reading(targets, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Connections::new`], with the tokens' variables read by `env`.
+    pub fn reading(
+        targets: &[&Target],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Connections> {
+        let hasher = std::hash::RandomState::new();
+        let mut tokens = BTreeMap::new();
+        let mut limits: std::collections::HashMap<LimitKey, Option<RateLimit>> =
+            std::collections::HashMap::new();
+        for target in targets {
+            // A target whose token cannot be read shares nothing: connecting it says why.
+            let (Ok(Some(token)), Endpoint::Remote { base_url, .. }) =
+                (target.token(env), &target.endpoint)
+            else {
+                continue;
+            };
+            let key = limit_key(&hasher, base_url, &token);
+            limits
+                .entry(key.clone())
+                .and_modify(|limit| *limit = stricter(*limit, target.rate_limit))
+                .or_insert(target.rate_limit);
+            tokens.insert(target.name.clone(), (token, key));
+        }
+        let shared = limits
+            .into_iter()
+            .map(|(key, limit)| {
+                let limiter =
+                    limit.map(|limit| Arc::new(intsync_provider::RateLimiter::new(windows(limit))));
+                (
+                    key,
+                    Shared {
+                        limiter,
+                        budget: Arc::new(RetryBudget::new()),
+                    },
+                )
+            })
+            .collect();
+        Ok(Connections {
+            hasher,
+            tokens,
+            shared,
+        })
+    }
+
+    /// `target` connected, its requests under the limiter and retry budget of its API and
+    /// token. A target not among those the connections were made for gets its own, under its
+    /// own rate limit, with its token read from its variable now.
+    pub fn provider(&self, target: &Target) -> anyhow::Result<Provider> {
+        let (transport, hint, shared) = match &target.endpoint {
             Endpoint::Local { state } => {
                 let emulator = intsync_emulator::local(state).with_context(|| {
                     format!("cannot open the local target's state `{}`", state.display())
@@ -363,55 +481,101 @@ impl Target {
                         api: Arc::new(crate::local::LocalApi(Arc::new(emulator))),
                     },
                     String::new(),
+                    None,
                 )
             }
             Endpoint::Remote {
                 base_url,
                 token_env,
             } => {
-                let token = match std::env::var(token_env) {
-                    Ok(token) if !token.trim().is_empty() => Secret::new(token.trim()),
-                    Ok(_) => bail!(
-                        "the target `{}` reads its token from {token_env}, which is empty; export {token_env}=<API token>",
-                        self.name
-                    ),
-                    Err(_) => bail!(
-                        "the target `{}` reads its token from {token_env}, which is not set; export {token_env}=<API token>",
-                        self.name
+                // Known, and for the same API: its token as read, and what it shares.
+                let known = self
+                    .tokens
+                    .get(&target.name)
+                    .filter(|(token, key)| limit_key(&self.hasher, base_url, token) == *key);
+                let (token, shared) = match known {
+                    Some((token, key)) => (token.clone(), self.shared.get(key)),
+                    None => (
+                        target
+                            .token(&|name| std::env::var(name).ok())?
+                            .context("a remote target has a token")?,
+                        None,
                     ),
                 };
-                let transport = Transport::http(base_url, token, self.timeouts)?;
+                let hint = format!("check that {token_env} holds a valid API token for {base_url}");
                 (
-                    transport,
-                    format!("check that {token_env} holds a valid API token for {base_url}"),
+                    Transport::http(base_url, token, target.timeouts)?,
+                    hint,
+                    shared,
                 )
             }
         };
         let provider = Provider::new(
-            self.name.clone(),
+            target.name.clone(),
             transport,
-            self.kinds(),
-            self.page_size,
-            self.retry,
+            target.kinds(),
+            target.page_size,
+            target.retry,
             hint,
         )
-        .with_team_id(self.team_id.clone());
-        Ok(match self.rate_limit {
-            None => provider,
-            Some(limit) => {
-                let windows = [
-                    (Duration::from_secs(1), limit.per_second),
-                    (Duration::from_secs(10), limit.per_10_seconds),
-                    (Duration::from_secs(60), limit.per_minute),
-                ];
-                let windows = windows
-                    .into_iter()
-                    .filter_map(|(w, n)| n.map(|n| (w, n)))
-                    .collect();
-                provider.with_rate_limiter(Arc::new(intsync_provider::RateLimiter::new(windows)))
+        .with_team_id(target.team_id.clone());
+        Ok(match shared {
+            Some(shared) => {
+                let provider = provider.with_retry_budget(Arc::clone(&shared.budget));
+                match &shared.limiter {
+                    Some(limiter) => provider.with_rate_limiter(Arc::clone(limiter)),
+                    None => provider,
+                }
             }
+            None => match target.rate_limit {
+                Some(limit) => provider.with_rate_limiter(Arc::new(
+                    intsync_provider::RateLimiter::new(windows(limit)),
+                )),
+                None => provider,
+            },
         })
     }
+}
+
+fn limit_key(hasher: &std::hash::RandomState, base_url: &str, token: &Secret) -> LimitKey {
+    use std::hash::BuildHasher as _;
+    // `base_url` was checked to parse; the origin lower-cases the host and drops a default port.
+    let origin = url::Url::parse(base_url).map_or_else(
+        |_| base_url.to_ascii_lowercase(),
+        |url| url.origin().ascii_serialization(),
+    );
+    LimitKey {
+        origin,
+        token: hasher.hash_one(token.expose()),
+    }
+}
+
+/// The stricter of two rate limits, window by window (`None`: no limit).
+fn stricter(a: Option<RateLimit>, b: Option<RateLimit>) -> Option<RateLimit> {
+    let lower = |x: Option<u32>, y: Option<u32>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    match (a, b) {
+        (Some(a), Some(b)) => Some(RateLimit {
+            per_second: lower(a.per_second, b.per_second),
+            per_minute: lower(a.per_minute, b.per_minute),
+            per_10_seconds: lower(a.per_10_seconds, b.per_10_seconds),
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The limiter's windows of a rate limit.
+fn windows(limit: RateLimit) -> Vec<(Duration, u32)> {
+    [
+        (Duration::from_secs(1), limit.per_second),
+        (Duration::from_secs(10), limit.per_10_seconds),
+        (Duration::from_secs(60), limit.per_minute),
+    ]
+    .into_iter()
+    .filter_map(|(w, n)| n.map(|n| (w, n)))
+    .collect()
 }
 
 /// `base_url` is scheme, host and port, nothing else (design §5): a user or password would
@@ -935,6 +1099,72 @@ token_env = "TRUTO_API_TOKEN"
         assert!(format!("{e:#}").contains("base_urll"), "{e:#}");
         let e = parse("[targets.a]\nprovider = \"ada\"\nbase_url = \"https://x\"\ntoken_env = \"T\"\nrate_limit = \"none\"\n").unwrap_err();
         assert!(format!("{e:#}").contains("rate_limit"), "{e:#}");
+    }
+
+    /// Issue #24: targets of one API and token share a limiter and a retry budget (whatever
+    /// the spelling of the same origin), another token gets its own, the strictest rate limit
+    /// of a shared key wins, and no `Debug` shows a token.
+    #[test]
+    fn targets_of_one_api_and_token_share_a_limiter_and_a_retry_budget() {
+        let config = parse(
+            "[targets.a]\nprovider = \"ada\"\nbase_url = \"https://x.ada.support\"\ntoken_env = \"T1\"\nrate_limit = { per_second = 5 }\n\
+             [targets.b]\nprovider = \"ada\"\nbase_url = \"https://X.ada.support:443/\"\ntoken_env = \"T1_AGAIN\"\nrate_limit = { per_second = 8, per_minute = 50 }\n\
+             [targets.c]\nprovider = \"ada\"\nbase_url = \"https://x.ada.support\"\ntoken_env = \"T2\"\n\
+             [targets.d]\nprovider = \"ada\"\nbase_url = \"https://y.ada.support\"\ntoken_env = \"T1\"\nrate_limit = \"off\"\n",
+        )
+        .unwrap();
+        let env = |name: &str| {
+            Some(
+                match name {
+                    "T1" | "T1_AGAIN" => "token-one-secret-value",
+                    _ => "token-two-secret-value",
+                }
+                .to_owned(),
+            )
+        };
+        let targets: Vec<&Target> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|n| config.target(Some(n)).unwrap())
+            .collect();
+        let connections = Connections::reading(&targets, &env).unwrap();
+        let [a, b, c, d] = [0, 1, 2, 3].map(|i| connections.provider(targets[i]).unwrap());
+        let limiter = |p: &Provider| Arc::clone(p.rate_limiter().expect("a limiter"));
+        assert!(
+            Arc::ptr_eq(&limiter(&a), &limiter(&b)),
+            "same API and token"
+        );
+        assert!(Arc::ptr_eq(a.retry_budget(), b.retry_budget()));
+        assert!(!Arc::ptr_eq(&limiter(&a), &limiter(&c)), "another token");
+        assert!(!Arc::ptr_eq(a.retry_budget(), c.retry_budget()));
+        assert!(d.rate_limiter().is_none(), "another host, its limit off");
+        assert!(!Arc::ptr_eq(a.retry_budget(), d.retry_budget()));
+        // The stricter of a's (5/s, the documented 100/min) and b's (8/s, 50/min).
+        assert_eq!(
+            limiter(&a).stated_windows(),
+            [(Duration::from_secs(1), 5), (Duration::from_secs(60), 50)]
+        );
+        assert_eq!(
+            stricter(
+                None,
+                Some(RateLimit {
+                    per_second: Some(3),
+                    per_minute: None,
+                    per_10_seconds: None
+                })
+            )
+            .and_then(|l| l.per_second),
+            Some(3),
+            "off and a limit: the limit"
+        );
+        // Asked again, a target gets the same.
+        let alone = connections.provider(targets[0]).unwrap();
+        assert!(Arc::ptr_eq(&limiter(&alone), &limiter(&a)));
+        let shown = format!("{connections:?}");
+        assert!(
+            !shown.contains("token-one") && !shown.contains("token-two"),
+            "{shown}"
+        );
+        assert!(shown.contains("https://x.ada.support"), "{shown}");
     }
 
     #[test]

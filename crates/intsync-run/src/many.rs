@@ -66,12 +66,15 @@ where
 /// e.g. its token variable unset, is failed). An unknown name fails the whole run.
 pub fn connect(config: &Config, selection: &Selection) -> anyhow::Result<Vec<Each<Connected>>> {
     let receivers = Arc::new(config.receivers());
-    Ok(config
-        .select(selection)?
+    let targets = config.select(selection)?;
+    // Targets of one API and token share one rate limiter and retry budget.
+    let connections = crate::config::Connections::new(&targets)?;
+    Ok(targets
         .into_iter()
         .map(|target| Each {
             target: target.name.clone(),
-            outcome: Connected::of(target, &receivers).map_err(|error| Failure::of(&error)),
+            outcome: Connected::through(&connections, target, &receivers)
+                .map_err(|error| Failure::of(&error)),
         })
         .collect())
 }

@@ -55,6 +55,20 @@ impl Connected {
     ) -> Option<Vec<DesiredIntegration>> {
         load_desired(paths, &self.receivers, talk).map(|all| for_target(&self.target, all))
     }
+
+    /// `target`, connected through `connections` (made for the targets of one run: those of
+    /// one API and token share one rate limiter and one retry budget, design §11).
+    pub fn through(
+        connections: &crate::config::Connections,
+        target: &Target,
+        receivers: &Arc<Receivers>,
+    ) -> anyhow::Result<Connected> {
+        Ok(Connected {
+            target: target.clone(),
+            provider: Arc::new(connections.provider(target)?),
+            receivers: Arc::clone(receivers),
+        })
+    }
 }
 
 /// The valid manifests under `paths`, for the targets of `receivers` (a manifest with `!var`

@@ -1,0 +1,302 @@
+//! JSON text as serde_json writes it (compact, its own escapes), read without building values
+//! (issue #24): where a value ends, an object's keys and the ranges of their values, and the
+//! canonical text of a value ([`crate::normalize::write_canonical`]'s, byte for byte) written
+//! straight from the text.
+//!
+//! Everything here declines (`None`) what serde_json would not have written: insignificant
+//! whitespace, escapes it would not use (`\/`, `\u00e9`), a key with an escape, a key twice in
+//! one object, anything that is not JSON. A caller then reads the text the usual way, by
+//! serde_json: declining is always correct, only slower. So text this accepts is text that
+//! `serde_json::to_string(&serde_json::from_str::<Value>(text))` gives back unchanged, and its
+//! canonical form is the one the value's would be (`tests`: held to both on many values).
+
+use std::io::Write;
+
+use crate::decimal::Decimal;
+
+/// The end (exclusive) of the JSON value that starts at `at`, if it is written as serde_json
+/// writes it.
+pub fn value_end(text: &[u8], at: usize) -> Option<usize> {
+    match *text.get(at)? {
+        b'"' => string_end(text, at),
+        b'{' => {
+            let mut i = at + 1;
+            if text.get(i) == Some(&b'}') {
+                return Some(i + 1);
+            }
+            loop {
+                if text.get(i) != Some(&b'"') {
+                    return None;
+                }
+                i = string_end(text, i)?;
+                if text.get(i) != Some(&b':') {
+                    return None;
+                }
+                i = value_end(text, i + 1)?;
+                match text.get(i)? {
+                    b',' => i += 1,
+                    b'}' => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b'[' => {
+            let mut i = at + 1;
+            if text.get(i) == Some(&b']') {
+                return Some(i + 1);
+            }
+            loop {
+                i = value_end(text, i)?;
+                match text.get(i)? {
+                    b',' => i += 1,
+                    b']' => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => literal(text, at, b"true"),
+        b'f' => literal(text, at, b"false"),
+        b'n' => literal(text, at, b"null"),
+        _ => number_end(text, at),
+    }
+}
+
+fn literal(text: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    text[at..].starts_with(word).then_some(at + word.len())
+}
+
+/// A string's end, its escapes the ones serde_json writes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`,
+/// `\t`, and `\u00XX` (lower-case hex) for the other control characters. Its bytes are taken
+/// to be UTF-8 (the caller checked the whole text once).
+fn string_end(text: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    loop {
+        let at_special = text[i..]
+            .iter()
+            .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+        i += at_special;
+        match text[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => match *text.get(i + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    let hex = text.get(i + 2..i + 6)?;
+                    let ok = hex[0] == b'0'
+                        && hex[1] == b'0'
+                        && (hex[2] == b'0' || hex[2] == b'1')
+                        && matches!(hex[3], b'0'..=b'9' | b'a'..=b'f');
+                    // The ones with a short form are written short.
+                    let short = matches!(&hex[2..], b"08" | b"09" | b"0a" | b"0c" | b"0d");
+                    if !ok || short {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+}
+
+/// A JSON number's end as serde_json writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?(e[+-][0-9]+)?`.
+fn number_end(text: &[u8], at: usize) -> Option<usize> {
+    let digits = |i: usize| text[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut i = at;
+    if text.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match text.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i += digits(i),
+        _ => return None,
+    }
+    if text.get(i) == Some(&b'.') {
+        let n = digits(i + 1);
+        if n == 0 {
+            return None;
+        }
+        i += 1 + n;
+    }
+    // serde_json writes an exponent as `e+N` or `e-N`.
+    if text.get(i) == Some(&b'e') {
+        i += 1;
+        if !matches!(text.get(i), Some(b'+' | b'-')) {
+            return None;
+        }
+        i += 1;
+        let n = digits(i);
+        if n == 0 {
+            return None;
+        }
+        i += n;
+    }
+    Some(i)
+}
+
+/// The entries of the object `text` (which must be exactly one object): each key (one without
+/// escapes) with the range of its value, in order. `None` for anything else, a key with an
+/// escape, or a key twice.
+pub fn object_entries(text: &[u8]) -> Option<Vec<(&str, (usize, usize))>> {
+    if text.first() != Some(&b'{') {
+        return None;
+    }
+    let mut entries = Vec::new();
+    let mut i = 1;
+    if text.get(i) == Some(&b'}') {
+        return (text.len() == 2).then_some(entries);
+    }
+    loop {
+        if text.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(text, i)?;
+        let key = std::str::from_utf8(&text[i + 1..key_end - 1]).ok()?;
+        if key.contains('\\') || entries.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        if text.get(key_end) != Some(&b':') {
+            return None;
+        }
+        let end = value_end(text, key_end + 1)?;
+        entries.push((key, (key_end + 1, end)));
+        match text.get(end)? {
+            b',' => i = end + 1,
+            b'}' if end + 1 == text.len() => return Some(entries),
+            _ => return None,
+        }
+    }
+}
+
+/// Writes the canonical JSON of the value `text` (sorted keys, canonical numbers), exactly
+/// what [`crate::normalize::write_canonical`] writes for the value it reads as; `None` (with
+/// part of it maybe written) when `text` is not as serde_json writes it.
+pub fn write_canonical(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let end = value_end(text, 0)?;
+    if end != text.len() {
+        return None;
+    }
+    write_value(text, 0, out)
+}
+
+/// The canonical form of the (checked) value at `at`.
+fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>) -> Option<()> {
+    match text[at] {
+        b'{' => {
+            let end = value_end(text, at)?;
+            let mut entries = object_entries(&text[at..end])?;
+            entries.sort_unstable_by_key(|(key, _)| *key);
+            out.push(b'{');
+            for (i, (key, (start, _))) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // A key without escapes is written as it is.
+                out.push(b'"');
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+                write_value(text, at + start, out)?;
+            }
+            out.push(b'}');
+        }
+        b'[' => {
+            out.push(b'[');
+            let mut i = at + 1;
+            if text[i] != b']' {
+                loop {
+                    write_value(text, i, out)?;
+                    i = value_end(text, i)?;
+                    if text[i] == b']' {
+                        break;
+                    }
+                    out.push(b',');
+                    i += 1;
+                }
+            }
+            out.push(b']');
+        }
+        b'"' | b't' | b'f' | b'n' => {
+            out.extend_from_slice(&text[at..value_end(text, at)?]);
+        }
+        _ => {
+            let end = value_end(text, at)?;
+            let raw = std::str::from_utf8(&text[at..end]).ok()?;
+            match Decimal::parse(raw) {
+                Some(exact) => write!(out, "{exact}").ok()?,
+                None => out.extend_from_slice(raw.as_bytes()),
+            }
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Text as serde_json writes it is accepted, gives itself back through serde_json, and its
+    /// canonical form is the value's; text serde_json would write otherwise is declined.
+    #[test]
+    fn text_as_serde_json_writes_it_is_read_as_its_value() {
+        let accepted = [
+            r#"{"a":1,"b":[true,false,null],"c":{"z":1.50,"y":-0,"x":1e+2,"w":1e+02}}"#,
+            r#"{}"#,
+            r#"[]"#,
+            r#"[[],{},"",0]"#,
+            r#""é ☃ \" \\ \n \t \r \b \f \u0001 \u001f /""#,
+            r#"{"b":{"d":2,"c":1},"a":[{"y":0.1e-3,"x":12345678901234567890123,"v":-0.0}]}"#,
+            r#"{"type":"object","required":["a"],"properties":{"a":{"type":"string","enum":["x","y"],"minLength":32}}}"#,
+            r#"-12.5e+7"#,
+        ];
+        for text in accepted {
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                serde_json::to_string(&value).unwrap(),
+                text,
+                "serde_json writes it so"
+            );
+            let mut ours = Vec::new();
+            write_canonical(text.as_bytes(), &mut ours).unwrap_or_else(|| panic!("{text}"));
+            let mut theirs = Vec::new();
+            crate::normalize::write_canonical(&value, &mut theirs).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(theirs).unwrap(),
+                "{text}"
+            );
+        }
+        let declined = [
+            r#"{ "a":1}"#,
+            r#"{"a": 1}"#,
+            r#"[1, 2]"#,
+            r#""\/""#,
+            r#""\u00e9""#,
+            r#""\u000a""#,
+            r#""\u001F""#,
+            r#"{"a\"b":1}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"01"#,
+            r#"1E+2"#,
+            r#"1e2"#,
+            r#"1."#,
+            r#".5"#,
+            r#"1e"#,
+            r#"tru"#,
+            r#"{"a":1"#,
+            r#"[1,]"#,
+            r#"{"a":1}x"#,
+        ];
+        for text in declined {
+            assert!(
+                write_canonical(text.as_bytes(), &mut Vec::new()).is_none(),
+                "{text}"
+            );
+        }
+        let entries = object_entries(br#"{"a":1,"bc":[1,{"d":2}],"e":"x"}"#).unwrap();
+        assert_eq!(
+            entries,
+            vec![("a", (5, 6)), ("bc", (12, 23)), ("e", (28, 31))]
+        );
+    }
+}
