@@ -342,3 +342,44 @@ fn a_blocked_change_on_one_target_writes_nothing_anywhere() {
         "the blocked one is never written"
     );
 }
+
+/// Two targets on one API and one token (a sandbox agent and a staging one, say) planned in one
+/// run share one rate limiter: together they stay under the token's limit, and the server never
+/// answers 429. Each alone at 5 requests a second would, together, send 10.
+#[test]
+fn two_targets_on_one_token_share_its_limit() {
+    let emulator = common::Emulator::start();
+    for i in 0..8 {
+        emulator.seed_ada(&format!("Shop {i}"), "live");
+    }
+    emulator.set_rate_limit(serde_json::json!({"ada": [{"window_ms": 1000, "limit": 5}]}));
+    let work = Workdir::new();
+    let target = |name: &str, base: &str| {
+        format!(
+            "[targets.{name}]\nprovider = \"ada\"\nbase_url = \"{base}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = 1\nrate_limit = {{ per_second = 5 }}\n"
+        )
+    };
+    // The same API, spelled with and without a trailing slash.
+    let config = format!(
+        "{}{}",
+        target("one", emulator.base_url()),
+        target("two", &format!("{}/", emulator.base_url()))
+    );
+    std::fs::write(work.path().join("intsync.toml"), config).unwrap();
+    emulator.clear_requests();
+    let (code, stdout, stderr) = common::output(common::intsync(work.path()).args([
+        "plan",
+        "--all-targets",
+        "--format",
+        "json",
+        "manifests",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(plans(&json(&stdout)).len(), 2);
+    let statuses = emulator.statuses();
+    assert!(statuses.len() >= 16, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| s != 429),
+        "the two targets went past the token's limit together: {statuses:?}"
+    );
+}
