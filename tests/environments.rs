@@ -172,6 +172,23 @@ api_key = {{ env = "INTSYNC_VAR_CRM_KEY", sensitive = true }}
     };
     let (code, _, stderr) = run(&["validate"], secret);
     assert_eq!(code, 0, "{stderr}");
+    // A job for the sandbox has no secret of the CRM target: it needs none; `validate`, which
+    // checks every target, says which is missing.
+    let without_key = |args: &[&str]| {
+        output(
+            intsync(work.path())
+                .args(args)
+                .env_remove("INTSYNC_VAR_CRM_KEY"),
+        )
+    };
+    let (code, _, stderr) = without_key(&["plan", "--target", "sandbox"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = without_key(&["validate", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("intsync::unset_var") && stdout.contains("INTSYNC_VAR_CRM_KEY"),
+        "{stdout}"
+    );
     // One run writes every target, each with its own values; then nothing is left to do.
     let (code, stdout, stderr) = run(&["plan", "--all-targets", "--detailed-exitcode"], secret);
     assert_eq!(code, 2, "{stdout}{stderr}");

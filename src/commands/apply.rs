@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::Path;
-use std::sync::Arc;
 
 use intsync_apply::{Outcome, SecretStore, engine};
 use intsync_plan::{Plan, render};
@@ -26,11 +25,10 @@ pub fn run(config: Option<&Path>, args: &ApplyArgs) -> anyhow::Result<Verdict> {
         Some(file) => Some((file, read_saved_plans(file)?)),
         None => None,
     };
-    let receivers = Arc::new(config.receivers());
     let saved = match (selected.as_slice(), saved) {
-        ([target], None) => return apply_one(Connected::of(target, &receivers)?, None, args),
+        ([target], None) => return apply_one(Connected::within(&config, target)?, None, args),
         ([target], Some((file, Saved::One(plan)))) => {
-            let connected = Connected::of(target, &receivers)?;
+            let connected = Connected::within(&config, target)?;
             check_saved_target(file, &plan, &target.name)?;
             return apply_one(connected, Some(plan), args);
         }

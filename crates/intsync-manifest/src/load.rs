@@ -452,7 +452,7 @@ fn check_for_targets(
         return;
     };
     let mut seen: Vec<(Code, Span, String)> = Vec::new();
-    for receiver in chosen.iter().copied() {
+    for receiver in chosen.iter().copied().filter(|r| receivers.serves(&r.name)) {
         let mut pass = Vec::new();
         let Some((resolved, uses)) = receivers::resolve(file, document, receiver, &mut pass) else {
             diagnostics.append(&mut pass);

@@ -20,6 +20,9 @@ use crate::model::Kind;
 #[derive(Debug, Clone, Default)]
 pub struct Receivers {
     targets: Option<Vec<Receiver>>,
+    /// The targets a run serves ([`Receivers::only`]): manifests are resolved and checked for
+    /// them alone (another target's var may be unset in this run's environment); `None`: all.
+    serving: Option<Vec<String>>,
 }
 
 /// One target, as loading needs it.
@@ -65,7 +68,24 @@ impl Receivers {
     pub fn new(targets: Vec<Receiver>) -> Receivers {
         Receivers {
             targets: Some(targets),
+            serving: None,
         }
+    }
+
+    /// The same targets, for a run that serves only `names`: every target still decides who
+    /// gets a manifest (`metadata.targets` is held to all of them), but a manifest's `!var`s
+    /// are resolved, and its copies checked, only for these.
+    #[must_use]
+    pub fn only(mut self, names: &[&str]) -> Receivers {
+        self.serving = Some(names.iter().map(|n| (*n).to_owned()).collect());
+        self
+    }
+
+    /// Whether this run resolves manifests for target `name`.
+    pub fn serves(&self, name: &str) -> bool {
+        self.serving
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
     }
 
     pub fn targets(&self) -> Option<&[Receiver]> {

@@ -65,8 +65,9 @@ where
 /// The targets `selection` picks, in its order, each connected (a target that cannot be,
 /// e.g. its token variable unset, is failed). An unknown name fails the whole run.
 pub fn connect(config: &Config, selection: &Selection) -> anyhow::Result<Vec<Each<Connected>>> {
-    let receivers = Arc::new(config.receivers());
     let targets = config.select(selection)?;
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let receivers = Arc::new(config.receivers().only(&names));
     // Targets of one API and token share one rate limiter and retry budget.
     let connections = crate::config::Connections::new(&targets)?;
     Ok(targets

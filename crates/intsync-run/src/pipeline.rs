@@ -33,7 +33,7 @@ impl Connected {
 
     /// `target` of `config`, connected.
     pub fn within(config: &Config, target: &Target) -> anyhow::Result<Connected> {
-        Connected::of(target, &Arc::new(config.receivers()))
+        Connected::of(target, &Arc::new(config.receivers().only(&[&target.name])))
     }
 
     /// `target`, connected; `receivers`: every target of its configuration.
@@ -410,7 +410,8 @@ pub fn classify(
     let desired = &*desired;
     match baseline {
         Some(rev) => {
-            let mut then = crate::baseline::desired_at(rev, paths, receivers)
+            let receivers = receivers.clone().only(&[&plan.target]);
+            let mut then = crate::baseline::desired_at(rev, paths, &receivers)
                 .with_context(|| format!("cannot read the manifests at --baseline `{rev}`"))?;
             then.retain(|d| d.routing.goes_to(&plan.target));
             let index = intsync_plan::drift::Baseline::new(&then);

@@ -85,9 +85,8 @@ pub fn seal(plan: &mut Plan, desired: &[DesiredIntegration], target: &Target) {
             .iter()
             .find(|d| d.manifest == sensitive.manifest && d.routing.goes_to(&target.name))
             .and_then(|d| {
-                let spec = d.spec.to_map();
-                let mut spec = spec;
-                intsync_plan::pointer_mut(&mut spec, &sensitive.pointer).map(|v| v.clone())
+                let mut spec = d.spec.to_map();
+                intsync_plan::pointer_mut(&mut spec, &sensitive.pointer).cloned()
             })
             .unwrap_or(serde_json::Value::Null);
         sensitive.hash = hash(target, &sensitive.var, &value);
