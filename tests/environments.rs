@@ -221,6 +221,8 @@ api_key = {{ env = "INTSYNC_VAR_CRM_KEY", sensitive = true }}
         planned,
         [("crm", 1), ("local", 1), ("production", 1), ("sandbox", 1)]
     );
+    // Nothing is sent: nothing sensitive to keep, nothing `apply --plan` would ask for.
+    assert!(envelope["plans"][0].get("sensitive").is_none(), "{stdout}");
     // Each account holds its own values.
     let callback = |emulator: &common::Emulator| {
         emulator.ada_live()[0]["oauth_callback_url"]

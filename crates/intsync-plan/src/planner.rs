@@ -300,6 +300,7 @@ pub fn plan(
             Action::Noop { .. } => summary.noop += 1,
         }
     }
+    let sensitive = sensitive_of(desired, &actions);
     Ok(Plan {
         format_version: 1,
         target: target.to_owned(),
@@ -310,23 +311,52 @@ pub fn plan(
         skipped,
         ignored: observed.ignored.len(),
         unreadable,
-        sensitive: sensitive_of(desired),
+        sensitive,
     })
 }
 
-/// Where the manifests' values come from sensitive vars (hashes filled by the run).
-fn sensitive_of(desired: &[DesiredIntegration]) -> Vec<crate::Sensitive> {
-    desired
+/// The values of `actions` that come from sensitive vars (hashes filled by the run): only those
+/// an action sends or shows (a noop, or a field the patch leaves alone, has none).
+fn sensitive_of(desired: &[DesiredIntegration], actions: &[Action]) -> Vec<crate::Sensitive> {
+    let with: Vec<&DesiredIntegration> = desired
         .iter()
-        .flat_map(|d| {
-            d.routing.sensitive().map(|used| crate::Sensitive {
-                manifest: d.manifest.clone(),
-                pointer: used.pointer.clone(),
-                var: used.name.clone(),
-                hash: String::new(),
-            })
+        .filter(|d| d.routing.sensitive().next().is_some())
+        .collect();
+    if with.is_empty() {
+        return Vec::new();
+    }
+    let fields: std::collections::HashMap<&str, Vec<&str>> = actions
+        .iter()
+        .filter_map(|action| {
+            let keys: Vec<&str> = match action {
+                Action::Create { body, .. } => body.keys().map(String::as_str).collect(),
+                Action::Update { patch, .. } | Action::Blocked { patch, .. } => {
+                    patch.keys().map(String::as_str).collect()
+                }
+                Action::Noop { .. } => return None,
+            };
+            Some((action.manifest(), keys))
         })
-        .collect()
+        .collect();
+    let mut out = Vec::new();
+    for d in with {
+        let Some(keys) = fields.get(d.manifest.as_str()) else {
+            continue;
+        };
+        for used in d.routing.sensitive() {
+            let field = used.pointer[1..].split('/').next().unwrap_or_default();
+            let field = field.replace("~1", "/").replace("~0", "~");
+            if keys.contains(&field.as_str()) {
+                out.push(crate::Sensitive {
+                    manifest: d.manifest.clone(),
+                    pointer: used.pointer.clone(),
+                    var: used.name.clone(),
+                    hash: String::new(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// What an action of the plan is computed from.
