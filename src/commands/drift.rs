@@ -1,6 +1,7 @@
 //! `intsync drift`: the plan restricted to drift — differences someone made live, outside git
 //! (design §10). Read-only: exit 0 when there is none, 2 when there is, 1 on an error.
 
+use intsync_manifest::Receivers;
 use std::path::Path;
 
 use intsync_plan::{DesiredIntegration, Plan};
@@ -16,15 +17,13 @@ pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    // What a baseline's manifests are loaded for.
-    let receivers = intsync_run::config::Config::load(config)?.receivers();
-    let finish = |mut plan: Plan, desired: &[DesiredIntegration]| {
+    let finish = |mut plan: Plan, desired: &[DesiredIntegration], receivers: &Receivers| {
         classify(
             &mut plan,
             desired,
             args.baseline.as_deref(),
             &args.paths,
-            &receivers,
+            receivers,
         )?;
         let drift = intsync_plan::drift::only_drift(plan);
         let verdict = if drift.has_changes {
@@ -39,7 +38,7 @@ pub fn run(config: Option<&Path>, args: &DriftArgs) -> anyhow::Result<Verdict> {
             let Some((desired, plan)) = load_and_plan(&connected, &args.paths)? else {
                 return Ok(Verdict::Failed);
             };
-            let (mut drift, verdict) = finish(plan, &desired)?;
+            let (mut drift, verdict) = finish(plan, &desired, &connected.receivers)?;
             let text = match args.format {
                 PlanFormat::Markdown => intsync_plan::render::markdown_titled(&drift, "drift"),
                 format => rendered(&drift, format),

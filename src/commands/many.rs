@@ -3,6 +3,7 @@
 //! targets with blocked changes first, then in selection order; JSON is one envelope. Target
 //! names come from the configuration: every heading shows them inert.
 
+use intsync_manifest::Receivers;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -34,8 +35,10 @@ pub fn run(
     config: &Config,
     selection: &Selection,
     report: &Report,
-    finish: impl Fn(Plan, &[DesiredIntegration]) -> anyhow::Result<(Plan, Verdict)>,
+    finish: impl Fn(Plan, &[DesiredIntegration], &Receivers) -> anyhow::Result<(Plan, Verdict)>,
 ) -> anyhow::Result<Verdict> {
+    // What a baseline's manifests are loaded for (each target's own, by `classify`).
+    let receivers = config.receivers();
     let secrets = SecretStore::new(DEFAULT_SECRETS_DIR);
     let runtime = intsync_run::pipeline::runtime()?;
     let Some((desired, planned)) = intsync_run::many::load_and_plan(
@@ -53,8 +56,9 @@ pub fn run(
         .into_iter()
         .map(|Each { target, outcome }| Each {
             target,
-            outcome: outcome
-                .and_then(|planned| finish(planned.plan, &desired).map_err(|e| Failure::of(&e))),
+            outcome: outcome.and_then(|planned| {
+                finish(planned.plan, &desired, &receivers).map_err(|e| Failure::of(&e))
+            }),
         })
         .collect();
     let plans: Vec<Each<Plan>> = finished

@@ -1,5 +1,6 @@
 //! `intsync plan`: list live state, compute the plan, print it. Sends only GET requests.
 
+use intsync_manifest::Receivers;
 use std::path::Path;
 
 use intsync_apply::SecretStore;
@@ -65,11 +66,9 @@ pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Verdict> {
     if let Some(rev) = &args.baseline {
         intsync_run::baseline::check(rev)?;
     }
-    // What a baseline's manifests are loaded for.
-    let receivers = Config::load(config)?.receivers();
-    let finish = |mut plan: Plan, desired: &[DesiredIntegration]| {
+    let finish = |mut plan: Plan, desired: &[DesiredIntegration], receivers: &Receivers| {
         if let Some(rev) = &args.baseline {
-            pipeline::classify(&mut plan, desired, Some(rev), &args.paths, &receivers)?;
+            pipeline::classify(&mut plan, desired, Some(rev), &args.paths, receivers)?;
         }
         let verdict = verdict(args.detailed_exitcode, &plan);
         Ok((plan, verdict))
@@ -90,7 +89,7 @@ pub fn run(config: Option<&Path>, args: &PlanArgs) -> anyhow::Result<Verdict> {
     let Some((desired, plan)) = load_and_plan(&connected, &args.paths)? else {
         return Ok(Verdict::Failed);
     };
-    let (mut plan, verdict) = finish(plan, &desired)?;
+    let (mut plan, verdict) = finish(plan, &desired, &connected.receivers)?;
     output::print_stdout(&rendered(&plan, args.format))?;
     if let Some(out) = &args.out {
         write_plan_file(&plan, out)?;

@@ -59,6 +59,14 @@ pub struct VarUse {
     pub span: Span,
 }
 
+impl VarUse {
+    /// The `spec` field the value is in (the pointer's first token, decoded).
+    pub fn field(&self) -> String {
+        let first = self.pointer[1..].split('/').next().unwrap_or_default();
+        first.replace("~1", "/").replace("~0", "~")
+    }
+}
+
 impl Receivers {
     /// No configuration known (tests, tools reading a file alone).
     pub fn unchecked() -> Receivers {

@@ -339,13 +339,7 @@ pub fn pulls(plan: &Plan, desired: &[DesiredIntegration]) -> Pulls {
             };
             // A value (or a part of it) from a var is changed where the var is: never replaced
             // by a literal, which would cut it from the other targets' values.
-            let prefix = format!("/{}", field.replace('~', "~0").replace('/', "~1"));
-            if let Some(used) = want
-                .routing
-                .vars
-                .iter()
-                .find(|u| u.pointer == prefix || u.pointer.starts_with(&format!("{prefix}/")))
-            {
+            if let Some(used) = want.routing.vars.iter().find(|u| u.field() == *field) {
                 out.skipped.push(format!(
                     "{}: {} comes from `!var {}` of target {}; change that var (in intsync.toml, or the environment variable it reads), not the manifest",
                     visible(manifest),

@@ -344,9 +344,7 @@ fn sensitive_of(desired: &[DesiredIntegration], actions: &[Action]) -> Vec<crate
             continue;
         };
         for used in d.routing.sensitive() {
-            let field = used.pointer[1..].split('/').next().unwrap_or_default();
-            let field = field.replace("~1", "/").replace("~0", "~");
-            if keys.contains(&field.as_str()) {
+            if keys.contains(&used.field().as_str()) {
                 out.push(crate::Sensitive {
                     manifest: d.manifest.clone(),
                     pointer: used.pointer.clone(),
