@@ -86,13 +86,22 @@ spec:
 /// 10,000 Ada manifests only (`target/bench-manifests-ada/`), for the plan benchmark: one
 /// target serves one vendor.
 pub fn ada_corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-manifests-ada");
+    ada_corpus_in("target/bench-manifests-ada", MANIFESTS)
+}
+
+/// The first `n` Ada manifests in `target/bench-manifests-ada-N/`.
+pub fn ada_corpus_of(n: usize) -> PathBuf {
+    ada_corpus_in(&format!("target/bench-manifests-ada-{n}"), n)
+}
+
+fn ada_corpus_in(relative: &str, n: usize) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
     // Bump the suffix when the generated text changes, so stale corpora are rewritten.
-    let marker = dir.join(format!(".complete-{MANIFESTS}-v2"));
+    let marker = dir.join(format!(".complete-{n}-v2"));
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for i in 0..MANIFESTS {
+        for i in 0..n {
             std::fs::write(
                 dir.join(format!("integration-{i:05}.yaml")),
                 ada_manifest(i),
