@@ -767,21 +767,53 @@ fn fault_matrix() {
         "INTSYNC_FAULT_FILTER={filter:?} names no fault"
     );
     let all = filter.is_empty();
+    // Every cell has an account (an emulator and a directory) of its own, and most of a cell's
+    // time is spent waiting (timeouts, `Retry-After`, latency): cells run `WORKERS` at a time,
+    // and the table is put together in order.
+    const WORKERS: usize = 4;
+    let ops = [Op::Plan, Op::Apply, Op::Export];
+    let tasks: Vec<(&Fault, bool, Op)> = faults
+        .iter()
+        .flat_map(|fault| [false, true].map(|forever| (fault, forever)))
+        .flat_map(|(fault, forever)| ops.map(|op| (fault, forever, op)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // Each cell's text and the promises it saw broken.
+    type Done = (String, Vec<String>);
+    let done: std::sync::Mutex<Vec<Option<Done>>> = std::sync::Mutex::new(vec![None; tasks.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| {
+                loop {
+                    let at = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&(fault, forever, op)) = tasks.get(at) else {
+                        return;
+                    };
+                    let mut broken = Vec::new();
+                    let text = cell(op, fault, forever, &mut broken);
+                    done.lock().unwrap()[at] = Some((text, broken));
+                }
+            });
+        }
+    });
+    let done: Vec<Done> = done
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|cell| cell.expect("every cell ran"))
+        .collect();
     let mut violations = Vec::new();
     let mut rows = Vec::new();
-    for fault in &faults {
-        for forever in [false, true] {
-            let cells: Vec<String> = [Op::Plan, Op::Apply, Op::Export]
-                .into_iter()
-                .map(|op| cell(op, fault, forever, &mut violations))
-                .collect();
-            let mode = if forever { "persistent" } else { "transient" };
-            rows.push(format!(
-                "| {} | {mode} | {} |\n",
-                fault.name,
-                cells.join(" | ")
-            ));
-        }
+    for (row, cells) in tasks.chunks(ops.len()).zip(done.chunks(ops.len())) {
+        let (fault, forever, _) = row[0];
+        let mode = if forever { "persistent" } else { "transient" };
+        let texts: Vec<&str> = cells.iter().map(|(text, _)| text.as_str()).collect();
+        violations.extend(cells.iter().flat_map(|(_, broken)| broken.iter().cloned()));
+        rows.push(format!(
+            "| {} | {mode} | {} |\n",
+            fault.name,
+            texts.join(" | ")
+        ));
     }
     eprintln!(
         "fault matrix: {} cells in {:.0} s",

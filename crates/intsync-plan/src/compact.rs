@@ -160,32 +160,57 @@ fn number_end(text: &[u8], at: usize) -> Option<usize> {
 /// The entries of the object `text` (which must be exactly one object): each key (one without
 /// escapes) with the range of its value, in order. `None` for anything else, a key with an
 /// escape, or a key twice.
-pub fn object_entries(text: &[u8]) -> Option<Vec<(&str, (usize, usize))>> {
-    if text.first() != Some(&b'{') {
+pub fn object_entries(text: &[u8]) -> Option<Entries<'_>> {
+    let (entries, end) = object_entries_at(text, 0)?;
+    (end == text.len()).then_some(entries)
+}
+
+/// An object's keys, each with the range of its value.
+pub type Entries<'t> = Vec<(&'t str, (usize, usize))>;
+
+/// [`object_entries`] of the object that starts at `at` in `text`, and where it ends; the
+/// ranges are in `text`.
+pub fn object_entries_at(text: &[u8], at: usize) -> Option<(Entries<'_>, usize)> {
+    let mut entries = Vec::new();
+    let end = walk_object(text, at, |key, start| {
+        let end = value_end(text, start)?;
+        entries.push((key, (start, end)));
+        Some(end)
+    })?;
+    Some((entries, end))
+}
+
+/// Walks the object that starts at `at`: `value` is given each key (one without escapes) and
+/// where its value starts, and returns where that value ends (having read it however it
+/// likes). Returns where the object ends; `None` for anything that is not an object as
+/// serde_json writes it, a key with an escape, a key twice, or when `value` says `None`.
+pub fn walk_object<'t>(
+    text: &'t [u8],
+    at: usize,
+    mut value: impl FnMut(&'t str, usize) -> Option<usize>,
+) -> Option<usize> {
+    if text.get(at) != Some(&b'{') {
         return None;
     }
-    let mut entries = Vec::new();
-    let mut i = 1;
+    let mut i = at + 1;
     if text.get(i) == Some(&b'}') {
-        return (text.len() == 2).then_some(entries);
+        return Some(i + 1);
     }
+    let mut keys: Vec<&str> = Vec::new();
     loop {
         if text.get(i) != Some(&b'"') {
             return None;
         }
         let key_end = string_end(text, i)?;
         let key = std::str::from_utf8(&text[i + 1..key_end - 1]).ok()?;
-        if key.contains('\\') || entries.iter().any(|(k, _)| *k == key) {
+        if key.contains('\\') || keys.contains(&key) || text.get(key_end) != Some(&b':') {
             return None;
         }
-        if text.get(key_end) != Some(&b':') {
-            return None;
-        }
-        let end = value_end(text, key_end + 1)?;
-        entries.push((key, (key_end + 1, end)));
+        keys.push(key);
+        let end = value(key, key_end + 1)?;
         match text.get(end)? {
             b',' => i = end + 1,
-            b'}' if end + 1 == text.len() => return Some(entries),
+            b'}' => return Some(end + 1),
             _ => return None,
         }
     }

@@ -190,7 +190,14 @@ pub fn write_compact_fields(
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut *out, &name).ok()?;
+        if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            // A field name needs no escape: written as it is.
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *out, &name).ok()?;
+        }
         out.push(b':');
         if is_set_field(kind, &name) {
             let value: Value = serde_json::from_str(raw).ok()?;

@@ -1,11 +1,11 @@
 //! `plan(desired, observed)`: a pure function. Same inputs, same plan, byte for byte.
 
 use crate::index::HashMap;
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use intsync_manifest::{Fields, Kind};
 use rayon::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::{
@@ -58,24 +58,53 @@ fn hashed(
     version: Option<u64>,
     fields: impl FnOnce(&mut Vec<u8>) -> Option<()>,
 ) -> Option<String> {
-    let header = json!({
-        "kind": kind.as_str(),
-        "id": id,
-        "status": status,
-        "version": version,
-    });
     // The canonical text, written into one buffer and hashed at once (small writes straight
     // into the hasher cost more than the hashing).
     let mut text = Vec::with_capacity(4096);
-    normalize::write_canonical(&header, &mut text).ok()?;
+    write_header(kind, id, status, version, &mut text);
     fields(&mut text)?;
     let digest = Sha256::digest(&text);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
     for byte in digest {
-        let _ = write!(out, "{byte:02x}");
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     Some(out)
+}
+
+/// The canonical text of `{"kind", "id", "status", "version"}` ([`normalize::write_canonical`]
+/// of that object: keys sorted, `null` for what is missing), written directly: it is written
+/// for every live integration (issue #24).
+fn write_header(
+    kind: Kind,
+    id: &str,
+    status: Option<&str>,
+    version: Option<u64>,
+    out: &mut Vec<u8>,
+) {
+    let string = |out: &mut Vec<u8>, text: &str| {
+        // Writing JSON into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    };
+    out.extend_from_slice(b"{\"id\":");
+    string(out, id);
+    out.extend_from_slice(b",\"kind\":");
+    string(out, kind.as_str());
+    out.extend_from_slice(b",\"status\":");
+    match status {
+        Some(status) => string(out, status),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"version\":");
+    match version {
+        Some(version) => {
+            let _ = write!(out, "{version}");
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
 }
 
 /// The minimal PATCH body: every managed field whose normalized value differs, with its whole
@@ -84,11 +113,14 @@ pub fn minimal_patch(
     desired: &DesiredIntegration,
     observed: &ObservedIntegration,
 ) -> Map<String, Value> {
+    // The live fields are looked for in the manifest's order, which is mostly theirs.
+    let mut near = 0;
     desired
         .spec
         .iter_raw()
         .filter(|(field, value)| {
-            !normalize::raw_field_equal(desired.kind, field, value, observed.fields.raw(field))
+            let live = observed.fields.raw_near(field, &mut near);
+            !normalize::raw_field_equal(desired.kind, field, value, live)
         })
         .map(|(field, value)| (field.into_owned(), Fields::read(value)))
         .collect()
@@ -423,5 +455,39 @@ fn action_for(want: &DesiredIntegration, live: &ObservedIntegration) -> Action {
         expected_version: live.version,
         fingerprint,
         drift: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header written directly is the canonical text of the header object, escapes and
+    /// missing parts included.
+    #[test]
+    fn the_header_is_the_canonical_text_of_its_object() {
+        for (id, status, version) in [
+            ("abc", Some("development"), Some(3)),
+            ("a\"b\\c\u{1}é", None, None),
+            ("", Some("x\ny"), Some(u64::MAX)),
+            ("42", None, Some(0)),
+        ] {
+            for kind in [Kind::AdaPlatformIntegration, Kind::TrutoIntegration] {
+                let header = serde_json::json!({
+                    "kind": kind.as_str(),
+                    "id": id,
+                    "status": status,
+                    "version": version,
+                });
+                let mut expected = Vec::new();
+                normalize::write_canonical(&header, &mut expected).unwrap();
+                let mut written = Vec::new();
+                write_header(kind, id, status, version, &mut written);
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
     }
 }

@@ -237,42 +237,76 @@ fn read_compact_page(
         Kind::TrutoIntegration => "result",
     };
     let mut keys = Map::new();
-    let mut items = None;
-    for (key, (start, end)) in compact::object_entries(bytes)? {
+    let mut read = None;
+    // One pass: the items are read where they stand, each once.
+    let end = compact::walk_object(bytes, 0, |key, start| {
         if key == items_key {
-            items = Some((start, end));
-        } else if key == "meta" || key == "next_cursor" {
+            let (items, end) = compact_items(kind, text, start, team)?;
+            read = Some(items);
+            return Some(end);
+        }
+        let end = compact::value_end(bytes, start)?;
+        if key == "meta" || key == "next_cursor" {
             keys.insert(
                 key.to_owned(),
                 serde_json::from_str(&text[start..end]).ok()?,
             );
         }
+        Some(end)
+    })?;
+    if end != bytes.len() {
+        return None;
     }
-    let (start, end) = items?;
     let next = next_of(kind, &keys, page_size).ok()?;
-    if bytes[start] != b'[' {
+    Some(ReadPage { items: read?, next })
+}
+
+/// The items of the array at `at` in `text` ([`compact_item`] each), and where it ends.
+fn compact_items(
+    kind: Kind,
+    text: &str,
+    at: usize,
+    team: Option<&str>,
+) -> Option<(Vec<PageItem>, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
         return None;
     }
     let mut read = Vec::new();
-    let mut at = start + 1;
-    if bytes[at] != b']' {
-        loop {
-            let item_end = compact::value_end(bytes, at)?;
-            read.push(compact_item(kind, &text[at..item_end], team)?);
-            at = item_end;
-            if at + 1 >= end || bytes[at] == b']' {
-                break;
-            }
-            at += 1;
+    let mut at = at + 1;
+    if bytes.get(at) == Some(&b']') {
+        return Some((read, at + 1));
+    }
+    loop {
+        let (item, end) = compact_item(kind, text, at, team)?;
+        read.push(item);
+        match bytes.get(end)? {
+            b',' => at = end + 1,
+            b']' => return Some((read, end + 1)),
+            _ => return None,
         }
     }
-    Some(ReadPage { items: read, next })
 }
 
 /// One item of [`read_compact_page`]: [`item`] and the ownership check of [`read_page`], from
 /// the item's text.
-fn compact_item(kind: Kind, text: &str, team: Option<&str>) -> Option<PageItem> {
-    let entries = intsync_plan::compact::object_entries(text.as_bytes())?;
+fn compact_item(
+    kind: Kind,
+    text: &str,
+    at: usize,
+    team: Option<&str>,
+) -> Option<(PageItem, usize)> {
+    let (entries, end) = intsync_plan::compact::object_entries_at(text.as_bytes(), at)?;
+    Some((compact_item_of(kind, text, &entries, team)?, end))
+}
+
+/// [`compact_item`] of an item's entries (ranges in `text`).
+fn compact_item_of(
+    kind: Kind,
+    text: &str,
+    entries: &[(&str, (usize, usize))],
+    team: Option<&str>,
+) -> Option<PageItem> {
     let raw = |key: &str| {
         entries
             .iter()
@@ -460,6 +494,9 @@ fn read_value_page(
 /// next page, or when the answer cannot be read this way: [`page`] then decides, and its
 /// answer is the one that counts.
 pub fn next_page(kind: Kind, body: &[u8], page_size: usize) -> Option<String> {
+    if let Some(next) = next_page_at_the_end(kind, body, page_size) {
+        return next;
+    }
     /// The keys that name the next page; every other key (the items) is skipped unbuilt.
     #[derive(serde::Deserialize)]
     struct Skim {
@@ -475,6 +512,36 @@ pub fn next_page(kind: Kind, body: &[u8], page_size: usize) -> Option<String> {
         keys.insert("next_cursor".to_owned(), cursor);
     }
     next_of(kind, &keys, page_size).ok().flatten()
+}
+
+/// [`next_page`] of an answer whose last key is the one naming the next page (`meta` for Ada,
+/// `next_cursor` for Truto), as serde_json writes it: found from the end, without reading the
+/// items before it (issue #24: skimming every page through serde_json was a tenth of reading
+/// it). The key is the top-level one when its value ends right before the answer's last `}`.
+/// `None` when that is not so (the caller skims the whole answer).
+fn next_page_at_the_end(kind: Kind, body: &[u8], page_size: usize) -> Option<Option<String>> {
+    let key = match kind {
+        Kind::AdaPlatformIntegration => "meta",
+        Kind::TrutoIntegration => "next_cursor",
+    };
+    let quoted = format!("\"{key}\":");
+    let at = body
+        .windows(quoted.len())
+        .rposition(|w| w == quoted.as_bytes())?;
+    if !matches!(
+        at.checked_sub(1).map(|before| body[before]),
+        Some(b',' | b'{')
+    ) {
+        return None;
+    }
+    let start = at + quoted.len();
+    let end = intsync_plan::compact::value_end(body, start)?;
+    if end + 1 != body.len() || body[end] != b'}' {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(&body[start..end]).ok()?;
+    let keys = Map::from_iter([(key.to_owned(), value)]);
+    Some(next_of(kind, &keys, page_size).ok().flatten())
 }
 
 /// The next page named by a list answer's keys (Ada: `meta.next_page_url`; Truto:
@@ -685,6 +752,15 @@ mod tests {
                 json!({"meta": {"next_page_url": "/api/v2/platform-integrations/?cursor=c%2F2&limit=2"}, "data": []}),
             ),
             (ada, json!({"data": [], "meta": {"next_page_url": null}})),
+            // A `meta` inside an item, or inside `meta`, is not the answer's.
+            (
+                ada,
+                json!({"data": [{"id": "a", "meta": {"next_page_url": "/api/v2/platform-integrations/?cursor=evil&limit=2"}}]}),
+            ),
+            (
+                ada,
+                json!({"data": [], "meta": {"x": {"meta": 1}, "next_page_url": "/api/v2/platform-integrations/?cursor=c3&limit=2"}}),
+            ),
             (ada, json!({"data": [], "meta": {}})),
             (ada, json!({"data": []})),
             (
