@@ -88,3 +88,41 @@ fn hostile_names_stay_inert_in_the_pr_comment_and_the_drift_issue() {
         assert_inert_text(&stderr);
     }
 }
+
+/// `validate`'s diagnostics quote what the manifest says (an unknown key, a `!var` name), show
+/// the file's text and name it: a terminal escape or a bidi override in any of them is shown
+/// escaped, not acted on.
+#[test]
+fn hostile_names_stay_inert_in_validate_diagnostics() {
+    let work = common::Workdir::new();
+    work.manifest(
+        "key.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Key\n  \"bad\\e[2Jkey\\u202e\": 1\n",
+    );
+    work.manifest(
+        "var.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: Var\n  description: !var \"v\\e[31mZQ\"\n",
+    );
+    // Raw in the file's text: YAML refuses the escape, and the snippet shows the line.
+    work.manifest(
+        "raw.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec:\n  name: \"Raw\u{202e}\"\n  description: x\u{1b}[2Jy\n",
+    );
+    work.manifest(
+        "named\u{1b}[2J\u{202e}.yaml",
+        "apiVersion: intsync/v1\nkind: AdaPlatformIntegration\nspec: 3\n",
+    );
+    let (code, stdout, stderr) = work.run(&["validate"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_inert_text(&stdout);
+    assert_inert_text(&stderr);
+    let all = format!("{stdout}{stderr}");
+    for shown in [
+        "bad\\u{1b}[2Jkey\\u{202e}",
+        "v\\u{1b}[31mZQ",
+        "named\\u{1b}[2J\\u{202e}.yaml",
+        "x?[2Jy",
+    ] {
+        assert!(all.contains(shown), "{shown:?} is shown: {all}");
+    }
+}

@@ -383,3 +383,109 @@ fn two_targets_on_one_token_share_its_limit() {
         "the two targets went past the token's limit together: {statuses:?}"
     );
 }
+
+/// The client secret of `name` (`id`) is saved where apply keeps secrets.
+fn assert_secret_saved(work: &Workdir, id: &str, name: &str) {
+    let path = work.secrets_dir().join(format!("{id}.json"));
+    let text = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("the secret of {name:?} ({id}) at {path:?}: {e}"));
+    let saved: Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(saved["id"], id, "{saved:#}");
+    assert_eq!(saved["name"], name, "{saved:#}");
+    assert!(
+        !saved["client_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{saved:#}"
+    );
+}
+
+/// SIGINT while creates are in flight on two targets at once (two accounts): on each, the
+/// writes in flight finish and their secrets are saved, nothing new starts, and the run exits
+/// 130; a re-run finishes both accounts with no duplicate.
+#[test]
+fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
+    let accounts = [
+        ("sandbox", common::Emulator::start()),
+        ("production", common::Emulator::start()),
+    ];
+    let work = Workdir::new();
+    let config: String = accounts
+        .iter()
+        .map(|(name, emulator)| {
+            format!(
+                "[targets.{name}]\nprovider = \"ada\"\nbase_url = \"{}\"\ntoken_env = \"TEST_ADA_TOKEN\"\npage_size = 100\n",
+                emulator.base_url()
+            )
+        })
+        .collect();
+    std::fs::write(work.path().join("intsync.toml"), config).unwrap();
+    let names: Vec<String> = (0..6).map(|i| format!("Signalled {i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        work.manifest(&format!("s{i}.yaml"), &ada_manifest(name, "x"));
+    }
+    // Each create is committed at once and answered 400 ms later.
+    for (_, emulator) in &accounts {
+        emulator.set_faults(serde_json::json!({"rules": [{"method": "POST", "action": {"type": "latency", "ms": 400}}]}));
+        emulator.clear_requests();
+    }
+    let mut apply = work.spawn(&[
+        "apply",
+        "--all-targets",
+        "--auto-approve",
+        "--parallelism",
+        "2",
+    ]);
+    common::wait_until(
+        "creates in flight on both targets",
+        std::time::Duration::from_secs(15),
+        || {
+            accounts
+                .iter()
+                .all(|(_, e)| !e.logged("POST").is_empty())
+                .then_some(())
+        },
+    );
+    assert!(apply.still_running(), "the signal must land mid-run");
+    apply.signal("INT");
+    let (code, _, stderr) = apply.finish(std::time::Duration::from_secs(15));
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("Stopped by SIGINT"), "{stderr}");
+    for (target, emulator) in &accounts {
+        let live = emulator.ada_live();
+        assert!(
+            !live.is_empty() && live.len() < names.len(),
+            "{target}: the signal landed mid-run: {} live",
+            live.len()
+        );
+        assert_eq!(
+            emulator.logged("POST").len(),
+            live.len(),
+            "{target}: every create sent was committed"
+        );
+        for integration in &live {
+            let (id, name) = (
+                integration["id"].as_str().unwrap(),
+                integration["name"].as_str().unwrap(),
+            );
+            assert_secret_saved(&work, id, name);
+        }
+    }
+
+    // A re-run finishes the job on both: each name once, each with its secret.
+    for (_, emulator) in &accounts {
+        emulator.clear_faults();
+    }
+    let (code, _, stderr) = work.run(&["apply", "--all-targets", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (target, emulator) in &accounts {
+        let live = emulator.ada_live();
+        assert_eq!(live.len(), names.len(), "{target}: {live:#?}");
+        for name in &names {
+            let found: Vec<&Value> = live.iter().filter(|l| l["name"] == **name).collect();
+            assert_eq!(found.len(), 1, "{target}: exactly one {name:?}");
+            assert_secret_saved(&work, found[0]["id"].as_str().unwrap(), name);
+        }
+    }
+}

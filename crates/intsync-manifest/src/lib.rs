@@ -14,6 +14,7 @@ mod diagnostic;
 mod edit;
 mod emit;
 mod fields;
+pub mod inert;
 mod load;
 mod model;
 mod receivers;

@@ -34,13 +34,38 @@ fn severity(s: Severity) -> miette::Severity {
     }
 }
 
-/// One diagnostic as miette's graphical report, source snippet and labels included.
+/// `text` (a file's text) with every [hidden](crate::inert::is_hidden) character but the line
+/// breaks and tabs replaced by `?`, one per byte, so that the spans into it still hold: the
+/// snippet shows a terminal escape or a bidi override in the file, it does not act on it.
+fn inert_source(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let kept = match c {
+            '\n' | '\t' => true,
+            // A carriage return only as part of a CRLF line break.
+            '\r' => chars.peek() == Some(&'\n'),
+            c => !crate::inert::is_hidden(c),
+        };
+        if kept {
+            out.push(c);
+        } else {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        }
+    }
+    out
+}
+
+/// One diagnostic as miette's graphical report, source snippet and labels included. Names from
+/// the manifest in its message, help and labels (keys, `!var` names, values), the file's path
+/// and its text are shown [inert](crate::inert::visible).
 pub fn human_one(diagnostic: &Diagnostic, style: HumanStyle) -> String {
-    let mut report = MietteDiagnostic::new(diagnostic.message.clone())
+    use crate::inert::visible;
+    let mut report = MietteDiagnostic::new(visible(&diagnostic.message).into_owned())
         .with_code(diagnostic.code.as_str())
         .with_severity(severity(diagnostic.severity));
     if let Some(help) = &diagnostic.help {
-        report = report.with_help(help.clone());
+        report = report.with_help(visible(help).into_owned());
     }
     let has_text = !diagnostic.file.text.is_empty() && diagnostic.span.line > 0;
     if has_text {
@@ -51,13 +76,13 @@ pub fn human_one(diagnostic: &Diagnostic, style: HumanStyle) -> String {
         };
         let (start, len) = clamp(diagnostic.span.offset, diagnostic.span.len);
         let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some(diagnostic.label.clone()),
+            Some(visible(&diagnostic.label).into_owned()),
             (start, len),
         )];
         for label in &diagnostic.labels {
             let (start, len) = clamp(label.span.offset, label.span.len);
             labels.push(LabeledSpan::new_with_span(
-                Some(label.text.clone()),
+                Some(visible(&label.text).into_owned()),
                 (start, len),
             ));
         }
@@ -65,8 +90,11 @@ pub fn human_one(diagnostic: &Diagnostic, style: HumanStyle) -> String {
     }
     let report = if has_text {
         Report::new(report).with_source_code(
-            NamedSource::new(diagnostic.file.display_path(), diagnostic.file.text.clone())
-                .with_language("yaml"),
+            NamedSource::new(
+                &*visible(&diagnostic.file.display_path()),
+                inert_source(&diagnostic.file.text),
+            )
+            .with_language("yaml"),
         )
     } else {
         Report::new(report)
@@ -84,13 +112,13 @@ pub fn human_one(diagnostic: &Diagnostic, style: HumanStyle) -> String {
         // Rendering into a String cannot fail on IO; keep a plain line if miette gives up.
         out = format!(
             "{}: {} [{}]\n",
-            diagnostic.location(),
-            diagnostic.message,
+            visible(&diagnostic.location()),
+            visible(&diagnostic.message),
             diagnostic.code
         );
     } else if !has_text {
         // Without a snippet miette prints no location: put it on the first line.
-        out = format!("{}: {out}", diagnostic.location());
+        out = format!("{}: {out}", visible(&diagnostic.location()));
     }
     out
 }
