@@ -401,11 +401,9 @@ fn assert_secret_saved(work: &Workdir, id: &str, name: &str) {
     );
 }
 
-/// SIGINT while creates are in flight on two targets at once (two accounts): on each, the
-/// writes in flight finish and their secrets are saved, nothing new starts, and the run exits
-/// 130; a re-run finishes both accounts with no duplicate.
-#[test]
-fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
+/// Two Ada accounts (`sandbox`, `production`), each an emulator, and a directory whose
+/// `intsync.toml` declares both.
+fn two_accounts() -> ([(&'static str, common::Emulator); 2], Workdir) {
     let accounts = [
         ("sandbox", common::Emulator::start()),
         ("production", common::Emulator::start()),
@@ -421,6 +419,15 @@ fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
         })
         .collect();
     std::fs::write(work.path().join("intsync.toml"), config).unwrap();
+    (accounts, work)
+}
+
+/// SIGINT while creates are in flight on two targets at once (two accounts): on each, the
+/// writes in flight finish and their secrets are saved, nothing new starts, and the run exits
+/// 130; a re-run finishes both accounts with no duplicate.
+#[test]
+fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
+    let (accounts, work) = two_accounts();
     let names: Vec<String> = (0..6).map(|i| format!("Signalled {i}")).collect();
     for (i, name) in names.iter().enumerate() {
         work.manifest(&format!("s{i}.yaml"), &ada_manifest(name, "x"));
@@ -488,4 +495,97 @@ fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
             assert_secret_saved(&work, found[0]["id"].as_str().unwrap(), name);
         }
     }
+}
+
+/// `pull` of several targets: a live value every target receiving the manifest holds is pulled
+/// once; a field the targets hold differently is not (a conflict: exit 1, named); a manifest
+/// only one target receives takes that target's value.
+#[test]
+fn pull_of_several_targets_keeps_only_what_the_targets_agree_on() {
+    let (accounts, work) = two_accounts();
+    work.manifest("shared.yaml", &ada_manifest("Shared", "from git"));
+    work.manifest(
+        "alone.yaml",
+        &ada_manifest("Alone", "from git").replacen(
+            "kind: AdaPlatformIntegration\n",
+            "kind: AdaPlatformIntegration\nmetadata:\n  targets: [sandbox]\n",
+            1,
+        ),
+    );
+    let (code, _, stderr) = work.run(&["apply", "--all-targets", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let edit = |emulator: &common::Emulator, name: &str, body: Value| {
+        let live = emulator.ada_live();
+        let id = live.iter().find(|l| l["name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        emulator.call(
+            reqwest::Method::PATCH,
+            &format!("/api/v2/platform-integrations/{id}"),
+            Some(body),
+        );
+    };
+    let (sandbox, production) = (&accounts[0].1, &accounts[1].1);
+    // Both dashboards edited alike; the sandbox's contact alone; the sandbox's own manifest.
+    for emulator in [sandbox, production] {
+        edit(
+            emulator,
+            "Shared",
+            serde_json::json!({"description": "edited live"}),
+        );
+    }
+    edit(
+        sandbox,
+        "Shared",
+        serde_json::json!({"contact": "sandbox@coolshop.support"}),
+    );
+    edit(
+        sandbox,
+        "Alone",
+        serde_json::json!({"description": "alone live"}),
+    );
+
+    let (code, _, stderr) = work.run(&["pull", "--all-targets", "--yes"]);
+    assert_eq!(code, 1, "a conflict needs a person: {stderr}");
+    assert!(
+        stderr.contains("conflict: manifests/shared.yaml: `contact` is not the same live on every target that receives it (one value on `sandbox`; another, or the manifest's, on `production`)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 field the targets disagree on was not pulled"),
+        "{stderr}"
+    );
+    let shared = std::fs::read_to_string(work.path().join("manifests/shared.yaml")).unwrap();
+    assert!(shared.contains("edited live"), "{shared}");
+    assert!(!shared.contains("sandbox@"), "{shared}");
+    assert_eq!(shared.matches("edited live").count(), 1, "{shared}");
+    let alone = std::fs::read_to_string(work.path().join("manifests/alone.yaml")).unwrap();
+    assert!(alone.contains("alone live"), "{alone}");
+    // Production now matches its manifests; the sandbox differs by its contact alone.
+    let (code, _, stderr) = work.run(&["drift", "--target", "production"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, plan, stderr) = work.plan_json(&["--target", "sandbox"]);
+    assert_eq!(code, 0, "{stderr}");
+    let patches: Vec<&Value> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.get("patch"))
+        .collect();
+    assert_eq!(patches.len(), 1, "{plan:#}");
+    assert!(
+        patches[0].get("contact").is_some() && patches[0].as_object().unwrap().len() == 1,
+        "{plan:#}"
+    );
+    // Again: only the disagreement is left; nothing is written.
+    let before = common::files(&work.path().join("manifests"));
+    let (code, stdout, stderr) = work.run(&["pull", "--all-targets", "--yes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("Nothing pulled: 1 field the targets disagree on needs a person"),
+        "{stderr}"
+    );
+    assert_eq!(common::files(&work.path().join("manifests")), before);
 }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use intsync_apply::SecretStore;
 use intsync_manifest::FieldEdit;
+use intsync_plan::DesiredIntegration;
+use intsync_plan::drift::Pull;
 use intsync_plan::inert::{code_span, visible};
 use intsync_provider::{Stop, StopReason};
 
@@ -36,6 +38,8 @@ pub struct Prepared {
     pub changes: Vec<FileChange>,
     /// Fields changed both live and in git since the baseline: not pulled, a person decides.
     pub conflicts: usize,
+    /// Fields the targets of a several-target pull hold differently: not pulled either.
+    pub disagreements: usize,
     /// Files refused (a link leading out of the repository).
     pub refused: usize,
     /// Live integrations that could not be read (nothing was pulled from them), said last.
@@ -84,7 +88,7 @@ pub fn prepare(
     else {
         return Ok(None);
     };
-    let mut end = Ended {
+    let end = Ended {
         verdict: Verdict::Ok,
         target: plan.target.clone(),
         unreadable: std::mem::take(&mut plan.unreadable),
@@ -94,18 +98,205 @@ pub fn prepare(
 
     // The drifted fields (every differing one without a baseline), each at its manifest's origin.
     let pulls = intsync_plan::drift::pulls(&plan, &desired);
+    let conflicts = say_what_is_not_pulled(&pulls, baseline, talk);
+    Ok(Some(prepared(
+        pulls.values,
+        conflicts,
+        baseline,
+        paths,
+        end,
+        talk,
+    )?))
+}
+
+/// The edits `pulls` make, the files' new texts, or why there are none.
+fn prepared(
+    pulls: Vec<Pull>,
+    conflicts: usize,
+    baseline: Option<&str>,
+    paths: &[PathBuf],
+    mut end: Ended,
+    talk: &dyn Talk,
+) -> anyhow::Result<Prepared> {
     let mut edits: BTreeMap<PathBuf, Vec<FieldEdit>> = BTreeMap::new();
-    for pull in pulls.values {
+    for pull in pulls {
         edits.entry(pull.origin.path).or_default().push(FieldEdit {
             document: pull.origin.document,
             field: pull.field,
             value: pull.value,
         });
     }
+    if edits.is_empty() {
+        end.verdict = nothing_to_pull(conflicts, baseline.is_some(), talk);
+        return Ok(Prepared {
+            changes: Vec::new(),
+            conflicts,
+            disagreements: 0,
+            refused: 0,
+            end,
+        });
+    }
+    let (changes, refused) = new_texts(edits, paths, talk)?;
+    if changes.is_empty() {
+        end.verdict = Verdict::Failed;
+    }
+    Ok(Prepared {
+        changes,
+        conflicts,
+        disagreements: 0,
+        refused,
+        end,
+    })
+}
+
+/// [`prepare`] for several targets (design §11): the manifests are loaded once and every
+/// target is planned at once. A field is pulled only when every selected target that receives
+/// its manifest holds the same live value for it; where they disagree (one target drifted, or
+/// two drifted apart) it is not pulled and is named, as a conflict: a person picks one target
+/// (`pull --target`), or makes the field a `!var`. `None` when the manifests are wrong or a
+/// target cannot be planned: nothing is pulled from any target then (told to `talk`). The
+/// returned [`Prepared::end`] is the first target's; `others` holds the rest.
+pub fn prepare_many(
+    runtime: &tokio::runtime::Runtime,
+    config: &crate::config::Config,
+    selection: &crate::config::Selection,
+    paths: &[PathBuf],
+    baseline: Option<&str>,
+    secrets: &SecretStore,
+    talk: &dyn Talk,
+) -> anyhow::Result<Option<(Prepared, Vec<Ended>)>> {
+    let Some((desired, planned)) =
+        crate::many::load_and_plan(runtime, config, selection, paths, secrets, talk)?
+    else {
+        return Ok(None);
+    };
+    let receivers = config.receivers();
+    let mut failed = false;
+    let mut ends = Vec::new();
+    let mut conflicts = 0;
+    // Per target: the manifests it receives, and the values it would pull.
+    let mut taken: Vec<(String, std::collections::HashSet<String>, Vec<Pull>)> = Vec::new();
+    for crate::many::Each { target, outcome } in planned {
+        let about = crate::About {
+            target: &target,
+            talk,
+        };
+        let mut plan = match outcome {
+            Ok(Planned { plan, .. }) => plan,
+            Err(failure) => {
+                for line in &failure.lines {
+                    about.say(&visible(line));
+                }
+                failed = true;
+                continue;
+            }
+        };
+        ends.push(Ended {
+            verdict: Verdict::Ok,
+            target: plan.target.clone(),
+            unreadable: std::mem::take(&mut plan.unreadable),
+            rest: "the rest was pulled as said above",
+        });
+        let own: Vec<DesiredIntegration> = desired
+            .iter()
+            .filter(|d| d.routing.goes_to(&target))
+            .cloned()
+            .collect();
+        classify(&mut plan, &own, baseline, paths, &receivers)?;
+        let pulls = intsync_plan::drift::pulls(&plan, &own);
+        conflicts += say_what_is_not_pulled(&pulls, baseline, &about);
+        let manifests = own.iter().map(|d| d.manifest.clone()).collect();
+        taken.push((target, manifests, pulls.values));
+    }
+    if failed {
+        talk.say("error: nothing pulled: a target could not be planned (above); pull the others with --target");
+        return Ok(None);
+    }
+    let (agreed, disagreements) = agreed(&taken);
+    for line in &disagreements {
+        talk.say(&format!("conflict: {line}"));
+    }
+    if ends.is_empty() {
+        return Ok(None);
+    }
+    let mut first = ends.remove(0);
+    if agreed.is_empty() && !disagreements.is_empty() {
+        talk.say(&format!(
+            "Nothing pulled: {} field{} the targets disagree on need{} a person (above).",
+            disagreements.len(),
+            plural(disagreements.len()),
+            if disagreements.len() == 1 { "s" } else { "" }
+        ));
+        first.verdict = Verdict::Failed;
+        let prepared = Prepared {
+            changes: Vec::new(),
+            conflicts,
+            disagreements: disagreements.len(),
+            refused: 0,
+            end: first,
+        };
+        return Ok(Some((prepared, ends)));
+    }
+    let mut prepared = prepared(agreed, conflicts, baseline, paths, first, talk)?;
+    prepared.disagreements = disagreements.len();
+    Ok(Some((prepared, ends)))
+}
+
+/// The values every target receiving their manifest agrees on, and, in words, the fields the
+/// targets disagree on.
+fn agreed(
+    taken: &[(String, std::collections::HashSet<String>, Vec<Pull>)],
+) -> (Vec<Pull>, Vec<String>) {
+    let mut agreed = Vec::new();
+    let mut disagreements = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (_, _, pulls) in taken {
+        for pull in pulls {
+            if !seen.insert((pull.manifest.clone(), pull.field.clone())) {
+                continue;
+            }
+            let mut same = Vec::new();
+            let mut other = Vec::new();
+            for (target, manifests, pulls) in taken {
+                if !manifests.contains(&pull.manifest) {
+                    continue;
+                }
+                let theirs = pulls
+                    .iter()
+                    .find(|p| p.manifest == pull.manifest && p.field == pull.field);
+                match theirs {
+                    Some(p) if intsync_plan::normalize::equal(&p.value, &pull.value) => {
+                        same.push(code_span(target));
+                    }
+                    _ => other.push(code_span(target)),
+                }
+            }
+            if other.is_empty() {
+                agreed.push(pull.clone());
+            } else {
+                disagreements.push(format!(
+                    "{}: {} is not the same live on every target that receives it (one value on {}; another, or the manifest's, on {}), so it is not pulled. Pull one target (`intsync pull --target NAME`) to keep its value everywhere, or make the field a `!var` to give each target its own.",
+                    visible(&pull.manifest),
+                    code_span(&pull.field),
+                    same.join(", "),
+                    other.join(", "),
+                ));
+            }
+        }
+    }
+    (agreed, disagreements)
+}
+
+/// Says what [`intsync_plan::drift::pulls`] leaves as it is and the conflicts with git; the
+/// number of conflicts.
+fn say_what_is_not_pulled(
+    pulls: &intsync_plan::drift::Pulls,
+    baseline: Option<&str>,
+    talk: &dyn Talk,
+) -> usize {
     for line in &pulls.skipped {
         talk.say(&format!("note: {line}"));
     }
-    let conflicts = pulls.conflicts.len();
     let rev = baseline.unwrap_or_default();
     for conflict in &pulls.conflicts {
         talk.say(&format!(
@@ -116,25 +307,7 @@ pub fn prepare(
             crate::baseline::shell_quoted(rev),
         ));
     }
-    if edits.is_empty() {
-        end.verdict = nothing_to_pull(conflicts, baseline.is_some(), talk);
-        return Ok(Some(Prepared {
-            changes: Vec::new(),
-            conflicts,
-            refused: 0,
-            end,
-        }));
-    }
-    let (changes, refused) = new_texts(edits, paths, talk)?;
-    if changes.is_empty() {
-        end.verdict = Verdict::Failed;
-    }
-    Ok(Some(Prepared {
-        changes,
-        conflicts,
-        refused,
-        end,
-    }))
+    pulls.conflicts.len()
 }
 
 /// Says why nothing is pulled; the verdict.
@@ -200,6 +373,7 @@ pub fn write(prepared: Prepared, stop: &Stop, talk: &dyn Talk) -> anyhow::Result
     let Prepared {
         changes,
         conflicts,
+        disagreements,
         refused,
         mut end,
     } = prepared;
@@ -250,9 +424,16 @@ pub fn write(prepared: Prepared, stop: &Stop, talk: &dyn Talk) -> anyhow::Result
             if conflicts == 1 { "s" } else { "" }
         ));
     }
+    if disagreements > 0 {
+        talk.say(&format!(
+            "{disagreements} field{} the targets disagree on {} not pulled (above).",
+            plural(disagreements),
+            if disagreements == 1 { "was" } else { "were" },
+        ));
+    }
     end.verdict = match stop.reason() {
         Some(reason) => stopped(reason, &not_written, talk),
-        None if refused > 0 || conflicts > 0 => Verdict::Failed,
+        None if refused > 0 || conflicts > 0 || disagreements > 0 => Verdict::Failed,
         None => Verdict::Ok,
     };
     Ok(end)
