@@ -7,26 +7,18 @@
 
 #[path = "common/corpus.rs"]
 mod corpus;
+#[path = "common/servers.rs"]
+mod servers;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use servers::TOKEN;
 
-const TOKEN: &str = "bench-token";
 const UPDATES: usize = 1_000;
 const LATENCY_MS: u64 = 20;
 const RATE_LIMITED: usize = 90;
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Bench {
     base: String,
@@ -180,20 +172,9 @@ fn workdir(base: &str, seeded: &[(String, Value)], rate_limit: &str) -> tempfile
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let binary = env!("CARGO_BIN_EXE_intsync");
-    let mut emulator = KillOnDrop(
-        Command::new(binary)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--token", TOKEN])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut base = String::new();
-    BufReader::new(emulator.0.stdout.take().unwrap())
-        .read_line(&mut base)
-        .unwrap();
+    let (emulator, base) = servers::start_emulator(binary, TOKEN);
     let bench = Bench {
-        base: base.trim().to_owned(),
+        base,
         http: reqwest::Client::new(),
         runtime: tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

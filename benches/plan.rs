@@ -40,7 +40,6 @@ mod servers;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use intsync_manifest::Kind;
 use servers::{PageServer, TOKEN, cache_pages, timed_run};
@@ -53,13 +52,7 @@ const CHANGE_EVERY: usize = 100;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // The helpers this bench runs as processes of their own (`benches/common/pages.rs`).
-    if let Some(at) = args.iter().position(|a| a == "--serve-pages") {
-        let latency = args.get(at + 3).map_or(0, |ms| ms.parse().unwrap());
-        pages::serve(
-            Path::new(&args[at + 1]),
-            &args[at + 2],
-            Duration::from_millis(latency),
-        );
+    if pages::serve_if_asked() {
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--fetch-pages") {

@@ -21,7 +21,6 @@ mod pages;
 #[path = "common/servers.rs"]
 mod servers;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,14 +37,7 @@ const UPDATES: usize = 500;
 const SHARED_UPDATES: usize = 100;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(at) = args.iter().position(|a| a == "--serve-pages") {
-        let latency = args.get(at + 3).map_or(0, |ms| ms.parse().unwrap());
-        pages::serve(
-            Path::new(&args[at + 1]),
-            &args[at + 2],
-            Duration::from_millis(latency),
-        );
+    if pages::serve_if_asked() {
         return;
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -169,20 +161,9 @@ struct Emulator {
 
 impl Emulator {
     fn start(binary: &str, token: &str) -> Emulator {
-        let mut child = KillOnDrop(
-            Command::new(binary)
-                .args(["emulator", "--listen", "127.0.0.1:0", "--token", token])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let mut base = String::new();
-        BufReader::new(child.0.stdout.take().unwrap())
-            .read_line(&mut base)
-            .unwrap();
+        let (child, base) = servers::start_emulator(binary, token);
         Emulator {
-            base: base.trim().to_owned(),
+            base,
             token: token.to_owned(),
             http: reqwest::Client::new(),
             runtime: tokio::runtime::Builder::new_current_thread()

@@ -384,23 +384,6 @@ fn two_targets_on_one_token_share_its_limit() {
     );
 }
 
-/// The client secret of `name` (`id`) is saved where apply keeps secrets.
-fn assert_secret_saved(work: &Workdir, id: &str, name: &str) {
-    let path = work.secrets_dir().join(format!("{id}.json"));
-    let text = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("the secret of {name:?} ({id}) at {path:?}: {e}"));
-    let saved: Value = serde_json::from_slice(&text).unwrap();
-    assert_eq!(saved["id"], id, "{saved:#}");
-    assert_eq!(saved["name"], name, "{saved:#}");
-    assert!(
-        !saved["client_secret"]
-            .as_str()
-            .unwrap_or_default()
-            .is_empty(),
-        "{saved:#}"
-    );
-}
-
 /// Two Ada accounts (`sandbox`, `production`), each an emulator, and a directory whose
 /// `intsync.toml` declares both.
 fn two_accounts() -> ([(&'static str, common::Emulator); 2], Workdir) {
@@ -476,7 +459,7 @@ fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
                 integration["id"].as_str().unwrap(),
                 integration["name"].as_str().unwrap(),
             );
-            assert_secret_saved(&work, id, name);
+            work.assert_secret_saved(id, name);
         }
     }
 
@@ -492,7 +475,7 @@ fn sigint_mid_apply_of_several_targets_finishes_the_writes_in_flight_on_each() {
         for name in &names {
             let found: Vec<&Value> = live.iter().filter(|l| l["name"] == **name).collect();
             assert_eq!(found.len(), 1, "{target}: exactly one {name:?}");
-            assert_secret_saved(&work, found[0]["id"].as_str().unwrap(), name);
+            work.assert_secret_saved(found[0]["id"].as_str().unwrap(), name);
         }
     }
 }

@@ -18,32 +18,6 @@ fn named<'a>(live: &'a [Value], name: &str) -> Vec<&'a Value> {
     live.iter().filter(|r| r["name"] == name).collect()
 }
 
-/// The saved client secret of integration `id`: its file holds `id`, `name`, `kind` and a
-/// non-empty `client_secret`, readable by its owner only.
-fn assert_secret_saved(env: &Env, id: &str, name: &str) {
-    let path = env.secrets_dir().join(format!("{id}.json"));
-    let text = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("the secret of {name:?} ({id}) at {path:?}: {e}"));
-    let saved: Value = serde_json::from_slice(&text).unwrap();
-    assert_eq!(saved["id"], id, "{saved:#}");
-    assert_eq!(saved["name"], name, "{saved:#}");
-    assert_eq!(saved["kind"], "AdaPlatformIntegration", "{saved:#}");
-    let secret = saved["client_secret"].as_str().unwrap_or_default();
-    assert!(
-        !secret.is_empty(),
-        "an empty secret for {name:?}: {saved:#}"
-    );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600,
-            "{path:?}"
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Signals mid-apply
 
@@ -85,7 +59,7 @@ fn signal_mid_apply(signal: &str, signal_name: &str, exit_code: i32) {
     // Every write in flight finished and its secret is on disk.
     for integration in &live {
         let name = integration["name"].as_str().unwrap();
-        assert_secret_saved(&env, integration["id"].as_str().unwrap(), name);
+        env.assert_secret_saved(integration["id"].as_str().unwrap(), name);
         assert!(
             stderr.contains(&format!("created AdaPlatformIntegration {name:?}")),
             "the finished create of {name:?} is reported: {stderr}"
@@ -119,7 +93,7 @@ fn signal_mid_apply(signal: &str, signal_name: &str, exit_code: i32) {
     for name in &names {
         let found = named(&live, name);
         assert_eq!(found.len(), 1, "exactly one {name:?}");
-        assert_secret_saved(&env, found[0]["id"].as_str().unwrap(), name);
+        env.assert_secret_saved(found[0]["id"].as_str().unwrap(), name);
     }
     let files = std::fs::read_dir(env.secrets_dir())
         .unwrap()
@@ -315,7 +289,7 @@ fn create_answered_without_a_field_keeps_its_secret() {
     let live = env.emulator.ada_live();
     assert_eq!(live.len(), 1, "{live:#?}");
     assert_eq!(live[0]["name"], "Partial");
-    assert_secret_saved(&env, live[0]["id"].as_str().unwrap(), "Partial");
+    env.assert_secret_saved(live[0]["id"].as_str().unwrap(), "Partial");
     assert_eq!(env.emulator.logged("POST").len(), 1);
 }
 

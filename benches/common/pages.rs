@@ -46,6 +46,22 @@ pub fn write(dir: &Path, pages: &HashMap<String, Vec<u8>>) {
     std::fs::write(dir.join("index.tsv"), index).unwrap();
 }
 
+/// Serves pages ([`serve`]) when this executable was started as `--serve-pages DIR TOKEN
+/// [LATENCY_MS]`, until told to stop; whether it was.
+pub fn serve_if_asked() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(at) = args.iter().position(|a| a == "--serve-pages") else {
+        return false;
+    };
+    let latency = args.get(at + 3).map_or(0, |ms| ms.parse().unwrap());
+    serve(
+        Path::new(&args[at + 1]),
+        &args[at + 2],
+        Duration::from_millis(latency),
+    );
+    true
+}
+
 /// `--serve-pages DIR TOKEN [LATENCY_MS]`: serves `DIR`'s pages on a free loopback port, prints
 /// `http://127.0.0.1:PORT` on stdout, and serves until stdin is closed. `GET /_log` answers the
 /// requests served since the previous `/_log` (one per line: method, target, authorized,

@@ -85,6 +85,24 @@ impl Drop for PageServer {
     }
 }
 
+/// `intsync emulator` (the release `binary`) on a free loopback port, taking `token`, in a
+/// process of its own (stopped on drop); its base URL.
+pub fn start_emulator(binary: &str, token: &str) -> (KillOnDrop, String) {
+    let mut emulator = KillOnDrop(
+        Command::new(binary)
+            .args(["emulator", "--listen", "127.0.0.1:0", "--token", token])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut base = String::new();
+    BufReader::new(emulator.0.stdout.take().unwrap())
+        .read_line(&mut base)
+        .unwrap();
+    (emulator, base.trim().to_owned())
+}
+
 /// Seeds an emulator with the Ada manifests under `manifests` (one in `change_every` with a
 /// changed description), reads every list page of `page_size` once as the client will ask for
 /// it, stops the emulator, and returns the pages' bodies keyed by request target (path and
@@ -95,19 +113,7 @@ pub fn cache_pages(
     page_size: usize,
     change_every: usize,
 ) -> HashMap<String, Vec<u8>> {
-    let mut emulator = KillOnDrop(
-        Command::new(binary)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--token", TOKEN])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut base = String::new();
-    BufReader::new(emulator.0.stdout.take().unwrap())
-        .read_line(&mut base)
-        .unwrap();
-    let base = base.trim().to_owned();
+    let (emulator, base) = start_emulator(binary, TOKEN);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

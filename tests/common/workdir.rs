@@ -128,6 +128,32 @@ impl Workdir {
         self.path().join(".intsync/secrets")
     }
 
+    /// The saved client secret of integration `id`: its file holds `id`, `name`, `kind` and a
+    /// non-empty `client_secret`, readable by its owner only.
+    pub fn assert_secret_saved(&self, id: &str, name: &str) {
+        let path = self.secrets_dir().join(format!("{id}.json"));
+        let text = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("the secret of {name:?} ({id}) at {path:?}: {e}"));
+        let saved: Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(saved["id"], id, "{saved:#}");
+        assert_eq!(saved["name"], name, "{saved:#}");
+        assert_eq!(saved["kind"], "AdaPlatformIntegration", "{saved:#}");
+        let secret = saved["client_secret"].as_str().unwrap_or_default();
+        assert!(
+            !secret.is_empty(),
+            "an empty secret for {name:?}: {saved:#}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{path:?}"
+            );
+        }
+    }
+
     /// Every saved client secret file (none when the directory does not exist), by file name,
     /// parsed.
     pub fn saved_secrets(&self) -> Vec<(String, Value)> {
