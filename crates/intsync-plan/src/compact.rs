@@ -14,9 +14,21 @@ use std::io::Write;
 
 use crate::decimal::Decimal;
 
+/// How deep values may nest: serde_json's own limit, so a page this declines is one serde_json
+/// refuses too. Deeper text (a hostile server's `[[[[…`) is declined instead of running the
+/// scanner, which recurses, out of stack.
+const MAX_DEPTH: usize = 128;
+
 /// The end (exclusive) of the JSON value that starts at `at`, if it is written as serde_json
-/// writes it.
+/// writes it (and nests at most [`MAX_DEPTH`] deep).
 pub fn value_end(text: &[u8], at: usize) -> Option<usize> {
+    value_end_within(text, at, 0)
+}
+
+fn value_end_within(text: &[u8], at: usize, depth: usize) -> Option<usize> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     match *text.get(at)? {
         b'"' => string_end(text, at),
         b'{' => {
@@ -32,7 +44,7 @@ pub fn value_end(text: &[u8], at: usize) -> Option<usize> {
                 if text.get(i) != Some(&b':') {
                     return None;
                 }
-                i = value_end(text, i + 1)?;
+                i = value_end_within(text, i + 1, depth + 1)?;
                 match text.get(i)? {
                     b',' => i += 1,
                     b'}' => return Some(i + 1),
@@ -46,7 +58,7 @@ pub fn value_end(text: &[u8], at: usize) -> Option<usize> {
                 return Some(i + 1);
             }
             loop {
-                i = value_end(text, i)?;
+                i = value_end_within(text, i, depth + 1)?;
                 match text.get(i)? {
                     b',' => i += 1,
                     b']' => return Some(i + 1),
@@ -220,14 +232,17 @@ pub fn walk_object<'t>(
 /// what [`crate::normalize::write_canonical`] writes for the value it reads as; `None` (with
 /// part of it maybe written) when `text` is not as serde_json writes it.
 pub fn write_canonical(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    let end = write_value(text, 0, out)?;
+    let end = write_value(text, 0, out, 0)?;
     (end == text.len()).then_some(())
 }
 
 /// Writes the canonical form of the value at `at` and returns where it ends, reading each byte
 /// once: an object's entries are written as they come, each key with its value, and moved into
 /// key order afterwards if they came in another (a copy per level, not a scan per level).
-fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Option<usize> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     match *text.get(at)? {
         b'{' => {
             out.push(b'{');
@@ -257,7 +272,7 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
                 let start = out.len();
                 // A key without escapes is written as it is.
                 out.extend_from_slice(&text[i..=key_end]);
-                i = write_value(text, key_end + 1, out)?;
+                i = write_value(text, key_end + 1, out, depth + 1)?;
                 entries.push((key_from, key_to, start, out.len()));
                 match text.get(i)? {
                     b',' => i += 1,
@@ -292,7 +307,7 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
                 return Some(i + 1);
             }
             loop {
-                i = write_value(text, i, out)?;
+                i = write_value(text, i, out, depth + 1)?;
                 match text.get(i)? {
                     b',' => {
                         out.push(b',');
@@ -400,6 +415,27 @@ mod tests {
             entries,
             vec![("a", (5, 6)), ("bc", (12, 23)), ("e", (28, 31))]
         );
+    }
+
+    /// Nesting past serde_json's limit is declined, however deep, not scanned out of stack.
+    #[test]
+    fn deep_nesting_is_declined() {
+        for open in [b'[', b'{'] {
+            let mut text = Vec::new();
+            for _ in 0..200_000 {
+                text.push(open);
+                if open == b'{' {
+                    text.extend_from_slice(b"\"a\":");
+                }
+            }
+            assert_eq!(value_end(&text, 0), None);
+            assert!(write_canonical(&text, &mut Vec::new()).is_none());
+        }
+        // At the limit it is read.
+        let nested = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(value_end(nested.as_bytes(), 0), Some(nested.len()));
+        let deeper = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);
+        assert_eq!(value_end(deeper.as_bytes(), 0), None);
     }
 
     fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {

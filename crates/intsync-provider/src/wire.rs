@@ -736,6 +736,20 @@ mod tests {
         ));
     }
 
+    /// A page nested deeper than any JSON reader here takes (a hostile server's `[[[[…`) is an
+    /// unreadable answer, not a crash.
+    #[test]
+    fn a_page_nested_too_deep_is_refused() {
+        let ada = Kind::AdaPlatformIntegration;
+        let body = format!(
+            "{{\"data\":[{{\"id\":\"a\",\"x\":{}{}}}],\"meta\":{{\"next_page_url\":null}}}}",
+            "[".repeat(300_000),
+            "]".repeat(300_000)
+        );
+        assert!(read_page(ada, body.as_bytes(), None, 2).is_err());
+        assert_eq!(next_page(ada, body.as_bytes(), 2), None);
+    }
+
     /// The next page read ahead (items skipped) is the one the full read finds, for both
     /// vendors, wherever the keys are; an answer it cannot read names none.
     #[test]
