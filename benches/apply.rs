@@ -14,39 +14,27 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use servers::TOKEN;
+use servers::{Emulator, TOKEN};
 
 const UPDATES: usize = 1_000;
 const LATENCY_MS: u64 = 20;
 const RATE_LIMITED: usize = 90;
 
+/// The emulator the runs write to, and the binary that runs.
 struct Bench {
-    base: String,
-    http: reqwest::Client,
-    runtime: tokio::runtime::Runtime,
+    emulator: Emulator,
     binary: &'static str,
 }
 
-impl Bench {
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.runtime.block_on(async {
-            let mut request = self
-                .http
-                .request(method, format!("{}{path}", self.base))
-                .bearer_auth(TOKEN);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.unwrap();
-            assert!(
-                response.status().is_success(),
-                "{path}: {}",
-                response.status()
-            );
-            response.json().await.unwrap()
-        })
-    }
+impl std::ops::Deref for Bench {
+    type Target = Emulator;
 
+    fn deref(&self) -> &Emulator {
+        &self.emulator
+    }
+}
+
+impl Bench {
     /// Creates `n` integrations as the corpus describes them, but with a stale description.
     fn seed(&self, n: usize) -> Vec<(String, Value)> {
         let dir = tempfile::tempdir().unwrap();
@@ -172,15 +160,8 @@ fn workdir(base: &str, seeded: &[(String, Value)], rate_limit: &str) -> tempfile
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let binary = env!("CARGO_BIN_EXE_intsync");
-    let (emulator, base) = servers::start_emulator(binary, TOKEN);
     let bench = Bench {
-        base,
-        http: reqwest::Client::new(),
-        runtime: tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap(),
+        emulator: Emulator::start(binary, TOKEN),
         binary,
     };
 
@@ -278,5 +259,5 @@ fn main() {
         "rate-limited apply ({RATE_LIMITED} updates, --parallelism 8): {requests} requests in {wall:.2} s = {:.2} requests/s against a 10/s ceiling, {limited} answered 429",
         requests as f64 / wall
     );
-    drop(emulator);
+    drop(bench);
 }

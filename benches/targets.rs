@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use servers::{KillOnDrop, PageServer, cache_pages, timed_run};
+use servers::{Emulator, PageServer, cache_pages, timed_run};
 
 const ROUNDS: usize = 3;
 const PAGE_SIZE: usize = 100;
@@ -150,49 +150,8 @@ fn plan_of_four_targets(binary: &str) {
     );
 }
 
-/// An emulator in its own process, with its own token.
-struct Emulator {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-    runtime: tokio::runtime::Runtime,
-    _child: KillOnDrop,
-}
-
+/// What these benches do to an emulator.
 impl Emulator {
-    fn start(binary: &str, token: &str) -> Emulator {
-        let (child, base) = servers::start_emulator(binary, token);
-        Emulator {
-            base,
-            token: token.to_owned(),
-            http: reqwest::Client::new(),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            _child: child,
-        }
-    }
-
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.runtime.block_on(async {
-            let mut request = self
-                .http
-                .request(method, format!("{}{path}", self.base))
-                .bearer_auth(&self.token);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.unwrap();
-            assert!(
-                response.status().is_success(),
-                "{path}: {}",
-                response.status()
-            );
-            response.json().await.unwrap()
-        })
-    }
-
     /// Lets through at most `per_second` requests in any second (`None`: no limit).
     fn limit(&self, per_second: Option<u32>) {
         let ada = match per_second {

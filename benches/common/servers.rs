@@ -86,21 +86,61 @@ impl Drop for PageServer {
 }
 
 /// `intsync emulator` (the release `binary`) on a free loopback port, taking `token`, in a
-/// process of its own (stopped on drop); its base URL.
-pub fn start_emulator(binary: &str, token: &str) -> (KillOnDrop, String) {
-    let mut emulator = KillOnDrop(
-        Command::new(binary)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--token", token])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut base = String::new();
-    BufReader::new(emulator.0.stdout.take().unwrap())
-        .read_line(&mut base)
-        .unwrap();
-    (emulator, base.trim().to_owned())
+/// process of its own (stopped on drop), with a client and runtime to call it.
+pub struct Emulator {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub runtime: tokio::runtime::Runtime,
+    _child: KillOnDrop,
+}
+
+impl Emulator {
+    pub fn start(binary: &str, token: &str) -> Emulator {
+        let mut child = KillOnDrop(
+            Command::new(binary)
+                .args(["emulator", "--listen", "127.0.0.1:0", "--token", token])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut base = String::new();
+        BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut base)
+            .unwrap();
+        Emulator {
+            base: base.trim().to_owned(),
+            token: token.to_owned(),
+            http: reqwest::Client::new(),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+            _child: child,
+        }
+    }
+
+    /// Calls the API or a control with the token: the answer, which must be a success, as JSON.
+    pub fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.runtime.block_on(async {
+            let mut request = self
+                .http
+                .request(method, format!("{}{path}", self.base))
+                .bearer_auth(&self.token);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            response.json().await.unwrap()
+        })
+    }
 }
 
 /// Seeds an emulator with the Ada manifests under `manifests` (one in `change_every` with a
@@ -113,17 +153,11 @@ pub fn cache_pages(
     page_size: usize,
     change_every: usize,
 ) -> HashMap<String, Vec<u8>> {
-    let (emulator, base) = start_emulator(binary, TOKEN);
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let http = reqwest::Client::new();
+    let emulator = Emulator::start(binary, TOKEN);
+    let (base, http) = (&emulator.base, &emulator.http);
     let loaded = intsync_manifest::load(std::slice::from_ref(&manifests.to_path_buf()));
     assert!(!loaded.has_errors());
-    let pages = runtime.block_on(async {
+    let pages = emulator.runtime.block_on(async {
         let bodies: Vec<Value> = loaded
             .manifests
             .iter()
@@ -178,8 +212,6 @@ pub fn cache_pages(
             }
         }
     });
-    drop(http);
-    drop(runtime);
     drop(emulator);
     deterministic_ids(pages)
 }
@@ -263,7 +295,7 @@ fn deterministic_ids(pages: HashMap<String, Vec<u8>>) -> HashMap<String, Vec<u8>
 }
 
 /// Stops a child process however the benchmark ends.
-pub struct KillOnDrop(pub std::process::Child);
+pub struct KillOnDrop(std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
