@@ -101,8 +101,15 @@ impl Fields {
                 text.push(',');
             }
             let key_start = text.len();
-            // Writing JSON into a String cannot fail.
-            text.push_str(&serde_json::to_string(key).unwrap_or_default());
+            if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                // A field name needs no escape: written as it is.
+                text.push('"');
+                text.push_str(key);
+                text.push('"');
+            } else {
+                // Writing JSON into a String cannot fail.
+                text.push_str(&serde_json::to_string(key).unwrap_or_default());
+            }
             let key_end = text.len();
             text.push(':');
             let value_start = text.len();

@@ -232,14 +232,42 @@ pub fn walk_object<'t>(
 /// what [`crate::normalize::write_canonical`] writes for the value it reads as; `None` (with
 /// part of it maybe written) when `text` is not as serde_json writes it.
 pub fn write_canonical(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    let end = write_value(text, 0, out, 0)?;
+    let end = write_value(text, 0, out, &mut Scratch::default(), 0)?;
     (end == text.len()).then_some(())
+}
+
+/// What [`write_canonical_at`] reuses from one value to the next, so that writing the many
+/// small objects of a page allocates nothing once warm (issue #24).
+#[derive(Default)]
+pub struct Scratch {
+    /// The entries of the objects being written, innermost last: each key (a range of the
+    /// text) and where its entry was written in the output.
+    entries: Vec<(usize, usize, usize, usize)>,
+    /// An object's entries, copied out to be written back in key order.
+    reorder: Vec<u8>,
+}
+
+/// [`write_canonical`] of the value that starts at `at` in `text`; returns where it ends.
+pub fn write_canonical_at(
+    text: &[u8],
+    at: usize,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+) -> Option<usize> {
+    scratch.entries.clear();
+    write_value(text, at, out, scratch, 0)
 }
 
 /// Writes the canonical form of the value at `at` and returns where it ends, reading each byte
 /// once: an object's entries are written as they come, each key with its value, and moved into
 /// key order afterwards if they came in another (a copy per level, not a scan per level).
-fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Option<usize> {
+fn write_value(
+    text: &[u8],
+    at: usize,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+    depth: usize,
+) -> Option<usize> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -252,8 +280,9 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Optio
                 return Some(i + 1);
             }
             let first = out.len();
-            // Each entry: its key (a range of `text`) and where it was written in `out`.
-            let mut entries: Vec<(usize, usize, usize, usize)> = Vec::new();
+            // This object's entries are `scratch.entries[base..]`: the nested objects written
+            // while reading them push theirs above and take them off again.
+            let base = scratch.entries.len();
             let mut sorted = true;
             loop {
                 if text.get(i) != Some(&b'"') {
@@ -265,15 +294,16 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Optio
                 if key.contains(&b'\\') || text.get(key_end) != Some(&b':') {
                     return None;
                 }
-                if let Some(&(from, to, _, _)) = entries.last() {
+                if scratch.entries.len() > base {
+                    let &(from, to, _, _) = scratch.entries.last()?;
                     sorted &= text[from..to] < *key;
                     out.push(b',');
                 }
                 let start = out.len();
                 // A key without escapes is written as it is.
                 out.extend_from_slice(&text[i..=key_end]);
-                i = write_value(text, key_end + 1, out, depth + 1)?;
-                entries.push((key_from, key_to, start, out.len()));
+                i = write_value(text, key_end + 1, out, scratch, depth + 1)?;
+                scratch.entries.push((key_from, key_to, start, out.len()));
                 match text.get(i)? {
                     b',' => i += 1,
                     b'}' => break,
@@ -281,6 +311,7 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Optio
                 }
             }
             if !sorted {
+                let entries = &mut scratch.entries[base..];
                 entries.sort_unstable_by(|a, b| text[a.0..a.1].cmp(&text[b.0..b.1]));
                 if entries
                     .windows(2)
@@ -288,14 +319,17 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Optio
                 {
                     return None;
                 }
-                let written = out.split_off(first);
+                scratch.reorder.clear();
+                scratch.reorder.extend_from_slice(&out[first..]);
+                out.truncate(first);
                 for (n, &(_, _, start, end)) in entries.iter().enumerate() {
                     if n > 0 {
                         out.push(b',');
                     }
-                    out.extend_from_slice(&written[start - first..end - first]);
+                    out.extend_from_slice(&scratch.reorder[start - first..end - first]);
                 }
             }
+            scratch.entries.truncate(base);
             out.push(b'}');
             Some(i + 1)
         }
@@ -307,7 +341,7 @@ fn write_value(text: &[u8], at: usize, out: &mut Vec<u8>, depth: usize) -> Optio
                 return Some(i + 1);
             }
             loop {
-                i = write_value(text, i, out, depth + 1)?;
+                i = write_value(text, i, out, scratch, depth + 1)?;
                 match text.get(i)? {
                     b',' => {
                         out.push(b',');

@@ -85,20 +85,26 @@ impl ObservedIntegration {
         }
     }
 
-    /// [`ObservedIntegration::new`] of fields already held as text: each value as serde_json
-    /// writes it ([`Fields::from_compact`]), so that the fingerprint is written from the text,
-    /// with no value built ([`crate::compact`]). `None` when a value is not as serde_json
-    /// writes it: read it with [`ObservedIntegration::new`].
+    /// [`ObservedIntegration::new`] of fields already held as text, each value as serde_json
+    /// writes it ([`Fields::from_compact`]), given with their canonical text
+    /// ([`crate::normalize::read_compact_item`]), from which the fingerprint is hashed: no
+    /// value is built.
     pub fn from_compact(
         kind: Kind,
         id: String,
         status: Option<String>,
         version: Option<u64>,
         fields: Fields,
-    ) -> Option<ObservedIntegration> {
-        let fingerprint =
-            crate::planner::fingerprint_of_compact(kind, &id, status.as_deref(), version, &fields)?;
-        Some(ObservedIntegration {
+        canonical: &[u8],
+    ) -> ObservedIntegration {
+        let fingerprint = crate::planner::fingerprint_of_canonical(
+            kind,
+            &id,
+            status.as_deref(),
+            version,
+            canonical,
+        );
+        ObservedIntegration {
             kind,
             id,
             status,
@@ -106,7 +112,7 @@ impl ObservedIntegration {
             fields,
             fingerprint,
             created: None,
-        })
+        }
     }
 
     /// The same integration, with the creation time the vendor gave it.

@@ -175,45 +175,227 @@ pub fn write_fields(
     out.write_all(b"}")
 }
 
-/// [`write_fields`] of fields held as compact text, written from the text
-/// ([`crate::compact::write_canonical`]; a set-valued field, short, through its value); `None`
-/// when a value is not as serde_json writes it.
-pub fn write_compact_fields(
+/// What [`read_compact_item`] reuses from one item to the next (the items of a page), so that
+/// reading them allocates little once warm.
+#[derive(Default)]
+pub struct ItemScratch {
+    canon: crate::compact::Scratch,
+    /// The canonical text of the item's fields, in the item's order.
+    written: Vec<u8>,
+    /// The fields found.
+    found: Vec<Found>,
+    /// A set-valued field's elements, each in canonical form, and where each was written.
+    elements: Vec<u8>,
+    ranges: Vec<(usize, usize)>,
+}
+
+/// A field [`read_compact_item`] found: which of the kind's fields, the range of its value's
+/// text, and the range of its canonical text in [`ItemScratch::written`].
+type Found = (usize, (usize, usize), (usize, usize));
+
+/// A live integration read from its text by [`read_compact_item`].
+pub struct CompactItem<'t> {
+    /// Every key of the item, with the range of its value in the text, in order.
+    pub entries: crate::compact::Entries<'t>,
+    /// The kind's fields the item has, in the kind's order, as their text.
+    pub fields: intsync_manifest::Fields,
+    /// The canonical text of those fields: what [`write_fields`] writes for them.
+    pub canonical: Vec<u8>,
+}
+
+/// Reads the item (an object as serde_json writes it) that starts at `at` in `text`, each byte
+/// once: its entries, its fields' text, and their canonical text, written while the item is
+/// walked (issue #24: a page's items were scanned for their entries, then each field again for
+/// its canonical form). Returns where the item ends; `None` when it is not as serde_json
+/// writes it (the caller then reads it as a value).
+pub fn read_compact_item<'t>(
     kind: Kind,
-    fields: &intsync_manifest::Fields,
-    out: &mut Vec<u8>,
-) -> Option<()> {
-    let mut entries: Vec<_> = fields.iter_raw().collect();
-    entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    out.push(b'{');
-    for (i, (name, raw)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    text: &'t str,
+    at: usize,
+    scratch: &mut ItemScratch,
+) -> Option<(CompactItem<'t>, usize)> {
+    use crate::compact;
+    let bytes = text.as_bytes();
+    let defs = kind.fields();
+    scratch.written.clear();
+    scratch.found.clear();
+    let mut entries = Vec::with_capacity(24);
+    let end = compact::walk_object(bytes, at, |key, start| {
+        let end = match defs
+            .iter()
+            .position(|f| f.name.len() == key.len() && f.name == key)
+        {
+            Some(index) => {
+                let from = scratch.written.len();
+                let end = if is_set_field(kind, key) {
+                    write_set(bytes, start, scratch)?
+                } else {
+                    compact::write_canonical_at(
+                        bytes,
+                        start,
+                        &mut scratch.written,
+                        &mut scratch.canon,
+                    )?
+                };
+                scratch
+                    .found
+                    .push((index, (start, end), (from, scratch.written.len())));
+                end
+            }
+            None => compact::value_end(bytes, start)?,
+        };
+        entries.push((key, (start, end)));
+        Some(end)
+    })?;
+    scratch.found.sort_unstable_by_key(|&(index, _, _)| index);
+    let pairs: Vec<(&str, &str)> = scratch
+        .found
+        .iter()
+        .map(|&(index, (from, to), _)| (defs[index].name, &text[from..to]))
+        .collect();
+    let fields = intsync_manifest::Fields::from_compact(&pairs);
+    // Written in the order of the fields' names.
+    scratch
+        .found
+        .sort_unstable_by(|a, b| defs[a.0].name.cmp(defs[b.0].name));
+    let mut canonical = Vec::with_capacity(scratch.written.len() + 24 * scratch.found.len());
+    canonical.push(b'{');
+    for (n, &(index, _, (from, to))) in scratch.found.iter().enumerate() {
+        if n > 0 {
+            canonical.push(b',');
         }
+        let name = defs[index].name;
         if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             // A field name needs no escape: written as it is.
-            out.push(b'"');
-            out.extend_from_slice(name.as_bytes());
-            out.push(b'"');
+            canonical.push(b'"');
+            canonical.extend_from_slice(name.as_bytes());
+            canonical.push(b'"');
         } else {
-            serde_json::to_writer(&mut *out, &name).ok()?;
+            serde_json::to_writer(&mut canonical, name).ok()?;
         }
-        out.push(b':');
-        if is_set_field(kind, &name) {
-            let value: Value = serde_json::from_str(raw).ok()?;
-            write_canonical(&field(kind, &name, &value), out).ok()?;
-        } else {
-            crate::compact::write_canonical(raw.as_bytes(), out)?;
-        }
+        canonical.push(b':');
+        canonical.extend_from_slice(&scratch.written[from..to]);
     }
-    out.push(b'}');
-    Some(())
+    canonical.push(b'}');
+    Some((
+        CompactItem {
+            entries,
+            fields,
+            canonical,
+        },
+        end,
+    ))
+}
+
+/// The canonical text of a set-valued field's value at `at` ([`field`]'s: an array's elements
+/// in canonical form, sorted by that text, each once), written to `scratch.written`; returns
+/// where the value ends.
+fn write_set(text: &[u8], at: usize, scratch: &mut ItemScratch) -> Option<usize> {
+    use crate::compact;
+    if text.get(at) != Some(&b'[') {
+        // Not an array: the value as it is.
+        return compact::write_canonical_at(text, at, &mut scratch.written, &mut scratch.canon);
+    }
+    scratch.elements.clear();
+    scratch.ranges.clear();
+    let mut i = at + 1;
+    let end = if text.get(i) == Some(&b']') {
+        i + 1
+    } else {
+        loop {
+            let from = scratch.elements.len();
+            i = compact::write_canonical_at(text, i, &mut scratch.elements, &mut scratch.canon)?;
+            scratch.ranges.push((from, scratch.elements.len()));
+            match text.get(i)? {
+                b',' => i += 1,
+                b']' => break i + 1,
+                _ => return None,
+            }
+        }
+    };
+    let elements = &scratch.elements;
+    scratch
+        .ranges
+        .sort_by(|a, b| elements[a.0..a.1].cmp(&elements[b.0..b.1]));
+    scratch
+        .ranges
+        .dedup_by(|a, b| elements[a.0..a.1] == elements[b.0..b.1]);
+    scratch.written.push(b'[');
+    for (n, &(from, to)) in scratch.ranges.iter().enumerate() {
+        if n > 0 {
+            scratch.written.push(b',');
+        }
+        scratch.written.extend_from_slice(&elements[from..to]);
+    }
+    scratch.written.push(b']');
+    Some(end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-3i64..3).prop_map(Value::from),
+            prop_oneof![Just(1.0), Just(2.5), Just(-0.0), Just(1e21)].prop_map(Value::from),
+            "[ab\"\\\n\u{1}é]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(("[a-d]{1,2}", inner), 0..5)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Issue #24: an item read from its text in one pass has the fields, and the canonical
+        /// text, that reading it as a value gives: sets (`tags`, `scopes`: sorted, each once)
+        /// and unknown keys included, for either kind.
+        #[test]
+        fn an_item_read_once_from_its_text_is_the_item_read_as_a_value(
+            values in proptest::collection::vec(json_value(), 6),
+            truto in proptest::bool::ANY,
+        ) {
+            let kind = if truto { Kind::TrutoIntegration } else { Kind::AdaPlatformIntegration };
+            let names: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
+            let set: Vec<&str> = names.iter().copied().filter(|n| is_set_field(kind, n)).collect();
+            // Unknown keys, sets, and other fields, in an order that is not the kind's.
+            let mut item = Map::new();
+            item.insert("zz_unknown".to_owned(), values[0].clone());
+            for (n, name) in set.iter().enumerate() {
+                item.insert((*name).to_owned(), values[1 + n % 2].clone());
+            }
+            for (n, name) in names.iter().rev().take(3).enumerate() {
+                item.insert((*name).to_owned(), values[3 + n].clone());
+            }
+            item.insert("id".to_owned(), json!("x"));
+            let text = serde_json::to_string(&Value::Object(item.clone())).unwrap();
+            let (read, end) =
+                read_compact_item(kind, &text, 0, &mut ItemScratch::default()).unwrap();
+            proptest::prop_assert_eq!(end, text.len());
+            let fields: Map<String, Value> = kind
+                .fields()
+                .iter()
+                .filter_map(|f| item.get(f.name).map(|v| (f.name.to_owned(), v.clone())))
+                .collect();
+            let as_value = intsync_manifest::Fields::from_map(&fields);
+            proptest::prop_assert_eq!(read.fields.as_json(), as_value.as_json());
+            let mut theirs = Vec::new();
+            write_fields(kind, &fields, &mut theirs).unwrap();
+            proptest::prop_assert_eq!(
+                String::from_utf8(read.canonical).unwrap(),
+                String::from_utf8(theirs).unwrap()
+            );
+            proptest::prop_assert_eq!(read.entries.len(), item.len());
+        }
+    }
 
     #[test]
     fn numbers_and_key_order() {

@@ -36,18 +36,20 @@ pub(crate) fn fingerprint_of(
     .unwrap_or_default()
 }
 
-/// [`fingerprint`] of an integration's parts, its fields as compact text
-/// ([`crate::compact`]); `None` when a value is not as serde_json writes it.
-pub(crate) fn fingerprint_of_compact(
+/// [`fingerprint`] of an integration's parts, its fields given as their canonical text
+/// ([`normalize::read_compact_item`]'s, what [`normalize::write_fields`] writes).
+pub(crate) fn fingerprint_of_canonical(
     kind: Kind,
     id: &str,
     status: Option<&str>,
     version: Option<u64>,
-    fields: &Fields,
-) -> Option<String> {
+    fields: &[u8],
+) -> String {
     hashed(kind, id, status, version, |text| {
-        normalize::write_compact_fields(kind, fields, text)
+        text.extend_from_slice(fields);
+        Some(())
     })
+    .unwrap_or_default()
 }
 
 /// The hash of the canonical header of an integration and of what `fields` writes after it.

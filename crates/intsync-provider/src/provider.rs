@@ -1,6 +1,7 @@
 //! A provider: one target's API (Ada, Truto, or both on `local`), with paging and retries.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -169,9 +170,9 @@ pub struct Provider {
     retry: RetryPolicy,
     /// Where a 401 should send the user (`check that ADA_API_TOKEN ...`).
     auth_hint: String,
-    limiter: Option<std::sync::Arc<crate::limiter::RateLimiter>>,
+    limiter: Option<Arc<crate::limiter::RateLimiter>>,
     /// Shared with every provider of the same API and token, like `limiter` (issue #24).
-    budget: std::sync::Arc<RetryBudget>,
+    budget: Arc<RetryBudget>,
     requests: AtomicU64,
     /// Truto: the team whose integrations this target manages, from the target (`team_id`) or
     /// learned once from `GET /environment`.
@@ -195,18 +196,50 @@ pub struct Listing {
 /// Safety net against a server whose cursors never end.
 const MAX_PAGES: usize = 1_000_000;
 
-/// How many answers the fetcher may hold ahead of the reading ([`Provider::listing`]).
-const FETCHED_AHEAD: usize = 8;
+/// How many answers the fetcher may hold ahead of the reading ([`Provider::listing`]), at
+/// most...
+const FETCHED_AHEAD: usize = 1024;
+
+/// ... and how many KiB of them: the fetcher waits when the answers not read yet hold this
+/// much. Pages are read on the CPU pool, which the manifests, loading at the same time, keep
+/// busy: a bound of a few pages stopped the fetching until the loading was over, and the
+/// rest of the pages were then asked for one after another (issue #24).
+const FETCHED_AHEAD_KIB: u32 = 64 * 1024;
 
 /// A list page's answer as the fetcher hands it to the reading ([`Provider::listing`]): its
-/// path, the answer (or why there is none), and its reading, started.
-type Fetched = (String, Result<Reply, ProviderError>, Option<Reading>);
+/// path, the answer (or why there is none), its reading, started, and its share of
+/// [`FETCHED_AHEAD_KIB`], given back once it is read.
+type Fetched = (
+    String,
+    Result<Reply, ProviderError>,
+    Option<Reading>,
+    tokio::sync::OwnedSemaphorePermit,
+);
 
-/// A list page being read on a blocking thread.
-type Reading = tokio::task::JoinHandle<Result<(Listing, Option<String>), wire::PageError>>;
+/// What reading a list page gives.
+type PageRead = Result<(Listing, Option<String>), wire::PageError>;
 
-/// Starts reading the list page `reply` answered for `path` on a blocking thread
-/// ([`wire::read_page`]), its items split by `team`.
+/// A list page being read on the CPU pool ([`read_page_apart`]): awaiting it gives the read,
+/// or the panic that stopped it.
+struct Reading(tokio::sync::oneshot::Receiver<std::thread::Result<PageRead>>);
+
+impl Future for Reading {
+    type Output = std::thread::Result<PageRead>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|sent| {
+            // The job sends before it ends, a panic included.
+            sent.unwrap_or_else(|_| Err(Box::new("the page reader stopped")))
+        })
+    }
+}
+
+/// Starts reading the list page `reply` answered for `path` ([`wire::read_page`]), its items
+/// split by `team`, on the process's CPU pool (rayon's, the one manifests load on): two cores
+/// run two readers, not three or four threads taking turns (issue #24).
 fn read_page_apart(
     kind: Kind,
     reply: &Reply,
@@ -215,25 +248,33 @@ fn read_page_apart(
     page_size: usize,
 ) -> Reading {
     let (body, team, path) = (reply.body.clone(), team.map(str::to_owned), path.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let read = wire::read_page(kind, &body, team.as_deref(), page_size)?;
-        let mut listing = Listing::default();
-        for item in read.items {
-            match item {
-                wire::PageItem::Ours(observed) => listing.integrations.push(observed),
-                wire::PageItem::Others(id) => listing.ignored.push(Ignored { kind, id }),
-                wire::PageItem::Unreadable(unreadable) => listing.unreadable.push(Unreadable {
-                    kind,
-                    id: unreadable.id,
-                    name: unreadable.name,
-                    page: path.clone(),
-                    reason: unreadable.reason,
-                    set_aside: Vec::new(),
-                }),
+    let (send, receive) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let read = std::panic::catch_unwind(move || -> PageRead {
+            let read = wire::read_page(kind, &body, team.as_deref(), page_size)?;
+            let mut listing = Listing::default();
+            for item in read.items {
+                match item {
+                    wire::PageItem::Ours(observed) => listing.integrations.push(observed),
+                    wire::PageItem::Others(id) => listing.ignored.push(Ignored { kind, id }),
+                    wire::PageItem::Unreadable(unreadable) => {
+                        listing.unreadable.push(Unreadable {
+                            kind,
+                            id: unreadable.id,
+                            name: unreadable.name,
+                            page: path.clone(),
+                            reason: unreadable.reason,
+                            set_aside: Vec::new(),
+                        });
+                    }
+                }
             }
-        }
-        Ok((listing, read.next))
-    })
+            Ok((listing, read.next))
+        });
+        // Nobody waits any more: the read is let go of.
+        let _ = send.send(read);
+    });
+    Reading(receive)
 }
 
 impl Provider {
@@ -253,7 +294,7 @@ impl Provider {
             retry,
             auth_hint: auth_hint.into(),
             limiter: None,
-            budget: std::sync::Arc::new(RetryBudget::new()),
+            budget: Arc::new(RetryBudget::new()),
             requests: AtomicU64::new(0),
             team: tokio::sync::OnceCell::new(),
         }
@@ -320,10 +361,7 @@ impl Provider {
 
     /// Every request (retries and list pages included) waits its turn under `limiter`.
     #[must_use]
-    pub fn with_rate_limiter(
-        mut self,
-        limiter: std::sync::Arc<crate::limiter::RateLimiter>,
-    ) -> Provider {
+    pub fn with_rate_limiter(mut self, limiter: Arc<crate::limiter::RateLimiter>) -> Provider {
         self.limiter = Some(limiter);
         self
     }
@@ -331,19 +369,19 @@ impl Provider {
     /// After a 429, every request waits as long as `budget` says, its own retry included: the
     /// budget of every target with the same API and token (issue #24).
     #[must_use]
-    pub fn with_retry_budget(mut self, budget: std::sync::Arc<RetryBudget>) -> Provider {
+    pub fn with_retry_budget(mut self, budget: Arc<RetryBudget>) -> Provider {
         self.budget = budget;
         self
     }
 
     /// The rate limiter this provider's requests wait under, if any (shared by the targets of
     /// one API and token).
-    pub fn rate_limiter(&self) -> Option<&std::sync::Arc<crate::limiter::RateLimiter>> {
+    pub fn rate_limiter(&self) -> Option<&Arc<crate::limiter::RateLimiter>> {
         self.limiter.as_ref()
     }
 
     /// The retry budget this provider's requests share.
-    pub fn retry_budget(&self) -> &std::sync::Arc<RetryBudget> {
+    pub fn retry_budget(&self) -> &Arc<RetryBudget> {
         &self.budget
     }
 
@@ -566,7 +604,7 @@ impl Provider {
     /// Pages follow a cursor, so they are asked for one after another; but each next request
     /// leaves as soon as its cursor is found in the bytes of the answer before it
     /// ([`wire::next_page`]), by a fetcher running ahead of the reading (issue #24). Each
-    /// answer is read apart, on a blocking thread ([`wire::read_page`]), while the next ones
+    /// answer is read apart, on the CPU pool ([`wire::read_page`]), while the next ones
     /// arrive; the read's own `next` is the one that counts: when the fetcher went elsewhere
     /// (a cursor it could not find, or a different one), its answers are dropped and the pages
     /// are asked for here, one by one, as the reading finds them.
@@ -579,7 +617,8 @@ impl Provider {
         // Answers fetched ahead, in order: a few pages' worth, so a slow read does not let the
         // fetcher fill memory.
         let (ahead, mut fetched) = tokio::sync::mpsc::channel(FETCHED_AHEAD);
-        let fetching = self.fetch_ahead(kind, team, first.clone(), ahead);
+        let budget = Arc::new(tokio::sync::Semaphore::new(FETCHED_AHEAD_KIB as usize));
+        let fetching = self.fetch_ahead(kind, team, first.clone(), ahead, budget);
         let reading = async {
             let mut path = first;
             let mut seen_pages = HashSet::new();
@@ -590,17 +629,18 @@ impl Provider {
             for _ in 0..MAX_PAGES {
                 // The fetcher's answer when it is this page's; else this page is asked for here
                 // (and the fetcher, gone elsewhere, is not listened to again).
-                let (reply, reading) = match fetched.recv().await {
-                    Some((fetched_path, reply, reading)) if fetched_path == path => {
-                        (reply?, reading)
+                let (reply, reading, share) = match fetched.recv().await {
+                    Some((fetched_path, reply, reading, share)) if fetched_path == path => {
+                        (reply?, reading, Some(share))
                     }
                     _ => {
                         fetched.close();
                         let reply = self.execute(Method::GET, &path, None, true, None).await?;
-                        (reply, None)
+                        (reply, None, None)
                     }
                 };
                 let (page, next) = self.page(kind, team, &path, reply, reading).await?;
+                drop(share);
                 let ids = page.integrations.iter().map(|i| i.id.as_str());
                 let ids = ids
                     .chain(page.ignored.iter().map(|i| i.id.as_str()))
@@ -663,20 +703,30 @@ impl Provider {
         team: Option<&str>,
         first: String,
         ahead: tokio::sync::mpsc::Sender<Fetched>,
+        budget: Arc<tokio::sync::Semaphore>,
     ) {
         let mut path = first;
         let mut asked = HashSet::new();
         while asked.insert(path.clone()) && asked.len() <= MAX_PAGES {
             let reply = self.execute(Method::GET, &path, None, true, None).await;
+            // An answer larger than the whole budget waits for all of it.
+            let kib = reply.as_ref().map_or(1, |reply| {
+                u32::try_from(reply.body.len().div_ceil(1024))
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, FETCHED_AHEAD_KIB)
+            });
+            let Ok(share) = Arc::clone(&budget).acquire_many_owned(kib).await else {
+                return;
+            };
             let (next, reading) = match &reply {
                 Ok(reply) if reply.status == 200 => (
                     wire::next_page(kind, &reply.body, self.page_size),
-                    // Read at once, on a blocking thread: pages are read side by side.
+                    // Read at once, on the CPU pool: pages are read side by side.
                     Some(read_page_apart(kind, reply, team, &path, self.page_size)),
                 ),
                 _ => (None, None),
             };
-            if ahead.send((path, reply, reading)).await.is_err() {
+            if ahead.send((path, reply, reading, share)).await.is_err() {
                 return;
             }
             match next {
@@ -687,7 +737,7 @@ impl Provider {
     }
 
     /// One list page, split into the integrations of `team` (all of them without one), the
-    /// others, and those of `team` that cannot be read, read on a blocking thread
+    /// others, and those of `team` that cannot be read, read on the CPU pool
     /// ([`read_page_apart`]; `reading`: that of `answer`, already started). A page with
     /// unreadable integrations is asked for again under the retry policy, like an unreadable
     /// page (a flaky proxy or a deploy in progress may answer so); when the last attempt still
@@ -714,7 +764,7 @@ impl Provider {
                 let read = started
                     .unwrap_or_else(|| read_page_apart(kind, &reply, team, path, self.page_size))
                     .await
-                    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()));
+                    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked));
                 match read {
                     Ok(read) => Ok(read),
                     // Not JSON: said the way every answer that is not JSON is said.
@@ -961,6 +1011,98 @@ mod tests {
         assert_eq!(small.request_count(), 1, "not retried");
     }
 
+    /// Issue #24: list pages are read on the CPU pool, which loading manifests keeps busy; the
+    /// fetcher goes on asking for every next page meanwhile (a bound of a few pages held it
+    /// until the pool was free, and the rest were then asked for one by one), and the reading
+    /// catches up once the pool is free, in order, nothing asked twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_page_is_asked_for_while_the_cpu_pool_is_busy() {
+        let server = intsync_emulator::server::RunningServer::start(
+            intsync_emulator::Emulator::new(intsync_emulator::Store::in_memory(), "busy-token"),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let transport = Transport::http(
+            &server.base_url(),
+            Secret::new("busy-token"),
+            Timeouts::default(),
+        )
+        .unwrap();
+        let provider = |page_size| {
+            Arc::new(Provider::new(
+                "ada",
+                transport.clone(),
+                vec![Kind::AdaPlatformIntegration],
+                page_size,
+                RetryPolicy::default(),
+                "",
+            ))
+        };
+        let seeding = provider(100);
+        for i in 0..30 {
+            let body = serde_json::json!({
+                "name": format!("Busy {i}"), "description": "d", "author": "a",
+                "contact": "c@example.com", "identifier_field_path": "account.name",
+                "uninstallation_url": "https://example.com/u",
+                "oauth_callback_url": "https://example.com/o",
+                "tags": ["knowledge"], "scopes": ["articles:read"],
+                "configuration_fields": {"type": "object", "properties": {}}
+            });
+            seeding
+                .create(
+                    Kind::AdaPlatformIntegration,
+                    body.as_object().unwrap(),
+                    &Stop::new(),
+                )
+                .await
+                .unwrap();
+        }
+        // Every thread of the pool held, as a loading holds them.
+        let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads = rayon::current_num_threads();
+        for _ in 0..threads {
+            let (gate, held) = (Arc::clone(&gate), Arc::clone(&held));
+            rayon::spawn(move || {
+                held.fetch_add(1, Ordering::SeqCst);
+                let (open, opened) = &*gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = opened.wait(open).unwrap();
+                }
+            });
+        }
+        while held.load(Ordering::SeqCst) < threads {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let reading = provider(2);
+        let listing = tokio::spawn({
+            let reading = Arc::clone(&reading);
+            async move { reading.listing(Kind::AdaPlatformIntegration).await }
+        });
+        // 30 integrations, 2 a page: at least 15 pages, all asked for with no page read.
+        let mut asked = 0;
+        let mut since = Instant::now();
+        while since.elapsed() < Duration::from_millis(400) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if reading.request_count() != asked {
+                asked = reading.request_count();
+                since = Instant::now();
+            }
+        }
+        assert!(
+            asked >= 15,
+            "the fetcher stopped after {asked} pages while the pool was busy"
+        );
+        assert!(!listing.is_finished(), "no page could be read yet");
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        let listing = listing.await.unwrap().unwrap();
+        assert_eq!(listing.integrations.len(), 30);
+        assert_eq!(reading.request_count(), asked, "every page asked for once");
+    }
+
     /// Every way a provider or its errors can be formatted leaves the token out.
     #[test]
     fn debug_and_display_never_show_the_token() {
@@ -1061,16 +1203,16 @@ mod tests {
     /// `answer(path and query)` as the whole raw answer, closes. Counts the requests it read.
     async fn raw_server(
         answer: impl Fn(&str) -> String + Send + Sync + 'static,
-    ) -> (u16, std::sync::Arc<AtomicU64>) {
+    ) -> (u16, Arc<AtomicU64>) {
         use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let count = std::sync::Arc::new(AtomicU64::new(0));
-        let answer = std::sync::Arc::new(answer);
-        let seen = std::sync::Arc::clone(&count);
+        let count = Arc::new(AtomicU64::new(0));
+        let answer = Arc::new(answer);
+        let seen = Arc::clone(&count);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (seen, answer) = (std::sync::Arc::clone(&seen), std::sync::Arc::clone(&answer));
+                let (seen, answer) = (Arc::clone(&seen), Arc::clone(&answer));
                 tokio::spawn(async move {
                     let mut stream = tokio::io::BufReader::new(stream);
                     let mut line = String::new();

@@ -272,7 +272,13 @@ impl Transport {
                 {
                     return Err(too_large());
                 }
-                let mut body = bytes::BytesMut::new();
+                // The announced length (checked above) is reserved at once: a page grown by
+                // doubling was copied about twice over (issue #24).
+                let mut body = bytes::BytesMut::with_capacity(
+                    response
+                        .content_length()
+                        .map_or(0, |n| usize::try_from(n).unwrap_or(0).min(*max_body)),
+                );
                 while let Some(chunk) =
                     response
                         .chunk()

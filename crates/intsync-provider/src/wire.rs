@@ -277,8 +277,9 @@ fn compact_items(
     if bytes.get(at) == Some(&b']') {
         return Some((read, at + 1));
     }
+    let mut scratch = intsync_plan::normalize::ItemScratch::default();
     loop {
-        let (item, end) = compact_item(kind, text, at, team)?;
+        let (item, end) = compact_item(kind, text, at, team, &mut scratch)?;
         read.push(item);
         match bytes.get(end)? {
             b',' => at = end + 1,
@@ -289,28 +290,20 @@ fn compact_items(
 }
 
 /// One item of [`read_compact_page`]: [`item`] and the ownership check of [`read_page`], from
-/// the item's text.
+/// the item's text, read once ([`intsync_plan::normalize::read_compact_item`]).
 fn compact_item(
     kind: Kind,
     text: &str,
     at: usize,
     team: Option<&str>,
+    scratch: &mut intsync_plan::normalize::ItemScratch,
 ) -> Option<(PageItem, usize)> {
-    let (entries, end) = intsync_plan::compact::object_entries_at(text.as_bytes(), at)?;
-    Some((compact_item_of(kind, text, &entries, team)?, end))
-}
-
-/// [`compact_item`] of an item's entries (ranges in `text`).
-fn compact_item_of(
-    kind: Kind,
-    text: &str,
-    entries: &[(&str, (usize, usize))],
-    team: Option<&str>,
-) -> Option<PageItem> {
+    let (item, end) = intsync_plan::normalize::read_compact_item(kind, text, at, scratch)?;
+    let entries = &item.entries;
     let raw = |key: &str| {
         entries
             .iter()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| k.len() == key.len() && *k == key)
             .map(|(_, (start, end))| &text[*start..*end])
     };
     let mut object = Map::new();
@@ -323,8 +316,9 @@ fn compact_item_of(
     if let Some(team) = team
         && team_id(&object) != Some(team)
     {
-        return Some(PageItem::Others(
-            object.as_object().and_then(id).unwrap_or_default(),
+        return Some((
+            PageItem::Others(object.as_object().and_then(id).unwrap_or_default()),
+            end,
         ));
     }
     let Value::Object(object) = object else {
@@ -332,22 +326,13 @@ fn compact_item_of(
     };
     let (id, status, version) = match identity(kind, &object, |key| raw(key).is_some()) {
         Ok(identity) => identity,
-        Err(unreadable) => return Some(PageItem::Unreadable(unreadable)),
+        Err(unreadable) => return Some((PageItem::Unreadable(unreadable), end)),
     };
-    let fields: Vec<(&str, &str)> = kind
-        .fields()
-        .iter()
-        .filter_map(|f| raw(f.name).map(|value| (f.name, value)))
-        .collect();
-    let observed = ObservedIntegration::from_compact(
-        kind,
-        id,
-        status,
-        version,
-        intsync_manifest::Fields::from_compact(&fields),
-    )?;
-    Some(PageItem::Ours(
-        observed.with_created(created(kind, &object)),
+    let observed =
+        ObservedIntegration::from_compact(kind, id, status, version, item.fields, &item.canonical);
+    Some((
+        PageItem::Ours(observed.with_created(created(kind, &object))),
+        end,
     ))
 }
 
