@@ -373,7 +373,7 @@ fn write_value(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::Value;
 
@@ -472,7 +472,8 @@ mod tests {
         assert_eq!(value_end(deeper.as_bytes(), 0), None);
     }
 
-    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    /// Any JSON value, strings with every kind of byte, objects with keys in any order.
+    pub(crate) fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
             Just(Value::Null),

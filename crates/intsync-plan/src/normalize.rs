@@ -336,23 +336,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            (-3i64..3).prop_map(Value::from),
-            prop_oneof![Just(1.0), Just(2.5), Just(-0.0), Just(1e21)].prop_map(Value::from),
-            "[ab\"\\\n\u{1}é]{0,12}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                proptest::collection::vec(("[a-d]{1,2}", inner), 0..5)
-                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
-            ]
-        })
-    }
+    use crate::compact::tests::json_value;
 
     proptest::proptest! {
         /// Issue #24: an item read from its text in one pass has the fields, and the canonical

@@ -956,21 +956,23 @@ mod tests {
     use crate::secret::Secret;
     use crate::transport::Timeouts;
 
-    /// An answer over the size limit is not read to the end, not retried, and reported.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn answers_over_the_size_limit_are_refused() {
+    /// An emulator on loopback taking `token`, and a transport to it.
+    async fn emulator(token: &str) -> (intsync_emulator::server::RunningServer, Transport) {
         let server = intsync_emulator::server::RunningServer::start(
-            intsync_emulator::Emulator::new(intsync_emulator::Store::in_memory(), "size-token"),
+            intsync_emulator::Emulator::new(intsync_emulator::Store::in_memory(), token),
             "127.0.0.1:0".parse().unwrap(),
         )
         .await
         .unwrap();
-        let transport = Transport::http(
-            &server.base_url(),
-            Secret::new("size-token"),
-            Timeouts::default(),
-        )
-        .unwrap();
+        let transport =
+            Transport::http(&server.base_url(), Secret::new(token), Timeouts::default()).unwrap();
+        (server, transport)
+    }
+
+    /// An answer over the size limit is not read to the end, not retried, and reported.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_over_the_size_limit_are_refused() {
+        let (_server, transport) = emulator("size-token").await;
         let provider = |transport: Transport| {
             Provider::new(
                 "ada",
@@ -1017,18 +1019,7 @@ mod tests {
     /// catches up once the pool is free, in order, nothing asked twice.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_page_is_asked_for_while_the_cpu_pool_is_busy() {
-        let server = intsync_emulator::server::RunningServer::start(
-            intsync_emulator::Emulator::new(intsync_emulator::Store::in_memory(), "busy-token"),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-        let transport = Transport::http(
-            &server.base_url(),
-            Secret::new("busy-token"),
-            Timeouts::default(),
-        )
-        .unwrap();
+        let (_server, transport) = emulator("busy-token").await;
         let provider = |page_size| {
             Arc::new(Provider::new(
                 "ada",
