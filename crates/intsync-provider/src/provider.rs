@@ -614,8 +614,8 @@ impl Provider {
             Kind::AdaPlatformIntegration => None,
         };
         let first = format!("{}?limit={}", wire::collection_path(kind), self.page_size);
-        // Answers fetched ahead, in order: a few pages' worth, so a slow read does not let the
-        // fetcher fill memory.
+        // Answers fetched ahead, in order: up to 64 MiB of them ([`FETCHED_AHEAD_KIB`]), so a
+        // slow read does not let the fetcher fill memory.
         let (ahead, mut fetched) = tokio::sync::mpsc::channel(FETCHED_AHEAD);
         let budget = Arc::new(tokio::sync::Semaphore::new(FETCHED_AHEAD_KIB as usize));
         let fetching = self.fetch_ahead(kind, team, first.clone(), ahead, budget);
