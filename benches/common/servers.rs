@@ -52,28 +52,28 @@ pub struct PageServer {
     child: KillOnDrop,
 }
 
+/// Starts `command`, a server that prints its base URL as its first line, and reads that line.
+fn announcing(command: &mut Command) -> (KillOnDrop, String) {
+    let mut child = KillOnDrop(command.stdout(Stdio::piped()).spawn().unwrap());
+    let mut base = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut base)
+        .unwrap();
+    (child, base.trim().to_owned())
+}
+
 impl PageServer {
     pub fn start(dir: &Path, token: &str, latency_ms: u64) -> PageServer {
-        let mut child = KillOnDrop(
+        let (child, base) = announcing(
             Command::new(std::env::current_exe().unwrap())
                 .arg("--serve-pages")
                 .arg(dir)
                 .arg(token)
                 .arg(latency_ms.to_string())
                 .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap(),
+                .stderr(Stdio::inherit()),
         );
-        let mut base = String::new();
-        BufReader::new(child.0.stdout.take().unwrap())
-            .read_line(&mut base)
-            .unwrap();
-        PageServer {
-            base: base.trim().to_owned(),
-            child,
-        }
+        PageServer { base, child }
     }
 }
 
@@ -97,20 +97,13 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start(binary: &str, token: &str) -> Emulator {
-        let mut child = KillOnDrop(
+        let (child, base) = announcing(
             Command::new(binary)
                 .args(["emulator", "--listen", "127.0.0.1:0", "--token", token])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
+                .stderr(Stdio::null()),
         );
-        let mut base = String::new();
-        BufReader::new(child.0.stdout.take().unwrap())
-            .read_line(&mut base)
-            .unwrap();
         Emulator {
-            base: base.trim().to_owned(),
+            base,
             token: token.to_owned(),
             http: reqwest::Client::new(),
             runtime: tokio::runtime::Builder::new_multi_thread()

@@ -169,28 +169,8 @@ fn number_end(text: &[u8], at: usize) -> Option<usize> {
     Some(i)
 }
 
-/// The entries of the object `text` (which must be exactly one object): each key (one without
-/// escapes) with the range of its value, in order. `None` for anything else, a key with an
-/// escape, or a key twice.
-pub fn object_entries(text: &[u8]) -> Option<Entries<'_>> {
-    let (entries, end) = object_entries_at(text, 0)?;
-    (end == text.len()).then_some(entries)
-}
-
 /// An object's keys, each with the range of its value.
 pub type Entries<'t> = Vec<(&'t str, (usize, usize))>;
-
-/// [`object_entries`] of the object that starts at `at` in `text`, and where it ends; the
-/// ranges are in `text`.
-pub fn object_entries_at(text: &[u8], at: usize) -> Option<(Entries<'_>, usize)> {
-    let mut entries = Vec::new();
-    let end = walk_object(text, at, |key, start| {
-        let end = value_end(text, start)?;
-        entries.push((key, (start, end)));
-        Some(end)
-    })?;
-    Some((entries, end))
-}
 
 /// Walks the object that starts at `at`: `value` is given each key (one without escapes) and
 /// where its value starts, and returns where that value ends (having read it however it
@@ -444,7 +424,14 @@ pub(crate) mod tests {
                 "{text}"
             );
         }
-        let entries = object_entries(br#"{"a":1,"bc":[1,{"d":2}],"e":"x"}"#).unwrap();
+        let text = br#"{"a":1,"bc":[1,{"d":2}],"e":"x"}"#;
+        let mut entries: Entries<'_> = Vec::new();
+        let end = walk_object(text, 0, |key, start| {
+            let end = value_end(text, start)?;
+            entries.push((key, (start, end)));
+            Some(end)
+        });
+        assert_eq!(end, Some(text.len()));
         assert_eq!(
             entries,
             vec![("a", (5, 6)), ("bc", (12, 23)), ("e", (28, 31))]
